@@ -1,1 +1,167 @@
-fn main(){}
+//! The `iov` command line: `check`, `explain` (and, as they land, `build`, `test`, `fmt`, `lsp`).
+//!
+//! Takes: arguments and files named on the command line.
+//! Gives: rendered diagnostics (human or JSON) and exit codes: 0 clean, 1 errors in the
+//! program, 2 usage or input errors. Only this binary touches the file system for the front end.
+
+mod loader;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use iov_diagnostics::{render, render_json_line, Code, ColorChoice};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+mod pages {
+    include!(concat!(env!("OUT_DIR"), "/error_pages.rs"));
+}
+
+#[derive(Parser)]
+#[command(name = "iov", version, about = "Compiler and toolchain for the iov dataplane language (eBPF)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MessageFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check programs; print every diagnostic.
+    Check {
+        /// The .iov files to check.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// `human` for people, `json` for tools (one JSON object per line).
+        #[arg(long, value_enum, default_value = "human")]
+        message_format: MessageFormat,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+        /// Extra directories to search for imported modules.
+        #[arg(short = 'I', long = "include")]
+        include: Vec<std::path::PathBuf>,
+    },
+    /// Explain a diagnostic code, e.g. `iov explain E0201`.
+    Explain {
+        code: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match cli.command {
+        Command::Check {
+            files,
+            message_format,
+            color,
+            include,
+        } => check(&files, message_format, color, include),
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn usage_error(report: miette::Report) -> ExitCode {
+    eprintln!("{report:?}");
+    ExitCode::from(2)
+}
+
+fn check(files: &[std::path::PathBuf], format: MessageFormat, color: Color, include: Vec<std::path::PathBuf>) -> ExitCode {
+    let color = match color {
+        Color::Always => ColorChoice::Always,
+        Color::Never => ColorChoice::Never,
+        Color::Auto if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Always,
+        Color::Auto => ColorChoice::Never,
+    };
+    let mut any_errors = false;
+    let mut input_error = false;
+    let mut counts = (0usize, 0usize);
+    for path in files {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    eprintln!("{:?}", miette::miette!(help = "iov source files are UTF-8 text", "{} is not valid UTF-8", path.display()));
+                    input_error = true;
+                    continue;
+                }
+            },
+            Err(e) => {
+                eprintln!("{:?}", miette::miette!(help = "check the path; `iov check` takes .iov files", "cannot read {}: {e}", path.display()));
+                input_error = true;
+                continue;
+            }
+        };
+        let mut loader = loader::FsLoader::new(include.clone());
+        let checked = iov_sema::check(&path.display().to_string(), &text, &mut loader);
+        for d in &checked.diagnostics {
+            if d.is_error() {
+                counts.0 += 1;
+            } else {
+                counts.1 += 1;
+            }
+        }
+        any_errors |= checked.has_errors();
+        match format {
+            MessageFormat::Human => {
+                let out = render(&checked.diagnostics, &checked.files, color);
+                let _ = std::io::stderr().write_all(out.as_bytes());
+            }
+            MessageFormat::Json => {
+                let mut stdout = std::io::stdout().lock();
+                for d in &checked.diagnostics {
+                    let _ = writeln!(stdout, "{}", render_json_line(d, &checked.files));
+                }
+            }
+        }
+    }
+    if matches!(format, MessageFormat::Human) {
+        let (e, w) = counts;
+        if e + w > 0 {
+            eprintln!("{e} error{}, {w} warning{}", if e == 1 { "" } else { "s" }, if w == 1 { "" } else { "s" });
+        }
+    }
+    if input_error {
+        ExitCode::from(2)
+    } else if any_errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn explain(code: &str) -> ExitCode {
+    let Some(code) = Code::parse(code) else {
+        let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let mut report = miette::miette!("`{code}` is not an iov diagnostic code");
+        if let Some(best) = iov_diagnostics::closest(code, known.iter().copied()) {
+            report = miette::miette!(help = format!("did you mean `{best}`?"), "`{code}` is not an iov diagnostic code");
+        }
+        return usage_error(report);
+    };
+    match pages::PAGES.iter().find(|(c, _)| *c == code.as_str()) {
+        Some((_, page)) => {
+            print!("{page}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            println!("{}: {}", code.as_str(), code.title());
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,1 +1,155 @@
+//! iov-sema: name resolution and type checking.
+//!
+//! Takes: the text of a root `.iov` file and a [`Loader`] that finds imported files (the
+//! standard library is built in).
+//! Gives: a [`Checked`] program: every loaded file, all diagnostics (syntax and semantic,
+//! sorted), and the [`Program`] tables (declarations, the type of every expression, every
+//! name use with its definition, the entry) that code generation and the language server read.
+//!
+//! Pure: no file system access (the caller's [`Loader`] does that), no LLVM, no syscalls.
+//!
+//! The passes, in order (see [`check`]):
+//! 1. `modules`  : parse the root file and, transitively, every import.
+//! 2. `collect`  : declare every top-level name; resolve imports; resolve types; evaluate constants.
+//! 3. `blocks`   : check parsers, controls, actions and tables (with `expr` and `stmt`).
+//! 4. `parsers`  : the parser state graph (reachability, termination, bounded loops).
+//! 5. `entry`    : the program's entry and its blocks' signatures.
 
+mod blocks;
+mod collect;
+mod consts;
+mod entry;
+mod expr;
+mod modules;
+mod parsers;
+mod scope;
+pub mod stdlib;
+mod stmt;
+mod tables;
+pub mod types;
+
+use iov_diagnostics::{Diagnostic, FileId, SourceMap, Span};
+use iov_syntax::ast;
+use std::collections::HashMap;
+use types::*;
+
+pub use consts::Value;
+
+/// Finds the text of an imported module. `from` is the name of the importing file, `path` the
+/// dotted module path (`["lib", "acl"]` for `import lib.acl.*`). Returns the file's display
+/// name and text. `std.*` modules never reach the loader.
+pub trait Loader {
+    fn load(&mut self, from: &str, path: &[String]) -> Result<(String, String), String>;
+}
+
+/// A loader that knows only the standard library.
+pub struct NoFiles;
+
+impl Loader for NoFiles {
+    fn load(&mut self, _from: &str, path: &[String]) -> Result<(String, String), String> {
+        Err(format!("no file loader is available for `{}`", path.join(".")))
+    }
+}
+
+/// One loaded file.
+#[derive(Clone, Debug)]
+pub struct Module {
+    /// `std.net` for library modules, the file's name otherwise.
+    pub name: String,
+    pub file: FileId,
+    pub ast: ast::File,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConstDef {
+    pub name: String,
+    pub ty: Ty,
+    pub value: Option<Value>,
+    pub span: Span,
+}
+
+/// Where a block of the entry is declared: module index and item index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ItemRef {
+    pub module: usize,
+    pub item: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// `xdp`, `tc_ingress` or `tc_egress`.
+    pub hook: String,
+    pub parser: ItemRef,
+    pub control: ItemRef,
+    pub deparser: ItemRef,
+    /// The headers struct shared by the three blocks.
+    pub headers: Option<StructId>,
+    pub span: Span,
+}
+
+/// The checked program: declarations, types and resolutions, for codegen and tools.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub modules: Vec<Module>,
+    pub structs: Vec<StructDef>,
+    pub enums: Vec<EnumDef>,
+    pub externs: Vec<ExternDef>,
+    pub fns: Vec<FnDef>,
+    pub typedefs: Vec<TypedefDef>,
+    pub consts: Vec<ConstDef>,
+    /// Members of the `error` type; the index is the error's value.
+    pub errors: Vec<String>,
+    /// The type of every checked expression, by its span.
+    pub expr_types: HashMap<Span, Ty>,
+    /// Every use of a name and the span of the declaration it refers to.
+    pub references: Vec<(Span, Span)>,
+    pub entry: Option<Entry>,
+}
+
+impl Program {
+    pub fn type_names(&self) -> TypeNames<'_> {
+        TypeNames {
+            structs: &self.structs,
+            enums: &self.enums,
+            externs: &self.externs,
+            typedefs: &self.typedefs,
+        }
+    }
+
+    /// How `ty` is written in source.
+    pub fn type_to_string(&self, ty: &Ty) -> String {
+        ty.display(&self.type_names()).to_string()
+    }
+}
+
+/// The result of checking: files, diagnostics and the program.
+pub struct Checked {
+    pub files: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    pub program: Program,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error())
+    }
+}
+
+/// Checks a program whose root file is `name` with contents `text`.
+pub fn check(name: &str, text: &str, loader: &mut dyn Loader) -> Checked {
+    let mut files = SourceMap::new();
+    let mut diags = Vec::new();
+    let modules = modules::load_all(name, text, loader, &mut files, &mut diags);
+    let mut cx = collect::Cx::new(&files, modules);
+    cx.collect();
+    cx.check_blocks();
+    cx.check_entry();
+    let (program, more) = cx.finish();
+    diags.extend(more);
+    iov_diagnostics::sort(&mut diags);
+    Checked {
+        files,
+        diagnostics: diags,
+        program,
+    }
+}

@@ -1,0 +1,418 @@
+//! Tables and keysets: keys with match kinds, action lists, default actions, entries, and
+//! the keysets of parser `select` cases.
+//!
+//! Takes: a table declaration inside a control (after the actions it names).
+//! Gives: the table registered for `apply`/`switch`, and the checks a P4 programmer expects:
+//! unknown match kinds (E0403), kinds that cannot serve a key's type (E0402), keys that cannot
+//! be looked up (E0405), more than one `lpm` key (E0407), `default_action` outside `actions`
+//! (E0400), entries with the wrong arity (E0408), values that do not fit the key (E0401),
+//! actions outside the list (E0404), action arguments (E0409) and properties (E0410, E0411).
+
+use crate::collect::Cx;
+use crate::consts::Value;
+use crate::types::Ty;
+use iov_diagnostics::{Code, Diagnostic, Span};
+use iov_syntax::ast::{self, ActionRef, Direction, ExprKind, Keyset, TableProp};
+
+pub const MATCH_KINDS: &[&str] = &["exact", "lpm", "ternary", "range", "optional"];
+const PROPERTIES: &[&str] = &["key", "actions", "default_action", "entries", "size", "counters"];
+
+/// A key as the entries see it: its type and match kind.
+#[derive(Clone)]
+struct Key {
+    ty: Ty,
+    kind: Option<String>,
+}
+
+impl Cx<'_> {
+    pub fn check_table(&mut self, t: &ast::TableDecl) {
+        let mut seen: Vec<(&'static str, Span)> = Vec::new();
+        let mut keys: Vec<Key> = Vec::new();
+        let mut listed: Vec<String> = Vec::new();
+        let mut actions_span = None;
+        for prop in &t.props {
+            let (kind, span): (&'static str, Span) = match prop {
+                TableProp::Key(_, s) => ("key", *s),
+                TableProp::Actions(_, s) => ("actions", *s),
+                TableProp::DefaultAction { span, .. } => ("default_action", *span),
+                TableProp::Entries { span, .. } => ("entries", *span),
+                TableProp::Other(name, _, s) => match PROPERTIES.iter().find(|p| **p == name.name) {
+                    Some(p) => (*p, *s),
+                    None => ("", *s),
+                },
+                TableProp::Error(_) => continue,
+            };
+            if !kind.is_empty() {
+                if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == kind) {
+                    let d = Diagnostic::new(Code::E0410, format!("table property `{kind}` is given twice"), span)
+                        .label("given again here")
+                        .secondary(*prev, "first given here");
+                    self.error(d);
+                    continue;
+                }
+                seen.push((kind, span));
+            }
+            match prop {
+                TableProp::Key(elems, _) => keys = self.check_keys(elems),
+                TableProp::Actions(list, s) => {
+                    actions_span = Some(*s);
+                    listed = self.check_action_list(list);
+                }
+                TableProp::DefaultAction { action, .. } => {
+                    self.check_table_action(action, &listed, actions_span, Code::E0400, &t.name.name);
+                }
+                TableProp::Entries { entries, .. } => {
+                    for entry in entries {
+                        self.check_table_entry(entry, &keys, &listed, actions_span, &t.name.name);
+                    }
+                }
+                TableProp::Other(name, e, _) => self.check_other_property(name, e),
+                TableProp::Error(_) => {}
+            }
+        }
+        if !seen.iter().any(|(k, _)| *k == "actions") {
+            let d = Diagnostic::new(Code::E0411, format!("table `{}` has no `actions`", t.name.name), t.name.span)
+                .label("no actions listed")
+                .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
+            self.error(d);
+        }
+        self.register_table(&t.name, listed);
+    }
+
+    fn check_keys(&mut self, elems: &[ast::KeyElem]) -> Vec<Key> {
+        let mut keys = Vec::new();
+        let mut first_lpm: Option<Span> = None;
+        for k in elems {
+            let ty = self.check_expr(&k.expr, None);
+            let kind = k.match_kind.name.as_str();
+            let known = MATCH_KINDS.contains(&kind);
+            if !known {
+                let d = Diagnostic::new(Code::E0403, format!("unknown match kind `{kind}`"), k.match_kind.span)
+                    .label("not a match kind")
+                    .suggest(kind, MATCH_KINDS.iter().copied())
+                    .note(format!("match kinds: {}", MATCH_KINDS.join(", ")));
+                self.error(d);
+            }
+            let lookupable = match &ty {
+                Ty::Bit(_) | Ty::Int(_) | Ty::Bool | Ty::Error | Ty::Unknown => true,
+                Ty::Enum(_) | Ty::Distinct(_) => true,
+                _ => false,
+            };
+            if !lookupable {
+                let d = Diagnostic::new(
+                    Code::E0405,
+                    format!("a table key must be a bit string, integer, bool, enum or error, not `{}`", self.ty_str(&ty)),
+                    k.expr.span,
+                )
+                .label("cannot be looked up")
+                .help(if matches!(ty, Ty::InfInt) { "a key reads packet or metadata fields; a constant never varies" } else { "use one of its fields as the key" });
+                self.error(d);
+            } else if known {
+                let ok = match kind {
+                    "lpm" => matches!(ty, Ty::Bit(_) | Ty::Unknown),
+                    "range" => matches!(ty, Ty::Bit(_) | Ty::Int(_) | Ty::Unknown),
+                    _ => true,
+                };
+                if !ok {
+                    let d = Diagnostic::new(
+                        Code::E0402,
+                        format!("match kind `{kind}` cannot serve a key of type `{}`", self.ty_str(&ty)),
+                        k.match_kind.span,
+                    )
+                    .label(format!("`{kind}` needs {}", if kind == "lpm" { "an unsigned bit string" } else { "a number" }))
+                    .secondary(k.expr.span, format!("this is `{}`", self.ty_str(&ty)))
+                    .help("use `exact` (or `ternary` for masked matches)");
+                    self.error(d);
+                }
+            }
+            if kind == "lpm" {
+                if let Some(prev) = first_lpm {
+                    let d = Diagnostic::new(Code::E0407, "a table can have only one `lpm` key", k.match_kind.span)
+                        .label("second lpm key")
+                        .secondary(prev, "first lpm key")
+                        .note("a longest-prefix match orders entries by one prefix length; use `ternary` for the other key");
+                    self.error(d);
+                } else {
+                    first_lpm = Some(k.match_kind.span);
+                }
+            }
+            keys.push(Key {
+                ty,
+                kind: known.then(|| kind.to_string()),
+            });
+        }
+        keys
+    }
+
+    fn check_action_list(&mut self, list: &[ActionRef]) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for a in list {
+            if names.contains(&a.name.name) {
+                let d = Diagnostic::new(Code::E0101, format!("action `{}` is listed twice", a.name.name), a.name.span)
+                    .label("listed again");
+                self.error(d);
+                continue;
+            }
+            let Some(info) = self.resolve_action_name(&a.name) else {
+                continue;
+            };
+            // Arguments in the list bind the action's directional parameters.
+            let directional = info.params.iter().filter(|p| p.direction.is_some()).count();
+            let given = a.args.as_ref().map_or(0, |v| v.len());
+            if given != directional {
+                let d = Diagnostic::new(
+                    Code::E0409,
+                    format!(
+                        "`{}` has {directional} parameter{} with a direction, which the table must bind here, but {given} {} given",
+                        a.name.name,
+                        if directional == 1 { "" } else { "s" },
+                        if given == 1 { "is" } else { "are" }
+                    ),
+                    a.span,
+                )
+                .label("wrong arguments")
+                .note("parameters without a direction come from the control plane with each entry");
+                self.error(d);
+            } else if let Some(args) = &a.args {
+                for (p, e) in info.params.iter().filter(|p| p.direction.is_some()).zip(args) {
+                    self.check_expr_as(e, &p.ty);
+                    if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
+                        self.require_writable(e, &format!("bind `{}` parameter `{}`", p.direction.map_or("", |d| d.as_str()), p.name));
+                    }
+                }
+            }
+            names.push(a.name.name.clone());
+        }
+        names
+    }
+
+    fn resolve_action_name(&mut self, name: &ast::Ident) -> Option<crate::collect::ActionInfo> {
+        if let Some(info) = self.action_info(&name.name) {
+            self.p.references.push((name.span, info.span));
+            return Some(info);
+        }
+        if let Some(local) = self.find_local(&name.name) {
+            let span = local.span;
+            let d = Diagnostic::new(Code::E0107, format!("`{}` is not an action", name.name), name.span)
+                .label("expected an action")
+                .secondary(span, "declared here");
+            self.error(d);
+            return None;
+        }
+        let candidates: Vec<String> = self.actions.keys().cloned().collect();
+        let d = Diagnostic::new(Code::E0100, format!("unknown action `{}`", name.name), name.span)
+            .label("no action with this name")
+            .suggest(&name.name, candidates.iter().map(|s| s.as_str()))
+            .note("an action must be declared before the table that lists it");
+        self.error(d);
+        None
+    }
+
+    /// An action used as default or in an entry: it must be listed, and its control-plane
+    /// parameters get constant arguments.
+    fn check_table_action(&mut self, a: &ActionRef, listed: &[String], list_span: Option<Span>, code: Code, table: &str) {
+        if !listed.contains(&a.name.name) {
+            if let Some(info) = self.action_info(&a.name.name) {
+                self.p.references.push((a.name.span, info.span));
+            }
+            let what = if code == Code::E0400 { "default action" } else { "entry's action" };
+            let mut d = Diagnostic::new(
+                code,
+                format!("{what} `{}` is not in the actions of table `{table}`", a.name.name),
+                a.name.span,
+            )
+            .label("not listed in `actions`")
+            .suggest(&a.name.name, listed.iter().map(|s| s.as_str()));
+            if let Some(s) = list_span {
+                d = d.secondary(s, "the table's actions");
+            }
+            d = d.help(format!("add `{};` to the table's `actions`", a.name.name));
+            self.error(d);
+            for e in a.args.iter().flatten() {
+                self.check_expr(e, None);
+            }
+            return;
+        }
+        let Some(info) = self.action_info(&a.name.name) else { return };
+        let cp: Vec<_> = info.params.iter().filter(|p| p.direction.is_none()).cloned().collect();
+        let args = a.args.clone().unwrap_or_default();
+        if args.len() != cp.len() {
+            let d = Diagnostic::new(
+                Code::E0409,
+                format!(
+                    "`{}` needs {} control-plane argument{}, but {} {} given",
+                    a.name.name,
+                    cp.len(),
+                    if cp.len() == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                a.span,
+            )
+            .label("wrong number of arguments")
+            .note(format!(
+                "parameters: {}",
+                cp.iter().map(|p| format!("{} {}", self.ty_str(&p.ty), p.name)).collect::<Vec<_>>().join(", ")
+            ));
+            self.error(d);
+            return;
+        }
+        for (p, e) in cp.iter().zip(&args) {
+            self.const_expr_of_type(e, &p.ty);
+        }
+    }
+
+    fn check_table_entry(&mut self, entry: &ast::Entry, keys: &[Key], listed: &[String], list_span: Option<Span>, table: &str) {
+        let elems: Vec<&Keyset> = match &entry.keys {
+            Keyset::Tuple(v, _) => v.iter().collect(),
+            one => vec![one],
+        };
+        if elems.len() != keys.len() {
+            let d = Diagnostic::new(
+                Code::E0408,
+                format!("the table has {} key{}, but this entry gives {}", keys.len(), if keys.len() == 1 { "" } else { "s" }, elems.len()),
+                entry.keys.span(),
+            )
+            .label("wrong number of values")
+            .help("give one value per key, in key order, as a tuple: `(a, b) : action();`");
+            self.error(d);
+        } else {
+            for (k, ks) in keys.iter().zip(elems) {
+                self.check_keyset_elem(ks, &k.ty, k.kind.as_deref(), Code::E0401);
+            }
+        }
+        if let Some(p) = &entry.priority {
+            self.const_expr_of_type(p, &Ty::Bit(32));
+        }
+        self.check_table_action(&entry.action, listed, list_span, Code::E0404, table);
+    }
+
+    fn check_other_property(&mut self, name: &ast::Ident, e: &ast::Expr) {
+        match name.name.as_str() {
+            "size" => {
+                if let Some(v) = self.const_int(e) {
+                    if v == 0 || v > u128::from(u32::MAX) {
+                        let d = Diagnostic::new(Code::E0410, format!("table size {v} is out of range"), e.span)
+                            .label("must be 1 to 4294967295");
+                        self.error(d);
+                    }
+                }
+            }
+            "counters" => {
+                let ty = self.check_expr(e, None);
+                let ok = match &ty {
+                    Ty::Extern(x, _) => self.p.externs[*x].name == "direct_counter",
+                    Ty::Unknown => true,
+                    _ => false,
+                };
+                if !ok {
+                    let d = Diagnostic::new(Code::E0410, format!("`counters` needs a `direct_counter`, not `{}`", self.ty_str(&ty)), e.span)
+                        .label("not a direct counter");
+                    self.error(d);
+                }
+            }
+            other => {
+                let d = Diagnostic::new(Code::E0410, format!("unknown table property `{other}`"), name.span)
+                    .label("not a table property")
+                    .suggest(other, PROPERTIES.iter().copied())
+                    .note(format!("table properties: {}", PROPERTIES.join(", ")));
+                self.error(d);
+                self.check_expr(e, None);
+            }
+        }
+    }
+
+    /// One element of a select case or table entry, matched against a value of type `ty`.
+    /// `kind` is the table key's match kind (`None` in a select, where every form is allowed).
+    pub fn check_keyset_elem(&mut self, ks: &Keyset, ty: &Ty, kind: Option<&str>, fit: Code) {
+        let form_ok = |form: &str| -> bool {
+            match kind {
+                None => true,
+                Some(k) => match form {
+                    "dontcare" => k != "exact",
+                    "mask" => k == "ternary" || k == "lpm",
+                    "prefix" => k == "ternary" || k == "lpm",
+                    "range" => k == "range",
+                    _ => true,
+                },
+            }
+        };
+        let (form, span) = match ks {
+            Keyset::Default(s) => ("default", *s),
+            Keyset::DontCare(s) => ("dontcare", *s),
+            Keyset::Value(e) if matches!(e.kind, ExprKind::Prefix(_)) => ("prefix", e.span),
+            Keyset::Value(e) => ("value", e.span),
+            Keyset::Mask(_, _, s) => ("mask", *s),
+            Keyset::Range(_, _, s) => ("range", *s),
+            Keyset::Tuple(_, s) => ("tuple", *s),
+        };
+        if !form_ok(form) {
+            let k = kind.unwrap_or("");
+            let d = Diagnostic::new(Code::E0402, format!("a {} cannot match a `{k}` key", match form {
+                "dontcare" => "`_`",
+                "mask" => "masked value (`&&&`)",
+                "prefix" => "prefix",
+                _ => "range (`..`)",
+            }), span)
+            .label(format!("not allowed for `{k}`"))
+            .help(match k {
+                "exact" => "an exact key needs a plain value; use `ternary` to allow masks and `_`",
+                "range" => "a range key takes `lo..hi` or `_`",
+                _ => "use a plain value",
+            });
+            self.error(d);
+            return;
+        }
+        match ks {
+            Keyset::Default(_) | Keyset::DontCare(_) => {}
+            Keyset::Value(e) => {
+                if let ExprKind::Prefix(p) = &e.kind {
+                    self.p.expr_types.insert(e.span, Ty::Prefix(p.bits));
+                    if !matches!(ty, Ty::Bit(w) if *w == p.bits) && !ty.is_unknown() {
+                        let d = Diagnostic::new(
+                            fit,
+                            format!("a {}-bit address prefix cannot match `{}`", p.bits, self.ty_str(ty)),
+                            e.span,
+                        )
+                        .label("width differs");
+                        self.error(d);
+                    }
+                } else {
+                    self.keyset_value(e, ty, fit);
+                }
+            }
+            Keyset::Mask(v, m, _) => {
+                self.keyset_value(v, ty, fit);
+                self.keyset_value(m, ty, fit);
+            }
+            Keyset::Range(lo, hi, s) => {
+                let a = self.keyset_value(lo, ty, fit);
+                let b = self.keyset_value(hi, ty, fit);
+                if let (Some(Value::Int(a)), Some(Value::Int(b))) = (a, b) {
+                    if a > b {
+                        let d = Diagnostic::new(fit, format!("empty range {a}..{b}"), *s)
+                            .label("the low end is above the high end");
+                        self.error(d);
+                    }
+                }
+            }
+            Keyset::Tuple(_, s) => {
+                let d = Diagnostic::new(Code::E0302, "a nested tuple cannot match a single value", *s)
+                    .label("unexpected tuple");
+                self.error(d);
+            }
+        }
+    }
+
+    fn keyset_value(&mut self, e: &ast::Expr, ty: &Ty, fit: Code) -> Option<Value> {
+        let got = self.check_expr(e, Some(ty));
+        if !self.coerce(e, &got, ty, fit) {
+            return None;
+        }
+        let v = self.eval(e);
+        if v.is_none() && !got.is_unknown() {
+            self.not_constant(e);
+        }
+        v
+    }
+}
