@@ -1,4 +1,5 @@
-//! Embeds docs/errors/*.md into the CLI for `iov explain`.
+//! Embeds docs/errors/*.md into the CLI for `iov explain`, and generates one test per
+//! fixture (tests/fixtures/*.iov) and per example and standard library file.
 
 use std::fmt::Write;
 
@@ -17,6 +18,46 @@ fn main() {
         writeln!(out, "    ({code:?}, include_str!({:?})),", p.display().to_string()).unwrap();
     }
     out.push_str("];\n");
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("error_pages.rs");
-    std::fs::write(dest, out).unwrap();
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out_dir.join("error_pages.rs"), out).unwrap();
+    std::fs::write(out_dir.join("fixture_tests.rs"), fixture_tests()).unwrap();
+}
+
+fn iov_files(dir: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".iov"))
+                .map(|n| format!("{dir}/{n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+fn test_name(prefix: &str, path: &str) -> String {
+    let stem = path.rsplit('/').next().unwrap().trim_end_matches(".iov");
+    let clean: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    format!("{prefix}_{clean}")
+}
+
+fn fixture_tests() -> String {
+    let mut out = String::new();
+    for f in iov_files("tests/fixtures") {
+        writeln!(out, "#[test]\nfn {}() {{ check_fixture({f:?}); }}", test_name("fixture", &f)).unwrap();
+    }
+    for f in iov_files("examples") {
+        writeln!(out, "#[test]\nfn {}() {{ check_clean({f:?}); }}", test_name("example", &f)).unwrap();
+    }
+    for f in iov_files("stdlib/std") {
+        writeln!(out, "#[test]\nfn {}() {{ check_clean({f:?}); }}", test_name("stdlib", &f)).unwrap();
+    }
+    out
 }

@@ -4,7 +4,7 @@
 //! Gives: rendered diagnostics (human or JSON) and exit codes: 0 clean, 1 errors in the
 //! program, 2 usage or input errors. Only this binary touches the file system for the front end.
 
-mod loader;
+use iov::loader;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use iov_diagnostics::{render, render_json_line, Code, ColorChoice};

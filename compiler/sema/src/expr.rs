@@ -88,26 +88,15 @@ impl Cx<'_> {
         false
     }
 
-    /// Gives an untyped literal expression the concrete type `ty` and checks that it fits.
+    /// Gives an untyped literal expression the concrete type `ty` and checks that its value,
+    /// computed exactly before it takes the type, fits.
     pub fn settle(&mut self, e: &Expr, ty: &Ty, fit_code: Code) {
         if self.p.expr_types.get(&e.span) != Some(&Ty::InfInt) {
             return;
         }
-        self.p.expr_types.insert(e.span, ty.clone());
-        match &e.kind {
-            ExprKind::Binary(op, a, b) if !matches!(op, BinOp::Shl | BinOp::Shr) => {
-                self.settle(a, ty, fit_code);
-                self.settle(b, ty, fit_code);
-            }
-            ExprKind::Binary(_, a, _) => self.settle(a, ty, fit_code),
-            ExprKind::Unary(_, a) => self.settle(a, ty, fit_code),
-            ExprKind::Ternary(_, a, b) => {
-                self.settle(a, ty, fit_code);
-                self.settle(b, ty, fit_code);
-            }
-            _ => {}
-        }
-        if let Some(v) = self.eval(e) {
+        let exact = self.eval(e);
+        self.settle_types(e, ty);
+        if let Some(v) = exact {
             if !fits(&v, ty) {
                 let shown = match v {
                     Value::Int(n) => n.to_string(),
@@ -126,6 +115,26 @@ impl Cx<'_> {
                 }
                 self.error(d);
             }
+        }
+    }
+
+    /// Records `ty` for an untyped expression and its untyped operands.
+    fn settle_types(&mut self, e: &Expr, ty: &Ty) {
+        if self.p.expr_types.get(&e.span) != Some(&Ty::InfInt) {
+            return;
+        }
+        self.p.expr_types.insert(e.span, ty.clone());
+        match &e.kind {
+            ExprKind::Binary(op, a, b) if !matches!(op, BinOp::Shl | BinOp::Shr) => {
+                self.settle_types(a, ty);
+                self.settle_types(b, ty);
+            }
+            ExprKind::Binary(_, a, _) | ExprKind::Unary(_, a) => self.settle_types(a, ty),
+            ExprKind::Ternary(_, a, b) => {
+                self.settle_types(a, ty);
+                self.settle_types(b, ty);
+            }
+            _ => {}
         }
     }
 

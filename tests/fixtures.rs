@@ -1,0 +1,76 @@
+//! Tests as data: one generated test per file in tests/fixtures/, examples/ and stdlib/.
+//!
+//! A fixture marks each diagnostic it expects on the line the diagnostic points at:
+//!
+//! ```text
+//! bit<8> x = 300;   //~ E0202
+//! ```
+//!
+//! `//~^ E0100` points one line up (`^^` two lines), and several codes may follow one
+//! marker. The test fails unless the diagnostics (code and line of the primary label) are
+//! exactly the marked ones; then the rendered output must match the insta snapshot in
+//! tests/snapshots/. Bless changed output with `scripts/bless`.
+//! Examples and standard library files must check with no diagnostics at all.
+
+use iov::loader::FsLoader;
+use iov_diagnostics::{render, ColorChoice};
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/fixture_tests.rs"));
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(rel: &str) -> (String, iov_sema::Checked) {
+    let text = std::fs::read_to_string(root().join(rel)).expect("fixture exists");
+    // Check with the relative name so rendered paths do not depend on the checkout.
+    let _cwd = std::env::set_current_dir(root());
+    let checked = iov_sema::check(rel, &text, &mut FsLoader::new(vec![]));
+    (text, checked)
+}
+
+/// `(line, code)` pairs marked in a fixture; lines are 1-based.
+fn expected_marks(text: &str) -> Vec<(usize, String)> {
+    let mut marks = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(at) = line.find("//~") else { continue };
+        let rest = &line[at + 3..];
+        let ups = rest.chars().take_while(|c| *c == '^').count();
+        for code in rest[ups..].split_whitespace() {
+            marks.push((i + 1 - ups, code.to_string()));
+        }
+    }
+    marks.sort();
+    marks
+}
+
+fn check_fixture(rel: &str) {
+    let (text, checked) = run(rel);
+    let expected = expected_marks(&text);
+    let mut actual: Vec<(usize, String)> = Vec::new();
+    let mut elsewhere = Vec::new();
+    for d in &checked.diagnostics {
+        let file = checked.files.get(d.primary.span.file);
+        let line = file.line_col(d.primary.span.start as usize).line as usize + 1;
+        if file.name == rel {
+            actual.push((line, d.code.as_str().to_string()));
+        } else {
+            elsewhere.push(format!("{}:{line}: {}", file.name, d.code));
+        }
+    }
+    actual.sort();
+    let rendered = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
+    assert!(elsewhere.is_empty(), "diagnostics outside the fixture: {elsewhere:?}\n{rendered}");
+    assert_eq!(actual, expected, "diagnostics (line, code) differ from the //~ marks in {rel}:\n{rendered}");
+    let name = rel.rsplit('/').next().unwrap().trim_end_matches(".iov").to_string();
+    insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!(name, rendered);
+    });
+}
+
+fn check_clean(rel: &str) {
+    let (_, checked) = run(rel);
+    let rendered = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
+    assert!(checked.diagnostics.is_empty(), "{rel} must check clean:\n{rendered}");
+}
