@@ -37,7 +37,6 @@ codes! {
     E0103: "name not found in imported module",
     E0104: "unknown field or member",
     E0105: "unknown parser state",
-    E0106: "import cycle",
     E0107: "name used as the wrong kind of thing",
     // Types and expressions.
     E0200: "type mismatch",
@@ -55,7 +54,6 @@ codes! {
     E0212: "operator not defined for this type",
     E0213: "bit slice out of range",
     E0214: "invalid type for this position",
-    E0215: "argument direction mismatch",
     E0216: "value not known at compile time",
     // Parsers.
     E0300: "parser state never reaches accept or reject",
@@ -88,7 +86,6 @@ codes! {
     E0602: "more than one entry",
     // Warnings.
     W0001: "unreachable parser state",
-    W0002: "unused declaration",
 }
 
 impl Code {

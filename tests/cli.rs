@@ -1,0 +1,116 @@
+//! The `iov` command line as a user runs it: exit codes, human and JSON output, `explain`.
+
+use std::process::{Command, Output};
+
+fn iov(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_iov"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("iov runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("iov-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn clean_programs_exit_zero_and_print_nothing() {
+    let out = iov(&["check", "examples/router.iov", "examples/firewall.iov"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn errors_exit_one_with_code_span_and_summary() {
+    let path = temp_file("bad.iov", "const bit<8> X = 300;\n");
+    let out = iov(&["check", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0202]: value 300 does not fit in `bit<8>`"), "{err}");
+    assert!(err.contains("bad.iov:1:18"), "{err}");
+    assert!(err.ends_with("1 error, 0 warnings\n"), "{err}");
+}
+
+#[test]
+fn json_output_is_one_object_per_diagnostic() {
+    let path = temp_file("json.iov", "const bit<8> X = 300;\nconst bit<4> Y = 16;\n");
+    let out = iov(&["check", "--message-format", "json", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let first = &lines[0];
+    assert_eq!(first["code"], "E0202");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["message"], "value 300 does not fit in `bit<8>`");
+    assert_eq!(first["primary"]["line_start"], 1);
+    assert_eq!(first["primary"]["column_start"], 18);
+    assert_eq!(first["primary"]["byte_start"], 17);
+    assert_eq!(first["primary"]["byte_end"], 20);
+    assert_eq!(lines[1]["primary"]["line_start"], 2);
+}
+
+#[test]
+fn usage_and_input_errors_exit_two() {
+    assert_eq!(iov(&["check"]).status.code(), Some(2));
+    assert_eq!(iov(&["frobnicate"]).status.code(), Some(2));
+    let out = iov(&["check", "does/not/exist.iov"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read does/not/exist.iov"), "{}", text(&out.stderr));
+    let binary = temp_file("binary.iov", "");
+    std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
+    let out = iov(&["check", binary.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not valid UTF-8"));
+}
+
+#[test]
+fn garbage_never_panics() {
+    let inputs = [
+        "",
+        "}}}}",
+        "/* never closed",
+        "parser P(packet_in pkt) { state start { transition select(",
+        "const bit<8> X = ((((((((((((((((((((1))))))))))))))))))));",
+        "const bit<128> X = 0xffffffffffffffffffffffffffffffffff;",
+        "header h { bit<8> a; } struct s { h x; } control C(inout s hdr) { apply { hdr.x.a = hdr.x.a >> 1 >>; } }",
+        "\u{0}\u{1}\u{7f}$@#",
+    ];
+    for (i, src) in inputs.iter().enumerate() {
+        let path = temp_file(&format!("garbage{i}.iov"), src);
+        let out = iov(&["check", path.to_str().unwrap()]);
+        let code = out.status.code();
+        assert!(matches!(code, Some(0) | Some(1)), "input {src:?} gave {code:?}: {}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains("panicked"), "input {src:?}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn explain_prints_the_page_of_a_code() {
+    let out = iov(&["explain", "E0201"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors/E0201.md")).unwrap();
+    assert_eq!(text(&out.stdout), page);
+    let lower = iov(&["explain", "e0201"]);
+    assert_eq!(text(&lower.stdout), page);
+}
+
+#[test]
+fn explain_rejects_unknown_codes_with_a_suggestion() {
+    let out = iov(&["explain", "E0210x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean `E0210`?"), "{}", text(&out.stderr));
+}
