@@ -15,7 +15,12 @@ fn main() {
     for p in pages {
         println!("cargo:rerun-if-changed={}", p.display());
         let code = p.file_stem().unwrap().to_string_lossy().into_owned();
-        writeln!(out, "    ({code:?}, include_str!({:?})),", p.display().to_string()).unwrap();
+        writeln!(
+            out,
+            "    ({code:?}, include_str!({:?})),",
+            p.display().to_string()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -43,7 +48,13 @@ fn test_name(prefix: &str, path: &str) -> String {
     let stem = path.rsplit('/').next().unwrap().trim_end_matches(".iov");
     let clean: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{prefix}_{clean}")
 }
@@ -51,13 +62,28 @@ fn test_name(prefix: &str, path: &str) -> String {
 fn fixture_tests() -> String {
     let mut out = String::new();
     for f in iov_files("tests/fixtures") {
-        writeln!(out, "#[test]\nfn {}() {{ check_fixture({f:?}); }}", test_name("fixture", &f)).unwrap();
+        writeln!(
+            out,
+            "#[test]\nfn {}() {{ check_fixture({f:?}); }}",
+            test_name("fixture", &f)
+        )
+        .unwrap();
     }
     for f in iov_files("examples") {
-        writeln!(out, "#[test]\nfn {}() {{ check_clean({f:?}); }}", test_name("example", &f)).unwrap();
+        writeln!(
+            out,
+            "#[test]\nfn {}() {{ check_clean({f:?}); }}",
+            test_name("example", &f)
+        )
+        .unwrap();
     }
     for f in iov_files("stdlib/std") {
-        writeln!(out, "#[test]\nfn {}() {{ check_clean({f:?}); }}", test_name("stdlib", &f)).unwrap();
+        writeln!(
+            out,
+            "#[test]\nfn {}() {{ check_clean({f:?}); }}",
+            test_name("stdlib", &f)
+        )
+        .unwrap();
     }
     out
 }

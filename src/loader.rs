@@ -16,7 +16,10 @@ impl FsLoader {
 impl iov_sema::Loader for FsLoader {
     fn load(&mut self, from: &str, path: &[String]) -> Result<(String, String), String> {
         let rel: PathBuf = path.iter().collect::<PathBuf>().with_extension("iov");
-        let base = std::path::Path::new(from).parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let base = std::path::Path::new(from)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
         let mut tried = Vec::new();
         for dir in std::iter::once(base).chain(self.include.iter().cloned()) {
             let candidate = dir.join(&rel);

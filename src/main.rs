@@ -16,7 +16,11 @@ mod pages {
 }
 
 #[derive(Parser)]
-#[command(name = "iov", version, about = "Compiler and toolchain for the iov dataplane language (eBPF)")]
+#[command(
+    name = "iov",
+    version,
+    about = "Compiler and toolchain for the iov dataplane language (eBPF)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,9 +56,7 @@ enum Command {
         include: Vec<std::path::PathBuf>,
     },
     /// Explain a diagnostic code, e.g. `iov explain E0201`.
-    Explain {
-        code: String,
-    },
+    Explain { code: String },
 }
 
 fn main() -> ExitCode {
@@ -62,7 +64,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match cli.command {
@@ -76,16 +82,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Stack for the checker thread (virtual memory; only what is used is committed).
+const CHECK_STACK: usize = 1 << 30;
+
 fn usage_error(report: miette::Report) -> ExitCode {
     eprintln!("{report:?}");
     ExitCode::from(2)
 }
 
-fn check(files: &[std::path::PathBuf], format: MessageFormat, color: Color, include: Vec<std::path::PathBuf>) -> ExitCode {
+fn check(
+    files: &[std::path::PathBuf],
+    format: MessageFormat,
+    color: Color,
+    include: Vec<std::path::PathBuf>,
+) -> ExitCode {
     let color = match color {
         Color::Always => ColorChoice::Always,
         Color::Never => ColorChoice::Never,
-        Color::Auto if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() => ColorChoice::Always,
+        Color::Auto
+            if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
+        {
+            ColorChoice::Always
+        }
         Color::Auto => ColorChoice::Never,
     };
     let mut any_errors = false;
@@ -96,19 +114,40 @@ fn check(files: &[std::path::PathBuf], format: MessageFormat, color: Color, incl
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(_) => {
-                    eprintln!("{:?}", miette::miette!(help = "iov source files are UTF-8 text", "{} is not valid UTF-8", path.display()));
+                    eprintln!(
+                        "{:?}",
+                        miette::miette!(
+                            help = "iov source files are UTF-8 text",
+                            "{} is not valid UTF-8",
+                            path.display()
+                        )
+                    );
                     input_error = true;
                     continue;
                 }
             },
             Err(e) => {
-                eprintln!("{:?}", miette::miette!(help = "check the path; `iov check` takes .iov files", "cannot read {}: {e}", path.display()));
+                eprintln!(
+                    "{:?}",
+                    miette::miette!(
+                        help = "check the path; `iov check` takes .iov files",
+                        "cannot read {}: {e}",
+                        path.display()
+                    )
+                );
                 input_error = true;
                 continue;
             }
         };
-        let mut loader = loader::FsLoader::new(include.clone());
-        let checked = iov_sema::check(&path.display().to_string(), &text, &mut loader);
+        let name = path.display().to_string();
+        let include = include.clone();
+        // A deep stack: the checker recurses over expressions, and no input may crash it.
+        let checked = std::thread::Builder::new()
+            .stack_size(CHECK_STACK)
+            .spawn(move || iov_sema::check(&name, &text, &mut loader::FsLoader::new(include)))
+            .expect("a checker thread starts")
+            .join()
+            .expect("the checker does not panic");
         for d in &checked.diagnostics {
             if d.is_error() {
                 counts.0 += 1;
@@ -133,7 +172,11 @@ fn check(files: &[std::path::PathBuf], format: MessageFormat, color: Color, incl
     if matches!(format, MessageFormat::Human) {
         let (e, w) = counts;
         if e + w > 0 {
-            eprintln!("{e} error{}, {w} warning{}", if e == 1 { "" } else { "s" }, if w == 1 { "" } else { "s" });
+            eprintln!(
+                "{e} error{}, {w} warning{}",
+                if e == 1 { "" } else { "s" },
+                if w == 1 { "" } else { "s" }
+            );
         }
     }
     if input_error {
@@ -150,7 +193,10 @@ fn explain(code: &str) -> ExitCode {
         let known: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
         let mut report = miette::miette!("`{code}` is not an iov diagnostic code");
         if let Some(best) = iov_diagnostics::closest(code, known.iter().copied()) {
-            report = miette::miette!(help = format!("did you mean `{best}`?"), "`{code}` is not an iov diagnostic code");
+            report = miette::miette!(
+                help = format!("did you mean `{best}`?"),
+                "`{code}` is not an iov diagnostic code"
+            );
         }
         return usage_error(report);
     };

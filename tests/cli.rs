@@ -37,7 +37,10 @@ fn errors_exit_one_with_code_span_and_summary() {
     let out = iov(&["check", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("error[E0202]: value 300 does not fit in `bit<8>`"), "{err}");
+    assert!(
+        err.contains("error[E0202]: value 300 does not fit in `bit<8>`"),
+        "{err}"
+    );
     assert!(err.contains("bad.iov:1:18"), "{err}");
     assert!(err.ends_with("1 error, 0 warnings\n"), "{err}");
 }
@@ -69,7 +72,11 @@ fn usage_and_input_errors_exit_two() {
     assert_eq!(iov(&["frobnicate"]).status.code(), Some(2));
     let out = iov(&["check", "does/not/exist.iov"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read does/not/exist.iov"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read does/not/exist.iov"),
+        "{}",
+        text(&out.stderr)
+    );
     let binary = temp_file("binary.iov", "");
     std::fs::write(&binary, [0xff, 0xfe, 0x00]).unwrap();
     let out = iov(&["check", binary.to_str().unwrap()]);
@@ -89,12 +96,27 @@ fn garbage_never_panics() {
         "header h { bit<8> a; } struct s { h x; } control C(inout s hdr) { apply { hdr.x.a = hdr.x.a >> 1 >>; } }",
         "\u{0}\u{1}\u{7f}$@#",
     ];
+    let deep = format!("const bit<8> X = {}1{};", "(".repeat(300), ")".repeat(300));
+    let long = format!("const bit<32> X = {};", vec!["1"; 20_000].join(" + "));
+    let inputs: Vec<&str> = inputs
+        .iter()
+        .copied()
+        .chain([deep.as_str(), long.as_str()])
+        .collect();
     for (i, src) in inputs.iter().enumerate() {
         let path = temp_file(&format!("garbage{i}.iov"), src);
         let out = iov(&["check", path.to_str().unwrap()]);
         let code = out.status.code();
-        assert!(matches!(code, Some(0) | Some(1)), "input {src:?} gave {code:?}: {}", text(&out.stderr));
-        assert!(!text(&out.stderr).contains("panicked"), "input {src:?}: {}", text(&out.stderr));
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "input {src:?} gave {code:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            !text(&out.stderr).contains("panicked"),
+            "input {src:?}: {}",
+            text(&out.stderr)
+        );
     }
 }
 
@@ -102,7 +124,9 @@ fn garbage_never_panics() {
 fn explain_prints_the_page_of_a_code() {
     let out = iov(&["explain", "E0201"]);
     assert_eq!(out.status.code(), Some(0));
-    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors/E0201.md")).unwrap();
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/errors/E0201.md"))
+            .unwrap();
     assert_eq!(text(&out.stdout), page);
     let lower = iov(&["explain", "e0201"]);
     assert_eq!(text(&lower.stdout), page);
@@ -112,5 +136,9 @@ fn explain_prints_the_page_of_a_code() {
 fn explain_rejects_unknown_codes_with_a_suggestion() {
     let out = iov(&["explain", "E0210x"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("did you mean `E0210`?"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("did you mean `E0210`?"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -61,9 +61,20 @@ fn check_fixture(rel: &str) {
     }
     actual.sort();
     let rendered = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
-    assert!(elsewhere.is_empty(), "diagnostics outside the fixture: {elsewhere:?}\n{rendered}");
-    assert_eq!(actual, expected, "diagnostics (line, code) differ from the //~ marks in {rel}:\n{rendered}");
-    let name = rel.rsplit('/').next().unwrap().trim_end_matches(".iov").to_string();
+    assert!(
+        elsewhere.is_empty(),
+        "diagnostics outside the fixture: {elsewhere:?}\n{rendered}"
+    );
+    assert_eq!(
+        actual, expected,
+        "diagnostics (line, code) differ from the //~ marks in {rel}:\n{rendered}"
+    );
+    let name = rel
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".iov")
+        .to_string();
     insta::with_settings!({snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true}, {
         insta::assert_snapshot!(name, rendered);
     });
@@ -72,5 +83,8 @@ fn check_fixture(rel: &str) {
 fn check_clean(rel: &str) {
     let (_, checked) = run(rel);
     let rendered = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
-    assert!(checked.diagnostics.is_empty(), "{rel} must check clean:\n{rendered}");
+    assert!(
+        checked.diagnostics.is_empty(),
+        "{rel} must check clean:\n{rendered}"
+    );
 }

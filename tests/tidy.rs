@@ -14,7 +14,11 @@ fn files_under(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if !path.ends_with("target") && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            if !path.ends_with("target")
+                && !path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
                 files_under(&path, ext, out);
             }
         } else if path.extension().is_some_and(|e| e == ext) {
@@ -34,12 +38,28 @@ fn every_code_has_a_page() {
         .map(|c| c.as_str())
         .filter(|c| !root().join(format!("docs/errors/{c}.md")).exists())
         .collect();
-    assert!(missing.is_empty(), "codes without docs/errors/CODE.md: {missing:?}");
-    for page in std::fs::read_dir(root().join("docs/errors")).unwrap().flatten() {
-        let name = page.file_name().to_string_lossy().trim_end_matches(".md").to_string();
-        assert!(Code::parse(&name).is_some(), "docs/errors/{name}.md documents no code");
+    assert!(
+        missing.is_empty(),
+        "codes without docs/errors/CODE.md: {missing:?}"
+    );
+    for page in std::fs::read_dir(root().join("docs/errors"))
+        .unwrap()
+        .flatten()
+    {
+        let name = page
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".md")
+            .to_string();
+        assert!(
+            Code::parse(&name).is_some(),
+            "docs/errors/{name}.md documents no code"
+        );
         let text = read(&page.path());
-        assert!(text.starts_with(&format!("# {name}: ")), "docs/errors/{name}.md must start with `# {name}: title`");
+        assert!(
+            text.starts_with(&format!("# {name}: ")),
+            "docs/errors/{name}.md must start with `# {name}: title`"
+        );
     }
 }
 
@@ -68,9 +88,18 @@ fn every_code_has_a_fixture() {
     let uncovered: Vec<&str> = Code::ALL
         .iter()
         .map(|c| c.as_str())
-        .filter(|c| !marks.lines().any(|l| l.split("//~").nth(1).is_some_and(|m| m.split_whitespace().any(|w| w == *c))))
+        .filter(|c| {
+            !marks.lines().any(|l| {
+                l.split("//~")
+                    .nth(1)
+                    .is_some_and(|m| m.split_whitespace().any(|w| w == *c))
+            })
+        })
         .collect();
-    assert!(uncovered.is_empty(), "codes no fixture expects: {uncovered:?}");
+    assert!(
+        uncovered.is_empty(),
+        "codes no fixture expects: {uncovered:?}"
+    );
 }
 
 #[test]
@@ -83,9 +112,18 @@ fn rust_files_have_a_header_and_fit_in_one_sitting() {
         let text = read(&path);
         let rel = path.strip_prefix(root()).unwrap().display().to_string();
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        assert!(first.starts_with("//!"), "{rel} must start with a `//!` header saying what it takes and gives");
+        assert!(
+            first.starts_with("//!"),
+            "{rel} must start with a `//!` header saying what it takes and gives"
+        );
         let lines = text.lines().count();
-        assert!(lines <= MAX_LINES, "{rel} has {lines} lines; split it (limit {MAX_LINES})");
-        assert!(!text.contains("#[ignore"), "{rel}: tests are never ignored; assert today's behaviour instead");
+        assert!(
+            lines <= MAX_LINES,
+            "{rel} has {lines} lines; split it (limit {MAX_LINES})"
+        );
+        assert!(
+            !text.contains("#[ignore"),
+            "{rel}: tests are never ignored; assert today's behaviour instead"
+        );
     }
 }

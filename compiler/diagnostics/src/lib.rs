@@ -163,7 +163,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }
@@ -176,8 +178,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Sorts diagnostics by file and position, so output order never depends on pass order.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, a.primary.span.end, a.code)
-            .cmp(&(b.primary.span.file, b.primary.span.start, b.primary.span.end, b.code))
+        (
+            a.primary.span.file,
+            a.primary.span.start,
+            a.primary.span.end,
+            a.code,
+        )
+            .cmp(&(
+                b.primary.span.file,
+                b.primary.span.start,
+                b.primary.span.end,
+                b.code,
+            ))
     });
 }
 
@@ -189,7 +201,10 @@ mod tests {
     fn suggestions_pick_the_nearest_name() {
         assert_eq!(closest("ipv5", ["ipv4", "eth", "tcp"]), Some("ipv4"));
         assert_eq!(closest("xyz", ["ipv4", "eth"]), None);
-        assert_eq!(closest("parse_ipv", ["parse_ipv4", "parse_ipv6"]), Some("parse_ipv4"));
+        assert_eq!(
+            closest("parse_ipv", ["parse_ipv4", "parse_ipv6"]),
+            Some("parse_ipv4")
+        );
         assert_eq!(closest("lmp", ["exact", "lpm", "ternary"]), Some("lpm"));
     }
 }

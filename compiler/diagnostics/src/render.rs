@@ -40,7 +40,10 @@ impl<'a> Files<'a> for SourceMap {
             given: line_index,
             max: starts.len() - 1,
         })?;
-        let end = starts.get(line_index + 1).copied().unwrap_or(file.text.len());
+        let end = starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(file.text.len());
         Ok(start..end)
     }
 }
@@ -50,9 +53,10 @@ fn to_codespan(d: &Diagnostic) -> cs::Diagnostic<FileId> {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
-    let mut labels =
-        vec![cs::Label::primary(d.primary.span.file, d.primary.span.range())
-            .with_message(&d.primary.message)];
+    let mut labels = vec![
+        cs::Label::primary(d.primary.span.file, d.primary.span.range())
+            .with_message(&d.primary.message),
+    ];
     labels.extend(
         d.secondary
             .iter()

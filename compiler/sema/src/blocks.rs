@@ -14,7 +14,7 @@ use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, ControlKind, Item};
 use std::collections::HashMap;
 
-impl Cx<'_> {
+impl Cx {
     pub fn check_blocks(&mut self) {
         // Top-level actions first, so any control can call or list them.
         for m in 0..self.p.modules.len() {
@@ -65,7 +65,10 @@ impl Cx<'_> {
         let m = self.module;
         let defs = self.resolve_params(m, params, &[]);
         for (p, d) in params.iter().zip(&defs) {
-            self.declare_local_quiet(&p.name, Local::param(d.ty.clone(), p.name.span, p.direction));
+            self.declare_local_quiet(
+                &p.name,
+                Local::param(d.ty.clone(), p.name.span, p.direction),
+            );
         }
         defs
     }
@@ -93,9 +96,13 @@ impl Cx<'_> {
     }
 
     fn parser_only(&mut self, span: Span, what: &str) {
-        let d = Diagnostic::new(Code::E0502, format!("{what} cannot be declared in a parser"), span)
-            .label("not allowed in a parser")
-            .note("actions and tables belong in a control block");
+        let d = Diagnostic::new(
+            Code::E0502,
+            format!("{what} cannot be declared in a parser"),
+            span,
+        )
+        .label("not allowed in a parser")
+        .note("actions and tables belong in a control block");
         self.error(d);
     }
 
@@ -115,7 +122,11 @@ impl Cx<'_> {
                             };
                             self.check_expr_as(a, &want);
                             if self.eval(a).is_none()
-                                && !self.p.expr_types.get(&a.span).is_some_and(|t| t.is_unknown())
+                                && !self
+                                    .p
+                                    .expr_types
+                                    .get(&a.span)
+                                    .is_some_and(|t| t.is_unknown())
                             {
                                 self.not_constant(a);
                             }
@@ -138,7 +149,12 @@ impl Cx<'_> {
                             .collect();
                         let d = Diagnostic::new(
                             Code::E0205,
-                            format!("`{}` is not created with {} argument{}", def.name, inst.args.len(), if inst.args.len() == 1 { "" } else { "s" }),
+                            format!(
+                                "`{}` is not created with {} argument{}",
+                                def.name,
+                                inst.args.len(),
+                                if inst.args.len() == 1 { "" } else { "s" }
+                            ),
                             inst.ty.span(),
                         )
                         .label("no constructor takes these arguments")
@@ -154,7 +170,10 @@ impl Cx<'_> {
             other => {
                 let d = Diagnostic::new(
                     Code::E0214,
-                    format!("`{}` is not an extern and cannot be instantiated", self.ty_str(other)),
+                    format!(
+                        "`{}` is not an extern and cannot be instantiated",
+                        self.ty_str(other)
+                    ),
                     inst.ty.span(),
                 )
                 .label("not an extern type")
@@ -238,7 +257,10 @@ impl Cx<'_> {
         self.ctx = Ctx::Action(a.name.name.clone());
         self.locals.push(HashMap::new());
         for (p, d) in a.params.iter().zip(&params) {
-            self.declare_local_quiet(&p.name, Local::param(d.ty.clone(), p.name.span, p.direction));
+            self.declare_local_quiet(
+                &p.name,
+                Local::param(d.ty.clone(), p.name.span, p.direction),
+            );
         }
         self.check_block(&a.body);
         self.locals.pop();
@@ -271,7 +293,8 @@ impl Cx<'_> {
             return;
         };
         if let Ctx::Action(caller) = &self.ctx {
-            self.action_calls.push((caller.clone(), name.to_string(), e.span));
+            self.action_calls
+                .push((caller.clone(), name.to_string(), e.span));
         }
         let sig = Signature {
             name: name.to_string(),
@@ -301,15 +324,21 @@ impl Cx<'_> {
                     continue;
                 }
                 seen.push(a.clone());
-                stack.extend(calls.iter().filter(|(c, _, _)| *c == a).map(|(_, t, _)| t.clone()));
+                stack.extend(
+                    calls
+                        .iter()
+                        .filter(|(c, _, _)| *c == a)
+                        .map(|(_, t, _)| t.clone()),
+                );
             }
             if path_found && !reported.contains(caller) {
                 reported.push(caller.clone());
-                let d = Diagnostic::new(
-                    Code::E0500,
-                    format!("action `{caller}` calls itself through `{callee}`"),
-                    *span,
-                )
+                let message = if caller == callee {
+                    format!("action `{caller}` calls itself")
+                } else {
+                    format!("action `{caller}` calls itself through `{callee}`")
+                };
+                let d = Diagnostic::new(Code::E0500, message, *span)
                 .label("this call leads back to the caller")
                 .note("eBPF has no recursion: every call is inlined, so a cycle of calls cannot be compiled");
                 self.error(d);
@@ -336,13 +365,7 @@ impl Cx<'_> {
     }
 
     pub(crate) fn register_table(&mut self, name: &ast::Ident, actions: Vec<String>) {
-        self.tables.insert(
-            name.name.clone(),
-            TableInfo {
-                actions,
-                span: name.span,
-            },
-        );
+        self.tables.insert(name.name.clone(), TableInfo { actions });
         self.declare_local(
             name,
             Local {

@@ -10,7 +10,7 @@ use crate::modules::Loaded;
 use crate::scope::{Local, Sym, SymKind};
 use crate::types::*;
 use crate::{ConstDef, ItemRef, Program};
-use iov_diagnostics::{Code, Diagnostic, SourceMap, Span};
+use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, ImportNames, Item, StructKind, TypeRef};
 use std::collections::HashMap;
 
@@ -32,8 +32,7 @@ pub(crate) enum Ctx {
     Action(String),
 }
 
-pub struct Cx<'f> {
-    pub files: &'f SourceMap,
+pub struct Cx {
     pub p: Program,
     pub imports: HashMap<(usize, usize), usize>,
     /// Each module's own top-level declarations (what others can import).
@@ -71,14 +70,12 @@ pub struct ActionInfo {
 #[derive(Clone, Debug)]
 pub struct TableInfo {
     pub actions: Vec<String>,
-    pub span: Span,
 }
 
-impl<'f> Cx<'f> {
-    pub fn new(files: &'f SourceMap, loaded: Loaded) -> Cx<'f> {
+impl Cx {
+    pub fn new(loaded: Loaded) -> Cx {
         let n = loaded.modules.len();
         Cx {
-            files,
             p: Program {
                 modules: loaded.modules,
                 ..Program::default()
@@ -282,7 +279,10 @@ impl<'f> Cx<'f> {
                                 if let Some(prev) = self.own[m].get(&name.name) {
                                     let d = Diagnostic::new(
                                         Code::E0101,
-                                        format!("`{}` is imported and also defined here", name.name),
+                                        format!(
+                                            "`{}` is imported and also defined here",
+                                            name.name
+                                        ),
                                         name.span,
                                     )
                                     .label("imported here")
@@ -396,7 +396,10 @@ impl<'f> Cx<'f> {
             if bits % 8 != 0 {
                 let d = Diagnostic::new(
                     Code::E0214,
-                    format!("header `{}` is {bits} bits long, not a whole number of bytes", s.name.name),
+                    format!(
+                        "header `{}` is {bits} bits long, not a whole number of bytes",
+                        s.name.name
+                    ),
                     s.name.span,
                 )
                 .label(format!("{bits} bits"))
@@ -412,7 +415,10 @@ impl<'f> Cx<'f> {
         match ty {
             Ty::Bit(w) | Ty::Int(w) => Some(*w),
             Ty::Bool => Some(1),
-            Ty::Enum(e) => self.p.enums[*e].underlying.as_ref().and_then(|u| self.bit_width(u)),
+            Ty::Enum(e) => self.p.enums[*e]
+                .underlying
+                .as_ref()
+                .and_then(|u| self.bit_width(u)),
             Ty::Distinct(t) => self.bit_width(&self.p.typedefs[*t].target.clone()),
             Ty::Struct(s) => self.p.structs[*s]
                 .fields
@@ -469,7 +475,11 @@ impl<'f> Cx<'f> {
             .iter()
             .map(|(params, _)| self.resolve_params(m, params, &tps))
             .collect();
-        let methods = e.methods.iter().map(|s| self.resolve_sig(m, s, &tps)).collect();
+        let methods = e
+            .methods
+            .iter()
+            .map(|s| self.resolve_sig(m, s, &tps))
+            .collect();
         self.p.externs[id].ctors = ctors;
         self.p.externs[id].methods = methods;
     }
@@ -487,7 +497,12 @@ impl<'f> Cx<'f> {
         }
     }
 
-    pub fn resolve_params(&mut self, m: usize, params: &[ast::Param], tps: &[String]) -> Vec<ParamDef> {
+    pub fn resolve_params(
+        &mut self,
+        m: usize,
+        params: &[ast::Param],
+        tps: &[String],
+    ) -> Vec<ParamDef> {
         let mut out: Vec<ParamDef> = Vec::new();
         for p in params {
             if let Some(prev) = out.iter().find(|q| q.name == p.name.name) {
@@ -517,7 +532,10 @@ impl<'f> Cx<'f> {
             State::Busy => {
                 let d = Diagnostic::new(
                     Code::E0214,
-                    format!("type `{}` is defined in terms of itself", self.p.typedefs[id].name),
+                    format!(
+                        "type `{}` is defined in terms of itself",
+                        self.p.typedefs[id].name
+                    ),
                     self.p.typedefs[id].span,
                 )
                 .label("this definition refers back to itself");
@@ -576,7 +594,9 @@ impl<'f> Cx<'f> {
                 self.module = m;
                 let n = self.const_int(size);
                 match (elem_ty, n) {
-                    (Ty::Struct(s), Some(n)) if self.p.structs[s].kind == StructKind::Header && n > 0 && n <= 64 => {
+                    (Ty::Struct(s), Some(n))
+                        if self.p.structs[s].kind == StructKind::Header && n > 0 && n <= 64 =>
+                    {
                         Ty::Stack(s, n as u32)
                     }
                     (Ty::Unknown, _) | (_, None) => Ty::Unknown,
@@ -593,7 +613,10 @@ impl<'f> Cx<'f> {
                     (other, _) => {
                         let d = Diagnostic::new(
                             Code::E0214,
-                            format!("only headers can form a stack, not `{}`", self.ty_str(&other)),
+                            format!(
+                                "only headers can form a stack, not `{}`",
+                                self.ty_str(&other)
+                            ),
                             *span,
                         )
                         .label("not a header type");
@@ -623,7 +646,10 @@ impl<'f> Cx<'f> {
                     let d = if self.p.modules[m].name != "std.net"
                         && self.own[self.std_net_module().unwrap_or(0)].contains_key(&name.name)
                     {
-                        d.help(format!("`{}` is in `std.net`: add `import std.net.{};`", name.name, name.name))
+                        d.help(format!(
+                            "`{}` is in `std.net`: add `import std.net.{};`",
+                            name.name, name.name
+                        ))
                     } else {
                         d
                     };
@@ -631,7 +657,10 @@ impl<'f> Cx<'f> {
                     return Ty::Unknown;
                 };
                 self.p.references.push((name.span, sym.span));
-                let arg_tys: Vec<Ty> = args.iter().map(|a| self.resolve_type_inner(m, a, tps)).collect();
+                let arg_tys: Vec<Ty> = args
+                    .iter()
+                    .map(|a| self.resolve_type_inner(m, a, tps))
+                    .collect();
                 let ty = match sym.kind {
                     SymKind::Struct(s) => Ty::Struct(s),
                     SymKind::Enum(e) => Ty::Enum(e),
@@ -709,7 +738,11 @@ impl<'f> Cx<'f> {
         }
         self.const_state[id] = State::Busy;
         let (m, expr) = self.const_src[id].clone();
-        let saved = (self.module, std::mem::take(&mut self.locals), self.ctx.clone());
+        let saved = (
+            self.module,
+            std::mem::take(&mut self.locals),
+            self.ctx.clone(),
+        );
         self.module = m;
         self.ctx = Ctx::TopLevel;
         let ty = self.p.consts[id].ty.clone();

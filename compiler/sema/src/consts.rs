@@ -28,7 +28,7 @@ fn mask(w: u32) -> u128 {
     }
 }
 
-impl Cx<'_> {
+impl Cx {
     fn width_of(&self, e: &Expr) -> Option<u32> {
         match self.p.expr_types.get(&e.span) {
             Some(Ty::Bit(w)) | Some(Ty::Int(w)) => Some(*w),
@@ -128,7 +128,9 @@ impl Cx<'_> {
                         BinOp::Mul => Value::Int(wrap(x.checked_mul(y)?)),
                         BinOp::Div if y != 0 => Value::Int(x / y),
                         BinOp::Rem if y != 0 => Value::Int(x % y),
-                        BinOp::SatAdd => Value::Int(x.saturating_add(y).min(w.map_or(u128::MAX, mask))),
+                        BinOp::SatAdd => {
+                            Value::Int(x.saturating_add(y).min(w.map_or(u128::MAX, mask)))
+                        }
                         BinOp::SatSub => Value::Int(x.saturating_sub(y)),
                         BinOp::Shl => Value::Int(wrap(if y >= 128 { 0 } else { x << y })),
                         BinOp::Shr => Value::Int(if y >= 128 { 0 } else { x >> y }),
@@ -165,8 +167,9 @@ impl Cx<'_> {
             Some(Value::Int(v)) => Some(v),
             Some(Value::Bool(b)) => Some(u128::from(b)),
             Some(Value::Neg(_)) => {
-                let d = Diagnostic::new(Code::E0202, "a negative value is not allowed here", e.span)
-                    .label("must be zero or more");
+                let d =
+                    Diagnostic::new(Code::E0202, "a negative value is not allowed here", e.span)
+                        .label("must be zero or more");
                 self.error(d);
                 None
             }

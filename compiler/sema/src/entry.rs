@@ -17,11 +17,20 @@ pub const HOOKS: &[&str] = &["xdp", "tc_ingress", "tc_egress"];
 /// What each of the three blocks must be and take.
 const SHAPES: [(&str, [(Option<Direction>, &str); 2]); 3] = [
     ("parser", [(None, "packet_in"), (Some(Direction::Out), "H")]),
-    ("control", [(Some(Direction::InOut), "H"), (Some(Direction::InOut), "std_meta_t")]),
-    ("deparser", [(None, "packet_out"), (Some(Direction::InOut), "H")]),
+    (
+        "control",
+        [
+            (Some(Direction::InOut), "H"),
+            (Some(Direction::InOut), "std_meta_t"),
+        ],
+    ),
+    (
+        "deparser",
+        [(None, "packet_out"), (Some(Direction::InOut), "H")],
+    ),
 ];
 
-impl Cx<'_> {
+impl Cx {
     pub fn check_entry(&mut self) {
         let root = self.p.modules.len().min(2) - 1;
         let items = std::mem::take(&mut self.p.modules[root].ast.items);
@@ -57,17 +66,26 @@ impl Cx<'_> {
         }
         let e = &entries[0];
         if !HOOKS.contains(&e.hook.name.as_str()) {
-            let d = Diagnostic::new(Code::E0601, format!("unknown hook `{}`", e.hook.name), e.hook.span)
-                .label("not a hook")
-                .suggest(&e.hook.name, HOOKS.iter().copied())
-                .note(format!("hooks: {}", HOOKS.join(", ")));
+            let d = Diagnostic::new(
+                Code::E0601,
+                format!("unknown hook `{}`", e.hook.name),
+                e.hook.span,
+            )
+            .label("not a hook")
+            .suggest(&e.hook.name, HOOKS.iter().copied())
+            .note(format!("hooks: {}", HOOKS.join(", ")));
             self.error(d);
             return;
         }
         if e.blocks.len() != 3 {
             let d = Diagnostic::new(
                 Code::E0601,
-                format!("`{}` takes a parser, a control and a deparser, but {} block{} given", e.hook.name, e.blocks.len(), if e.blocks.len() == 1 { " is" } else { "s are" }),
+                format!(
+                    "`{}` takes a parser, a control and a deparser, but {} block{} given",
+                    e.hook.name,
+                    e.blocks.len(),
+                    if e.blocks.len() == 1 { " is" } else { "s are" }
+                ),
                 e.span,
             )
             .label("wrong number of blocks");
@@ -79,9 +97,16 @@ impl Cx<'_> {
         let mut ok = true;
         for (i, ((name, _), (kind, shape))) in e.blocks.iter().zip(SHAPES).enumerate() {
             let Some(sym) = self.lookup_global(root, &name.name) else {
-                let d = Diagnostic::new(Code::E0100, format!("unknown {kind} `{}`", name.name), name.span)
-                    .label("not declared")
-                    .suggest(&name.name, self.global_names(root).iter().map(|s| s.as_str()));
+                let d = Diagnostic::new(
+                    Code::E0100,
+                    format!("unknown {kind} `{}`", name.name),
+                    name.span,
+                )
+                .label("not declared")
+                .suggest(
+                    &name.name,
+                    self.global_names(root).iter().map(|s| s.as_str()),
+                );
                 self.error(d);
                 ok = false;
                 continue;
@@ -90,7 +115,11 @@ impl Cx<'_> {
             let at: Option<ItemRef> = match (i, &sym.kind) {
                 (0, SymKind::Parser(at)) => Some(*at),
                 (1 | 2, SymKind::Control(at)) => {
-                    let want = if i == 1 { ControlKind::Control } else { ControlKind::Deparser };
+                    let want = if i == 1 {
+                        ControlKind::Control
+                    } else {
+                        ControlKind::Deparser
+                    };
                     match &self.p.modules[at.module].ast.items[at.item] {
                         Item::Control(c) if c.kind == want => Some(*at),
                         _ => None,
@@ -99,10 +128,18 @@ impl Cx<'_> {
                 _ => None,
             };
             let Some(at) = at else {
-                let d = Diagnostic::new(Code::E0601, format!("block {} of the entry must be a {kind}, but `{}` is not", i + 1, name.name), name.span)
-                    .label(format!("expected a {kind}"))
-                    .secondary(sym.span, "declared here")
-                    .note("the order is: parser, control, deparser");
+                let d = Diagnostic::new(
+                    Code::E0601,
+                    format!(
+                        "block {} of the entry must be a {kind}, but `{}` is not",
+                        i + 1,
+                        name.name
+                    ),
+                    name.span,
+                )
+                .label(format!("expected a {kind}"))
+                .secondary(sym.span, "declared here")
+                .note("the order is: parser, control, deparser");
                 self.error(d);
                 ok = false;
                 continue;
@@ -115,7 +152,13 @@ impl Cx<'_> {
             };
             let expected = shape
                 .iter()
-                .map(|(d, t)| format!("{}{}", d.map(|d| format!("{} ", d.as_str())).unwrap_or_default(), if *t == "H" { "headers_t" } else { t }))
+                .map(|(d, t)| {
+                    format!(
+                        "{}{}",
+                        d.map(|d| format!("{} ", d.as_str())).unwrap_or_default(),
+                        if *t == "H" { "headers_t" } else { t }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let m = at.module;
@@ -126,7 +169,15 @@ impl Cx<'_> {
                 cx.error(d);
             };
             if params.len() != 2 {
-                bad(self, name.span, format!("{kind} `{}` must take 2 parameters, not {}", name.name, params.len()));
+                bad(
+                    self,
+                    name.span,
+                    format!(
+                        "{kind} `{}` must take 2 parameters, not {}",
+                        name.name,
+                        params.len()
+                    ),
+                );
                 ok = false;
                 continue;
             }
@@ -134,21 +185,39 @@ impl Cx<'_> {
                 let ty = self.resolve_type(m, &p.ty, &[]);
                 if p.direction != dir {
                     let shown = p.direction.map_or("no direction", |d| d.as_str());
-                    bad(self, p.span, format!("parameter `{}` of `{}` has {shown}; it must be {}", p.name.name, name.name, dir.map_or("directionless", |d| d.as_str())));
+                    bad(
+                        self,
+                        p.span,
+                        format!(
+                            "parameter `{}` of `{}` has {shown}; it must be {}",
+                            p.name.name,
+                            name.name,
+                            dir.map_or("directionless", |d| d.as_str())
+                        ),
+                    );
                     ok = false;
                 }
                 if tname == "H" {
-                    let is_headers = matches!(ty, Ty::Struct(s) if self.p.structs[s].kind == StructKind::Struct) || ty.is_unknown();
+                    let is_headers = matches!(ty, Ty::Struct(s) if self.p.structs[s].kind == StructKind::Struct)
+                        || ty.is_unknown();
                     if !is_headers {
                         let t = self.ty_str(&ty);
-                        bad(self, p.ty.span(), format!("the headers parameter must be a struct, not `{t}`"));
+                        bad(
+                            self,
+                            p.ty.span(),
+                            format!("the headers parameter must be a struct, not `{t}`"),
+                        );
                         ok = false;
                     } else if let Some((h, hspan)) = &headers {
                         if *h != ty && !ty.is_unknown() && !h.is_unknown() {
                             let (a, b) = (self.ty_str(h), self.ty_str(&ty));
-                            let d = Diagnostic::new(Code::E0601, format!("the blocks disagree on the headers: `{a}` and `{b}`"), p.ty.span())
-                                .label(format!("this is `{b}`"))
-                                .secondary(*hspan, format!("this is `{a}`"));
+                            let d = Diagnostic::new(
+                                Code::E0601,
+                                format!("the blocks disagree on the headers: `{a}` and `{b}`"),
+                                p.ty.span(),
+                            )
+                            .label(format!("this is `{b}`"))
+                            .secondary(*hspan, format!("this is `{a}`"));
                             self.error(d);
                             ok = false;
                         }
@@ -164,7 +233,11 @@ impl Cx<'_> {
                     };
                     if !named(self, &ty) {
                         let t = self.ty_str(&ty);
-                        bad(self, p.ty.span(), format!("parameter `{}` must be `{tname}`, not `{t}`", p.name.name));
+                        bad(
+                            self,
+                            p.ty.span(),
+                            format!("parameter `{}` must be `{tname}`, not `{t}`", p.name.name),
+                        );
                         ok = false;
                     }
                 }

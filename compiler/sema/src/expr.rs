@@ -31,7 +31,7 @@ fn fits(v: &Value, ty: &Ty) -> bool {
     }
 }
 
-impl Cx<'_> {
+impl Cx {
     pub fn find_local(&self, name: &str) -> Option<&Local> {
         self.locals.iter().rev().find_map(|s| s.get(name))
     }
@@ -111,7 +111,9 @@ impl Cx<'_> {
                 )
                 .label(format!("needs more than `{t}` holds"));
                 if matches!(v, Value::Neg(_)) && matches!(ty, Ty::Bit(_)) {
-                    d = d.help(format!("`{t}` is unsigned; write the bit pattern, e.g. `~0` for all ones"));
+                    d = d.help(format!(
+                        "`{t}` is unsigned; write the bit pattern, e.g. `~0` for all ones"
+                    ));
                 }
                 self.error(d);
             }
@@ -236,7 +238,10 @@ impl Cx<'_> {
                         } else if !it.is_unknown() {
                             let d = Diagnostic::new(
                                 Code::E0200,
-                                format!("a stack index must be an unsigned integer, not `{}`", self.ty_str(&it)),
+                                format!(
+                                    "a stack index must be an unsigned integer, not `{}`",
+                                    self.ty_str(&it)
+                                ),
                                 idx.span,
                             )
                             .label("not an index");
@@ -248,7 +253,10 @@ impl Cx<'_> {
                     other => {
                         let d = Diagnostic::new(
                             Code::E0212,
-                            format!("`{}` cannot be indexed; only header stacks can", self.ty_str(&other)),
+                            format!(
+                                "`{}` cannot be indexed; only header stacks can",
+                                self.ty_str(&other)
+                            ),
                             base.span,
                         )
                         .label("not a header stack")
@@ -285,7 +293,10 @@ impl Cx<'_> {
                         format!("slice [{h}:{l}] is outside `bit<{w}>`"),
                         e.span,
                     )
-                    .label(format!("bits run from {} down to 0, high index first", w - 1));
+                    .label(format!(
+                        "bits run from {} down to 0, high index first",
+                        w - 1
+                    ));
                     self.error(d);
                     return Ty::Unknown;
                 }
@@ -354,7 +365,9 @@ impl Cx<'_> {
                     (Ty::Unknown, _) | (_, Ty::Unknown) => true,
                     (Ty::Bit(_) | Ty::Int(_) | Ty::InfInt, Ty::Bit(_) | Ty::Int(_)) => true,
                     (Ty::Bool, Ty::Bit(1)) | (Ty::Bit(1), Ty::Bool) | (Ty::Bool, Ty::Bool) => true,
-                    (Ty::Enum(en), Ty::Bit(_) | Ty::Int(_)) => self.p.enums[*en].underlying.is_some(),
+                    (Ty::Enum(en), Ty::Bit(_) | Ty::Int(_)) => {
+                        self.p.enums[*en].underlying.is_some()
+                    }
                     (Ty::Distinct(d), _) => self.p.typedefs[*d].target == target,
                     _ => false,
                 };
@@ -417,7 +430,14 @@ impl Cx<'_> {
         }
     }
 
-    fn check_binary(&mut self, e: &Expr, op: BinOp, a: &Expr, b: &Expr, expected: Option<&Ty>) -> Ty {
+    fn check_binary(
+        &mut self,
+        e: &Expr,
+        op: BinOp,
+        a: &Expr,
+        b: &Expr,
+        expected: Option<&Ty>,
+    ) -> Ty {
         use BinOp::*;
         match op {
             And | Or => {
@@ -433,7 +453,10 @@ impl Cx<'_> {
                 } else if !matches!(tb, Ty::Bit(_) | Ty::Unknown) {
                     let d = Diagnostic::new(
                         Code::E0212,
-                        format!("a shift amount must be unsigned, not `{}`", self.ty_str(&tb)),
+                        format!(
+                            "a shift amount must be unsigned, not `{}`",
+                            self.ty_str(&tb)
+                        ),
                         b.span,
                     )
                     .label("invalid shift amount");
@@ -454,7 +477,10 @@ impl Cx<'_> {
                         if x + y > 128 {
                             let d = Diagnostic::new(
                                 Code::E0210,
-                                format!("concatenation is {} bits wide; at most 128 are allowed", x + y),
+                                format!(
+                                    "concatenation is {} bits wide; at most 128 are allowed",
+                                    x + y
+                                ),
                                 e.span,
                             )
                             .label("too wide");
@@ -487,7 +513,11 @@ impl Cx<'_> {
                 let tb = self.check_expr(b, None);
                 let t = self.unify(a, ta, b, tb);
                 match t {
-                    Ty::Struct(_) | Ty::Stack(..) | Ty::Extern(..) | Ty::Table(_) | Ty::Callable(_) => {
+                    Ty::Struct(_)
+                    | Ty::Stack(..)
+                    | Ty::Extern(..)
+                    | Ty::Table(_)
+                    | Ty::Callable(_) => {
                         self.bad_operands(e, op, &t);
                     }
                     _ => {}
@@ -562,17 +592,28 @@ impl Cx<'_> {
             return ty;
         }
         let Some(sym) = self.lookup_global(self.module, &id.name) else {
-            let mut names: Vec<String> = self.locals.iter().flat_map(|s| s.keys().cloned()).collect();
+            let mut names: Vec<String> =
+                self.locals.iter().flat_map(|s| s.keys().cloned()).collect();
             names.extend(self.global_names(self.module));
-            let mut d = Diagnostic::new(Code::E0100, format!("unknown name `{}`", id.name), id.span)
-                .label("not found in this scope")
-                .suggest(&id.name, names.iter().map(|s| s.as_str()));
+            let mut d =
+                Diagnostic::new(Code::E0100, format!("unknown name `{}`", id.name), id.span)
+                    .label("not found in this scope")
+                    .suggest(&id.name, names.iter().map(|s| s.as_str()));
             if let Some(net) = self.p.modules.iter().position(|m| m.name == "std.net") {
                 if net != self.module && self.own[net].contains_key(&id.name) {
-                    d = d.help(format!("`{0}` is in `std.net`: add `import std.net.{0};`", id.name));
+                    d = d.help(format!(
+                        "`{0}` is in `std.net`: add `import std.net.{0};`",
+                        id.name
+                    ));
                 }
-            } else if id.name.starts_with("ETHERTYPE_") || id.name.starts_with("IPPROTO_") || id.name.starts_with("TCP_") {
-                d = d.help(format!("`{0}` is in `std.net`: add `import std.net.{0};`", id.name));
+            } else if id.name.starts_with("ETHERTYPE_")
+                || id.name.starts_with("IPPROTO_")
+                || id.name.starts_with("TCP_")
+            {
+                d = d.help(format!(
+                    "`{0}` is in `std.net`: add `import std.net.{0};`",
+                    id.name
+                ));
             }
             self.error(d);
             return Ty::Unknown;
@@ -597,7 +638,11 @@ impl Cx<'_> {
             other => {
                 let d = Diagnostic::new(
                     Code::E0107,
-                    format!("`{}` is {} and cannot be used as a value", id.name, other.describe()),
+                    format!(
+                        "`{}` is {} and cannot be used as a value",
+                        id.name,
+                        other.describe()
+                    ),
                     id.span,
                 )
                 .label("used as a value here")
@@ -629,12 +674,18 @@ impl Cx<'_> {
                     return ty;
                 }
                 match (def.kind, m.name.as_str()) {
-                    (StructKind::Header, "isValid") => {
-                        Some(Self::method("isValid", vec![], Ty::Bool, CallKind::HeaderMethod))
-                    }
-                    (StructKind::Header, "setValid" | "setInvalid") => {
-                        Some(Self::method(&m.name, vec![], Ty::Void, CallKind::HeaderMethod))
-                    }
+                    (StructKind::Header, "isValid") => Some(Self::method(
+                        "isValid",
+                        vec![],
+                        Ty::Bool,
+                        CallKind::HeaderMethod,
+                    )),
+                    (StructKind::Header, "setValid" | "setInvalid") => Some(Self::method(
+                        &m.name,
+                        vec![],
+                        Ty::Void,
+                        CallKind::HeaderMethod,
+                    )),
                     _ => None,
                 }
             }
@@ -689,7 +740,12 @@ impl Cx<'_> {
                 })
             }
             Ty::Table(t) => (m.name == "apply").then(|| {
-                Self::method("apply", vec![], Ty::ApplyResult(t.clone()), CallKind::TableApply(t.clone()))
+                Self::method(
+                    "apply",
+                    vec![],
+                    Ty::ApplyResult(t.clone()),
+                    CallKind::TableApply(t.clone()),
+                )
             }),
             Ty::ApplyResult(t) => match m.name.as_str() {
                 "hit" | "miss" => Some(Ty::Bool),
@@ -725,14 +781,29 @@ impl Cx<'_> {
                 }
                 v
             }
-            Ty::Stack(..) => ["next", "last", "lastIndex", "size", "push_front", "pop_front"]
-                .map(String::from)
-                .to_vec(),
+            Ty::Stack(..) => [
+                "next",
+                "last",
+                "lastIndex",
+                "size",
+                "push_front",
+                "pop_front",
+            ]
+            .map(String::from)
+            .to_vec(),
             Ty::TypeName(t) => match &**t {
-                Ty::Enum(en) => self.p.enums[*en].members.iter().map(|m| m.0.clone()).collect(),
+                Ty::Enum(en) => self.p.enums[*en]
+                    .members
+                    .iter()
+                    .map(|m| m.0.clone())
+                    .collect(),
                 _ => vec![],
             },
-            Ty::Extern(x, _) => self.p.externs[*x].methods.iter().map(|m| m.name.clone()).collect(),
+            Ty::Extern(x, _) => self.p.externs[*x]
+                .methods
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
             Ty::Table(_) => vec!["apply".into()],
             Ty::ApplyResult(_) => ["hit", "miss", "action_run"].map(String::from).to_vec(),
             _ => vec![],
@@ -767,7 +838,12 @@ impl Cx<'_> {
 
     /// Requires `e` to be writable (E0211 not a place, E0207 read-only).
     pub fn require_writable(&mut self, e: &Expr, what: &str) {
-        if self.p.expr_types.get(&e.span).is_some_and(|t| t.is_unknown()) {
+        if self
+            .p
+            .expr_types
+            .get(&e.span)
+            .is_some_and(|t| t.is_unknown())
+        {
             return;
         }
         match self.place(e) {
@@ -779,14 +855,24 @@ impl Cx<'_> {
                 self.error(d);
             }
             Place::NotAPlace => {
-                let d = Diagnostic::new(Code::E0211, format!("cannot {what}: this is not a variable, field or header"), e.span)
-                    .label("not assignable");
+                let d = Diagnostic::new(
+                    Code::E0211,
+                    format!("cannot {what}: this is not a variable, field or header"),
+                    e.span,
+                )
+                .label("not assignable");
                 self.error(d);
             }
         }
     }
 
-    fn check_call(&mut self, e: &Expr, callee: &Expr, type_args: &[ast::TypeRef], args: &[Expr]) -> Ty {
+    fn check_call(
+        &mut self,
+        e: &Expr,
+        callee: &Expr,
+        type_args: &[ast::TypeRef],
+        args: &[Expr],
+    ) -> Ty {
         let ct = self.check_expr(callee, None);
         match ct {
             Ty::Unknown => {
@@ -802,7 +888,10 @@ impl Cx<'_> {
             Ty::Callable(sig) => {
                 self.check_call_context(e, &sig);
                 let m = self.module;
-                let explicit: Vec<Ty> = type_args.iter().map(|t| self.resolve_type(m, t, &[])).collect();
+                let explicit: Vec<Ty> = type_args
+                    .iter()
+                    .map(|t| self.resolve_type(m, t, &[]))
+                    .collect();
                 self.check_args(e, &sig, explicit, args)
             }
             other => {
@@ -823,19 +912,33 @@ impl Cx<'_> {
         let in_parser = self.ctx == Ctx::Parser;
         let in_deparser = self.ctx == Ctx::Deparser;
         let problem = match (&sig.kind, sig.name.as_str()) {
-            (CallKind::ExternFn, "drop" | "pass" | "send_to_port" | "reflect") if in_parser || in_deparser => {
+            (CallKind::ExternFn, "drop" | "pass" | "send_to_port" | "reflect")
+                if in_parser || in_deparser =>
+            {
                 Some("forwarding decisions are taken in a control block or its actions")
             }
-            (CallKind::ExternFn, "verify") if !in_parser => Some("`verify` is only allowed in a parser"),
-            (CallKind::ExternMethod { .. }, _) if in_parser && !matches!(sig.name.as_str(), "extract" | "lookahead" | "advance" | "length" | "read" | "write" | "add") => {
+            (CallKind::ExternFn, "verify") if !in_parser => {
+                Some("`verify` is only allowed in a parser")
+            }
+            (CallKind::ExternMethod { .. }, _)
+                if in_parser
+                    && !matches!(
+                        sig.name.as_str(),
+                        "extract" | "lookahead" | "advance" | "length" | "read" | "write" | "add"
+                    ) =>
+            {
                 Some("a parser can only use the packet and registers")
             }
             _ => None,
         };
         if let Some(why) = problem {
-            let d = Diagnostic::new(Code::E0502, format!("`{}` cannot be called here", sig.name), e.span)
-                .label("not allowed in this block")
-                .note(why);
+            let d = Diagnostic::new(
+                Code::E0502,
+                format!("`{}` cannot be called here", sig.name),
+                e.span,
+            )
+            .label("not allowed in this block")
+            .note(why);
             self.error(d);
         }
         if let CallKind::TableApply(t) = &sig.kind {
@@ -854,7 +957,13 @@ impl Cx<'_> {
     }
 
     /// Checks arguments against parameters, infers type parameters and returns the result type.
-    pub(crate) fn check_args(&mut self, e: &Expr, sig: &Signature, explicit: Vec<Ty>, args: &[Expr]) -> Ty {
+    pub(crate) fn check_args(
+        &mut self,
+        e: &Expr,
+        sig: &Signature,
+        explicit: Vec<Ty>,
+        args: &[Expr],
+    ) -> Ty {
         if args.len() != sig.params.len() {
             let d = Diagnostic::new(
                 Code::E0205,
@@ -874,7 +983,14 @@ impl Cx<'_> {
                 sig.name,
                 sig.params
                     .iter()
-                    .map(|p| format!("{}{} {}", p.direction.map(|d| format!("{} ", d.as_str())).unwrap_or_default(), self.ty_str(&p.ty), p.name))
+                    .map(|p| format!(
+                        "{}{} {}",
+                        p.direction
+                            .map(|d| format!("{} ", d.as_str()))
+                            .unwrap_or_default(),
+                        self.ty_str(&p.ty),
+                        p.name
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -914,14 +1030,43 @@ impl Cx<'_> {
                 }
             }
             if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
-                let what = format!("pass this as `{}` argument `{}`", p.direction.map_or("", |d| d.as_str()), p.name);
+                let what = format!(
+                    "pass this as `{}` argument `{}`",
+                    p.direction.map_or("", |d| d.as_str()),
+                    p.name
+                );
                 self.require_writable(a, &what);
             }
             if sig.name == "extract" && matches!(sig.kind, CallKind::ExternMethod { .. }) {
                 self.require_header(a, &got);
             }
+            if sig.name == "emit"
+                && matches!(sig.kind, CallKind::ExternMethod { .. })
+                && !self.emittable(&got)
+            {
+                let d = Diagnostic::new(
+                    Code::E0214,
+                    format!("`emit` writes headers, but this is `{}`", self.ty_str(&got)),
+                    a.span,
+                )
+                .label("not a header, header stack or struct of headers")
+                .note("only headers have a wire layout and a validity bit to decide whether they are written");
+                self.error(d);
+            }
         }
         substitute_opt(&sig.ret, &bound).unwrap_or(Ty::Unknown)
+    }
+
+    /// Headers, header stacks and structs made only of those can be emitted.
+    fn emittable(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Struct(s) => {
+                let def = &self.p.structs[*s];
+                def.kind == StructKind::Header || def.fields.iter().all(|f| self.emittable(&f.ty))
+            }
+            Ty::Stack(..) | Ty::Unknown => true,
+            _ => false,
+        }
     }
 
     fn require_header(&mut self, a: &Expr, got: &Ty) {
@@ -933,13 +1078,18 @@ impl Cx<'_> {
         if !ok {
             let mut d = Diagnostic::new(
                 Code::E0208,
-                format!("`extract` needs a header, but this is `{}`", self.ty_str(got)),
+                format!(
+                    "`extract` needs a header, but this is `{}`",
+                    self.ty_str(got)
+                ),
                 a.span,
             )
             .label("not a header");
             d = match got {
                 Ty::Stack(..) => d.help("extract into the stack's next element: `.next`"),
-                Ty::Struct(_) => d.note("a struct has no validity bit and no wire layout; declare it with `header`"),
+                Ty::Struct(_) => d.note(
+                    "a struct has no validity bit and no wire layout; declare it with `header`",
+                ),
                 _ => d,
             };
             self.error(d);

@@ -47,7 +47,10 @@ pub struct NoFiles;
 
 impl Loader for NoFiles {
     fn load(&mut self, _from: &str, path: &[String]) -> Result<(String, String), String> {
-        Err(format!("no file loader is available for `{}`", path.join(".")))
+        Err(format!(
+            "no file loader is available for `{}`",
+            path.join(".")
+        ))
     }
 }
 
@@ -140,7 +143,7 @@ pub fn check(name: &str, text: &str, loader: &mut dyn Loader) -> Checked {
     let mut files = SourceMap::new();
     let mut diags = Vec::new();
     let modules = modules::load_all(name, text, loader, &mut files, &mut diags);
-    let mut cx = collect::Cx::new(&files, modules);
+    let mut cx = collect::Cx::new(modules);
     cx.collect();
     cx.check_blocks();
     cx.check_entry();

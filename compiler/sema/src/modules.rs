@@ -15,7 +15,13 @@ pub struct Loaded {
     pub imports: HashMap<(usize, usize), usize>,
 }
 
-fn add(files: &mut SourceMap, diags: &mut Vec<Diagnostic>, name: &str, file_name: &str, text: &str) -> Module {
+fn add(
+    files: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+    name: &str,
+    file_name: &str,
+    text: &str,
+) -> Module {
     let file = files.add(file_name, text);
     let (ast, d) = iov_syntax::parse(file, text);
     diags.extend(d);
@@ -34,7 +40,13 @@ pub fn load_all(
     diags: &mut Vec<Diagnostic>,
 ) -> Loaded {
     let (prelude_file, prelude_text) = stdlib::get(stdlib::PRELUDE).expect("the prelude exists");
-    let mut modules = vec![add(files, diags, stdlib::PRELUDE, prelude_file, prelude_text)];
+    let mut modules = vec![add(
+        files,
+        diags,
+        stdlib::PRELUDE,
+        prelude_file,
+        prelude_text,
+    )];
     // Checking a standard module itself: load it once, as the root.
     let root_module_name = stdlib::MODULES
         .iter()

@@ -31,37 +31,57 @@ fn extracts_next(body: &[Stmt]) -> bool {
         Stmt::Call(e) => match &e.kind {
             ExprKind::Call { callee, args, .. } => {
                 matches!(&callee.kind, ExprKind::Member(_, m) if m.name == "extract")
-                    && args.iter().any(|a| matches!(&a.kind, ExprKind::Member(_, m) if m.name == "next"))
+                    && args
+                        .iter()
+                        .any(|a| matches!(&a.kind, ExprKind::Member(_, m) if m.name == "next"))
             }
             _ => false,
         },
-        Stmt::If(_, t, e, _) => extracts_next(&t.stmts) || e.as_ref().is_some_and(|b| extracts_next(&b.stmts)),
+        Stmt::If(_, t, e, _) => {
+            extracts_next(&t.stmts) || e.as_ref().is_some_and(|b| extracts_next(&b.stmts))
+        }
         Stmt::Block(b) => extracts_next(&b.stmts),
         _ => false,
     })
 }
 
-impl Cx<'_> {
+impl Cx {
     pub fn check_states(&mut self, p: &ast::ParserDecl) {
         let mut index: HashMap<String, usize> = HashMap::new();
         for (i, s) in p.states.iter().enumerate() {
             if s.name.name == ACCEPT || s.name.name == REJECT {
-                let d = Diagnostic::new(Code::E0304, format!("`{}` is a built-in final state and cannot be defined", s.name.name), s.name.span)
-                    .label("reserved name")
-                    .help("rename this state and transition to it");
+                let d = Diagnostic::new(
+                    Code::E0304,
+                    format!(
+                        "`{}` is a built-in final state and cannot be defined",
+                        s.name.name
+                    ),
+                    s.name.span,
+                )
+                .label("reserved name")
+                .help("rename this state and transition to it");
                 self.error(d);
                 continue;
             }
             if let Some(&prev) = index.get(&s.name.name) {
-                let d = Diagnostic::new(Code::E0101, format!("state `{}` is defined more than once", s.name.name), s.name.span)
-                    .label("defined again here")
-                    .secondary(p.states[prev].name.span, "first defined here");
+                let d = Diagnostic::new(
+                    Code::E0101,
+                    format!("state `{}` is defined more than once", s.name.name),
+                    s.name.span,
+                )
+                .label("defined again here")
+                .secondary(p.states[prev].name.span, "first defined here");
                 self.error(d);
                 continue;
             }
             index.insert(s.name.name.clone(), i);
         }
-        let state_names: Vec<String> = p.states.iter().map(|s| s.name.name.clone()).chain([ACCEPT.into(), REJECT.into()]).collect();
+        let state_names: Vec<String> = p
+            .states
+            .iter()
+            .map(|s| s.name.name.clone())
+            .chain([ACCEPT.into(), REJECT.into()])
+            .collect();
         let mut nodes: Vec<Node> = Vec::new();
         let mut node_of: HashMap<String, usize> = HashMap::new();
         for (i, s) in p.states.iter().enumerate() {
@@ -77,7 +97,9 @@ impl Cx<'_> {
             }
         }
         for s in &p.states {
-            let Some(&n) = node_of.get(&s.name.name) else { continue };
+            let Some(&n) = node_of.get(&s.name.name) else {
+                continue;
+            };
             if nodes[n].span != s.name.span {
                 continue;
             }
@@ -96,8 +118,12 @@ impl Cx<'_> {
                     let tys: Vec<Ty> = exprs.iter().map(|e| self.check_expr(e, None)).collect();
                     for (e, t) in exprs.iter().zip(&tys) {
                         if *t == Ty::InfInt {
-                            let d = Diagnostic::new(Code::E0302, "`select` on a constant always takes the same case", e.span)
-                                .label("constant");
+                            let d = Diagnostic::new(
+                                Code::E0302,
+                                "`select` on a constant always takes the same case",
+                                e.span,
+                            )
+                            .label("constant");
                             self.error(d);
                         }
                     }
@@ -119,9 +145,13 @@ impl Cx<'_> {
                         nodes[n].next.push(to);
                     }
                     None => {
-                        let d = Diagnostic::new(Code::E0105, format!("parser `{}` has no state `{}`", p.name.name, t.name), t.span)
-                            .label("unknown state")
-                            .suggest(&t.name, state_names.iter().map(|s| s.as_str()));
+                        let d = Diagnostic::new(
+                            Code::E0105,
+                            format!("parser `{}` has no state `{}`", p.name.name, t.name),
+                            t.span,
+                        )
+                        .label("unknown state")
+                        .suggest(&t.name, state_names.iter().map(|s| s.as_str()));
                         self.error(d);
                         // Treat as final so one typo gives one error.
                         nodes[n].finishes = true;
@@ -139,7 +169,11 @@ impl Cx<'_> {
                 if elems.len() != tys.len() {
                     let d = Diagnostic::new(
                         Code::E0302,
-                        format!("this case has {} values, but `select` has {} expressions", elems.len(), tys.len()),
+                        format!(
+                            "this case has {} values, but `select` has {} expressions",
+                            elems.len(),
+                            tys.len()
+                        ),
                         *span,
                     )
                     .label("wrong number of values");
@@ -154,7 +188,10 @@ impl Cx<'_> {
                 if tys.len() != 1 {
                     let d = Diagnostic::new(
                         Code::E0302,
-                        format!("this case has 1 value, but `select` has {} expressions", tys.len()),
+                        format!(
+                            "this case has 1 value, but `select` has {} expressions",
+                            tys.len()
+                        ),
                         one.span(),
                     )
                     .label("wrong number of values")
@@ -167,11 +204,20 @@ impl Cx<'_> {
         }
     }
 
-    fn check_graph(&mut self, p: &ast::ParserDecl, nodes: &[Node], node_of: &HashMap<String, usize>) {
+    fn check_graph(
+        &mut self,
+        p: &ast::ParserDecl,
+        nodes: &[Node],
+        node_of: &HashMap<String, usize>,
+    ) {
         let Some(&start) = node_of.get("start") else {
-            let d = Diagnostic::new(Code::E0303, format!("parser `{}` has no `start` state", p.name.name), p.name.span)
-                .label("no `state start`")
-                .help("parsing begins in the state named `start`");
+            let d = Diagnostic::new(
+                Code::E0303,
+                format!("parser `{}` has no `start` state", p.name.name),
+                p.name.span,
+            )
+            .label("no `state start`")
+            .help("parsing begins in the state named `start`");
             self.error(d);
             return;
         };
@@ -185,8 +231,12 @@ impl Cx<'_> {
         }
         for (i, n) in nodes.iter().enumerate() {
             if !reach[i] {
-                let d = Diagnostic::new(Code::W0001, format!("state `{}` is never reached", n.name), n.span)
-                    .label("no transition leads here from `start`");
+                let d = Diagnostic::new(
+                    Code::W0001,
+                    format!("state `{}` is never reached", n.name),
+                    n.span,
+                )
+                .label("no transition leads here from `start`");
                 self.error(d);
             }
         }
@@ -206,9 +256,13 @@ impl Cx<'_> {
         }
         for (i, n) in nodes.iter().enumerate() {
             if reach[i] && !done[i] {
-                let d = Diagnostic::new(Code::E0300, format!("state `{}` never reaches `accept` or `reject`", n.name), n.span)
-                    .label("every path from here loops forever")
-                    .help("add a case that leaves the loop, e.g. `default: accept;`");
+                let d = Diagnostic::new(
+                    Code::E0300,
+                    format!("state `{}` never reaches `accept` or `reject`", n.name),
+                    n.span,
+                )
+                .label("every path from here loops forever")
+                .help("add a case that leaves the loop, e.g. `default: accept;`");
                 self.error(d);
             }
         }

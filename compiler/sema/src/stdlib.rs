@@ -2,8 +2,16 @@
 
 /// `(module name, file name, text)` of every standard module.
 pub const MODULES: &[(&str, &str, &str)] = &[
-    ("std.core", "std/core.iov", include_str!("../../../stdlib/std/core.iov")),
-    ("std.net", "std/net.iov", include_str!("../../../stdlib/std/net.iov")),
+    (
+        "std.core",
+        "std/core.iov",
+        include_str!("../../../stdlib/std/core.iov"),
+    ),
+    (
+        "std.net",
+        "std/net.iov",
+        include_str!("../../../stdlib/std/net.iov"),
+    ),
 ];
 
 /// The prelude: every module sees its names without an import.

@@ -12,7 +12,7 @@ use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, Block, ExprKind, Stmt};
 use std::collections::HashMap;
 
-impl Cx<'_> {
+impl Cx {
     /// Adds a name to the innermost scope (E0101 if that scope has it already).
     pub fn declare_local(&mut self, name: &ast::Ident, local: Local) {
         if self.locals.is_empty() {
@@ -73,7 +73,13 @@ impl Cx<'_> {
         let ty = self.resolve_type(m, &c.ty, &[]);
         self.check_expr_as(&c.value, &ty);
         let value = self.eval(&c.value);
-        if value.is_none() && !self.p.expr_types.get(&c.value.span).is_some_and(|t| t.is_unknown()) {
+        if value.is_none()
+            && !self
+                .p
+                .expr_types
+                .get(&c.value.span)
+                .is_some_and(|t| t.is_unknown())
+        {
             self.not_constant(&c.value);
         }
         self.declare_local(
@@ -124,14 +130,26 @@ impl Cx<'_> {
             }
             Stmt::Switch(subject, cases, span) => {
                 if in_parser {
-                    self.not_here(*span, "`switch`", "a parser chooses its next state with `transition select`");
+                    self.not_here(
+                        *span,
+                        "`switch`",
+                        "a parser chooses its next state with `transition select`",
+                    );
                 }
                 self.check_switch(subject, cases);
             }
             Stmt::Return(span) | Stmt::Exit(span) => {
                 if in_parser {
-                    let what = if matches!(s, Stmt::Return(_)) { "`return`" } else { "`exit`" };
-                    self.not_here(*span, what, "a parser state ends with `transition accept;` or `transition reject;`");
+                    let what = if matches!(s, Stmt::Return(_)) {
+                        "`return`"
+                    } else {
+                        "`exit`"
+                    };
+                    self.not_here(
+                        *span,
+                        what,
+                        "a parser state ends with `transition accept;` or `transition reject;`",
+                    );
                 }
             }
             Stmt::Block(b) => self.check_block(b),
@@ -147,7 +165,10 @@ impl Cx<'_> {
             other => {
                 let d = Diagnostic::new(
                     Code::E0214,
-                    format!("`switch` needs `t.apply().action_run`, not `{}`", self.ty_str(&other)),
+                    format!(
+                        "`switch` needs `t.apply().action_run`, not `{}`",
+                        self.ty_str(&other)
+                    ),
                     subject.span,
                 )
                 .label("not an action_run")

@@ -15,7 +15,14 @@ use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, ActionRef, Direction, ExprKind, Keyset, TableProp};
 
 pub const MATCH_KINDS: &[&str] = &["exact", "lpm", "ternary", "range", "optional"];
-const PROPERTIES: &[&str] = &["key", "actions", "default_action", "entries", "size", "counters"];
+const PROPERTIES: &[&str] = &[
+    "key",
+    "actions",
+    "default_action",
+    "entries",
+    "size",
+    "counters",
+];
 
 /// A key as the entries see it: its type and match kind.
 #[derive(Clone)]
@@ -24,7 +31,7 @@ struct Key {
     kind: Option<String>,
 }
 
-impl Cx<'_> {
+impl Cx {
     pub fn check_table(&mut self, t: &ast::TableDecl) {
         let mut seen: Vec<(&'static str, Span)> = Vec::new();
         let mut keys: Vec<Key> = Vec::new();
@@ -36,17 +43,23 @@ impl Cx<'_> {
                 TableProp::Actions(_, s) => ("actions", *s),
                 TableProp::DefaultAction { span, .. } => ("default_action", *span),
                 TableProp::Entries { span, .. } => ("entries", *span),
-                TableProp::Other(name, _, s) => match PROPERTIES.iter().find(|p| **p == name.name) {
-                    Some(p) => (*p, *s),
-                    None => ("", *s),
-                },
+                TableProp::Other(name, _, s) => {
+                    match PROPERTIES.iter().find(|p| **p == name.name) {
+                        Some(p) => (*p, *s),
+                        None => ("", *s),
+                    }
+                }
                 TableProp::Error(_) => continue,
             };
             if !kind.is_empty() {
                 if let Some((_, prev)) = seen.iter().find(|(k, _)| *k == kind) {
-                    let d = Diagnostic::new(Code::E0410, format!("table property `{kind}` is given twice"), span)
-                        .label("given again here")
-                        .secondary(*prev, "first given here");
+                    let d = Diagnostic::new(
+                        Code::E0410,
+                        format!("table property `{kind}` is given twice"),
+                        span,
+                    )
+                    .label("given again here")
+                    .secondary(*prev, "first given here");
                     self.error(d);
                     continue;
                 }
@@ -59,7 +72,13 @@ impl Cx<'_> {
                     listed = self.check_action_list(list);
                 }
                 TableProp::DefaultAction { action, .. } => {
-                    self.check_table_action(action, &listed, actions_span, Code::E0400, &t.name.name);
+                    self.check_table_action(
+                        action,
+                        &listed,
+                        actions_span,
+                        Code::E0400,
+                        &t.name.name,
+                    );
                 }
                 TableProp::Entries { entries, .. } => {
                     for entry in entries {
@@ -71,9 +90,13 @@ impl Cx<'_> {
             }
         }
         if !seen.iter().any(|(k, _)| *k == "actions") {
-            let d = Diagnostic::new(Code::E0411, format!("table `{}` has no `actions`", t.name.name), t.name.span)
-                .label("no actions listed")
-                .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
+            let d = Diagnostic::new(
+                Code::E0411,
+                format!("table `{}` has no `actions`", t.name.name),
+                t.name.span,
+            )
+            .label("no actions listed")
+            .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
             self.error(d);
         }
         self.register_table(&t.name, listed);
@@ -87,10 +110,14 @@ impl Cx<'_> {
             let kind = k.match_kind.name.as_str();
             let known = MATCH_KINDS.contains(&kind);
             if !known {
-                let d = Diagnostic::new(Code::E0403, format!("unknown match kind `{kind}`"), k.match_kind.span)
-                    .label("not a match kind")
-                    .suggest(kind, MATCH_KINDS.iter().copied())
-                    .note(format!("match kinds: {}", MATCH_KINDS.join(", ")));
+                let d = Diagnostic::new(
+                    Code::E0403,
+                    format!("unknown match kind `{kind}`"),
+                    k.match_kind.span,
+                )
+                .label("not a match kind")
+                .suggest(kind, MATCH_KINDS.iter().copied())
+                .note(format!("match kinds: {}", MATCH_KINDS.join(", ")));
                 self.error(d);
             }
             let lookupable = match &ty {
@@ -101,11 +128,18 @@ impl Cx<'_> {
             if !lookupable {
                 let d = Diagnostic::new(
                     Code::E0405,
-                    format!("a table key must be a bit string, integer, bool, enum or error, not `{}`", self.ty_str(&ty)),
+                    format!(
+                        "a table key must be a bit string, integer, bool, enum or error, not `{}`",
+                        self.ty_str(&ty)
+                    ),
                     k.expr.span,
                 )
                 .label("cannot be looked up")
-                .help(if matches!(ty, Ty::InfInt) { "a key reads packet or metadata fields; a constant never varies" } else { "use one of its fields as the key" });
+                .help(if matches!(ty, Ty::InfInt) {
+                    "a key reads packet or metadata fields; a constant never varies"
+                } else {
+                    "use one of its fields as the key"
+                });
                 self.error(d);
             } else if known {
                 let ok = match kind {
@@ -116,10 +150,20 @@ impl Cx<'_> {
                 if !ok {
                     let d = Diagnostic::new(
                         Code::E0402,
-                        format!("match kind `{kind}` cannot serve a key of type `{}`", self.ty_str(&ty)),
+                        format!(
+                            "match kind `{kind}` cannot serve a key of type `{}`",
+                            self.ty_str(&ty)
+                        ),
                         k.match_kind.span,
                     )
-                    .label(format!("`{kind}` needs {}", if kind == "lpm" { "an unsigned bit string" } else { "a number" }))
+                    .label(format!(
+                        "`{kind}` needs {}",
+                        if kind == "lpm" {
+                            "an unsigned bit string"
+                        } else {
+                            "a number"
+                        }
+                    ))
                     .secondary(k.expr.span, format!("this is `{}`", self.ty_str(&ty)))
                     .help("use `exact` (or `ternary` for masked matches)");
                     self.error(d);
@@ -148,8 +192,12 @@ impl Cx<'_> {
         let mut names: Vec<String> = Vec::new();
         for a in list {
             if names.contains(&a.name.name) {
-                let d = Diagnostic::new(Code::E0101, format!("action `{}` is listed twice", a.name.name), a.name.span)
-                    .label("listed again");
+                let d = Diagnostic::new(
+                    Code::E0101,
+                    format!("action `{}` is listed twice", a.name.name),
+                    a.name.span,
+                )
+                .label("listed again");
                 self.error(d);
                 continue;
             }
@@ -174,10 +222,22 @@ impl Cx<'_> {
                 .note("parameters without a direction come from the control plane with each entry");
                 self.error(d);
             } else if let Some(args) = &a.args {
-                for (p, e) in info.params.iter().filter(|p| p.direction.is_some()).zip(args) {
+                for (p, e) in info
+                    .params
+                    .iter()
+                    .filter(|p| p.direction.is_some())
+                    .zip(args)
+                {
                     self.check_expr_as(e, &p.ty);
                     if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
-                        self.require_writable(e, &format!("bind `{}` parameter `{}`", p.direction.map_or("", |d| d.as_str()), p.name));
+                        self.require_writable(
+                            e,
+                            &format!(
+                                "bind `{}` parameter `{}`",
+                                p.direction.map_or("", |d| d.as_str()),
+                                p.name
+                            ),
+                        );
                     }
                 }
             }
@@ -193,32 +253,54 @@ impl Cx<'_> {
         }
         if let Some(local) = self.find_local(&name.name) {
             let span = local.span;
-            let d = Diagnostic::new(Code::E0107, format!("`{}` is not an action", name.name), name.span)
-                .label("expected an action")
-                .secondary(span, "declared here");
+            let d = Diagnostic::new(
+                Code::E0107,
+                format!("`{}` is not an action", name.name),
+                name.span,
+            )
+            .label("expected an action")
+            .secondary(span, "declared here");
             self.error(d);
             return None;
         }
         let candidates: Vec<String> = self.actions.keys().cloned().collect();
-        let d = Diagnostic::new(Code::E0100, format!("unknown action `{}`", name.name), name.span)
-            .label("no action with this name")
-            .suggest(&name.name, candidates.iter().map(|s| s.as_str()))
-            .note("an action must be declared before the table that lists it");
+        let d = Diagnostic::new(
+            Code::E0100,
+            format!("unknown action `{}`", name.name),
+            name.span,
+        )
+        .label("no action with this name")
+        .suggest(&name.name, candidates.iter().map(|s| s.as_str()))
+        .note("an action must be declared before the table that lists it");
         self.error(d);
         None
     }
 
     /// An action used as default or in an entry: it must be listed, and its control-plane
     /// parameters get constant arguments.
-    fn check_table_action(&mut self, a: &ActionRef, listed: &[String], list_span: Option<Span>, code: Code, table: &str) {
+    fn check_table_action(
+        &mut self,
+        a: &ActionRef,
+        listed: &[String],
+        list_span: Option<Span>,
+        code: Code,
+        table: &str,
+    ) {
         if !listed.contains(&a.name.name) {
             if let Some(info) = self.action_info(&a.name.name) {
                 self.p.references.push((a.name.span, info.span));
             }
-            let what = if code == Code::E0400 { "default action" } else { "entry's action" };
+            let what = if code == Code::E0400 {
+                "default action"
+            } else {
+                "entry's action"
+            };
             let mut d = Diagnostic::new(
                 code,
-                format!("{what} `{}` is not in the actions of table `{table}`", a.name.name),
+                format!(
+                    "{what} `{}` is not in the actions of table `{table}`",
+                    a.name.name
+                ),
                 a.name.span,
             )
             .label("not listed in `actions`")
@@ -233,8 +315,15 @@ impl Cx<'_> {
             }
             return;
         }
-        let Some(info) = self.action_info(&a.name.name) else { return };
-        let cp: Vec<_> = info.params.iter().filter(|p| p.direction.is_none()).cloned().collect();
+        let Some(info) = self.action_info(&a.name.name) else {
+            return;
+        };
+        let cp: Vec<_> = info
+            .params
+            .iter()
+            .filter(|p| p.direction.is_none())
+            .cloned()
+            .collect();
         let args = a.args.clone().unwrap_or_default();
         if args.len() != cp.len() {
             let d = Diagnostic::new(
@@ -252,7 +341,10 @@ impl Cx<'_> {
             .label("wrong number of arguments")
             .note(format!(
                 "parameters: {}",
-                cp.iter().map(|p| format!("{} {}", self.ty_str(&p.ty), p.name)).collect::<Vec<_>>().join(", ")
+                cp.iter()
+                    .map(|p| format!("{} {}", self.ty_str(&p.ty), p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
             self.error(d);
             return;
@@ -262,7 +354,14 @@ impl Cx<'_> {
         }
     }
 
-    fn check_table_entry(&mut self, entry: &ast::Entry, keys: &[Key], listed: &[String], list_span: Option<Span>, table: &str) {
+    fn check_table_entry(
+        &mut self,
+        entry: &ast::Entry,
+        keys: &[Key],
+        listed: &[String],
+        list_span: Option<Span>,
+        table: &str,
+    ) {
         let elems: Vec<&Keyset> = match &entry.keys {
             Keyset::Tuple(v, _) => v.iter().collect(),
             one => vec![one],
@@ -270,7 +369,12 @@ impl Cx<'_> {
         if elems.len() != keys.len() {
             let d = Diagnostic::new(
                 Code::E0408,
-                format!("the table has {} key{}, but this entry gives {}", keys.len(), if keys.len() == 1 { "" } else { "s" }, elems.len()),
+                format!(
+                    "the table has {} key{}, but this entry gives {}",
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" },
+                    elems.len()
+                ),
                 entry.keys.span(),
             )
             .label("wrong number of values")
@@ -292,8 +396,12 @@ impl Cx<'_> {
             "size" => {
                 if let Some(v) = self.const_int(e) {
                     if v == 0 || v > u128::from(u32::MAX) {
-                        let d = Diagnostic::new(Code::E0410, format!("table size {v} is out of range"), e.span)
-                            .label("must be 1 to 4294967295");
+                        let d = Diagnostic::new(
+                            Code::E0410,
+                            format!("table size {v} is out of range"),
+                            e.span,
+                        )
+                        .label("must be 1 to 4294967295");
                         self.error(d);
                     }
                 }
@@ -306,16 +414,27 @@ impl Cx<'_> {
                     _ => false,
                 };
                 if !ok {
-                    let d = Diagnostic::new(Code::E0410, format!("`counters` needs a `direct_counter`, not `{}`", self.ty_str(&ty)), e.span)
-                        .label("not a direct counter");
+                    let d = Diagnostic::new(
+                        Code::E0410,
+                        format!(
+                            "`counters` needs a `direct_counter`, not `{}`",
+                            self.ty_str(&ty)
+                        ),
+                        e.span,
+                    )
+                    .label("not a direct counter");
                     self.error(d);
                 }
             }
             other => {
-                let d = Diagnostic::new(Code::E0410, format!("unknown table property `{other}`"), name.span)
-                    .label("not a table property")
-                    .suggest(other, PROPERTIES.iter().copied())
-                    .note(format!("table properties: {}", PROPERTIES.join(", ")));
+                let d = Diagnostic::new(
+                    Code::E0410,
+                    format!("unknown table property `{other}`"),
+                    name.span,
+                )
+                .label("not a table property")
+                .suggest(other, PROPERTIES.iter().copied())
+                .note(format!("table properties: {}", PROPERTIES.join(", ")));
                 self.error(d);
                 self.check_expr(e, None);
             }
@@ -348,12 +467,19 @@ impl Cx<'_> {
         };
         if !form_ok(form) {
             let k = kind.unwrap_or("");
-            let d = Diagnostic::new(Code::E0402, format!("a {} cannot match a `{k}` key", match form {
-                "dontcare" => "`_`",
-                "mask" => "masked value (`&&&`)",
-                "prefix" => "prefix",
-                _ => "range (`..`)",
-            }), span)
+            let d = Diagnostic::new(
+                Code::E0402,
+                format!(
+                    "a {} cannot match a `{k}` key",
+                    match form {
+                        "dontcare" => "`_`",
+                        "mask" => "masked value (`&&&`)",
+                        "prefix" => "prefix",
+                        _ => "range (`..`)",
+                    }
+                ),
+                span,
+            )
             .label(format!("not allowed for `{k}`"))
             .help(match k {
                 "exact" => "an exact key needs a plain value; use `ternary` to allow masks and `_`",
@@ -371,7 +497,11 @@ impl Cx<'_> {
                     if !matches!(ty, Ty::Bit(w) if *w == p.bits) && !ty.is_unknown() {
                         let d = Diagnostic::new(
                             fit,
-                            format!("a {}-bit address prefix cannot match `{}`", p.bits, self.ty_str(ty)),
+                            format!(
+                                "a {}-bit address prefix cannot match `{}`",
+                                p.bits,
+                                self.ty_str(ty)
+                            ),
                             e.span,
                         )
                         .label("width differs");
@@ -397,8 +527,12 @@ impl Cx<'_> {
                 }
             }
             Keyset::Tuple(_, s) => {
-                let d = Diagnostic::new(Code::E0302, "a nested tuple cannot match a single value", *s)
-                    .label("unexpected tuple");
+                let d = Diagnostic::new(
+                    Code::E0302,
+                    "a nested tuple cannot match a single value",
+                    *s,
+                )
+                .label("unexpected tuple");
                 self.error(d);
             }
         }

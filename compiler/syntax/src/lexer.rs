@@ -229,7 +229,10 @@ pub enum Token {
 
     #[regex(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/[0-9]+", prefix)]
     #[regex(r"([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}/[0-9]+", prefix)]
-    #[regex(r"([0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4})*)?::([0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4})*)?/[0-9]+", prefix)]
+    #[regex(
+        r"([0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4})*)?::([0-9a-fA-F]{1,4}(:[0-9a-fA-F]{1,4})*)?/[0-9]+",
+        prefix
+    )]
     Prefix(PrefixLit),
 }
 
@@ -291,7 +294,11 @@ fn int_literal(lex: &mut logos::Lexer<Token>) -> Result<IntLit, LexError> {
 fn ipv4(text: &str) -> Result<u32, LexError> {
     text.parse::<std::net::Ipv4Addr>()
         .map(u32::from)
-        .map_err(|_| bad(format!("`{text}` is not an IPv4 address (each part is 0..=255)")))
+        .map_err(|_| {
+            bad(format!(
+                "`{text}` is not an IPv4 address (each part is 0..=255)"
+            ))
+        })
 }
 
 fn ipv6(text: &str) -> Result<u128, LexError> {
@@ -465,18 +472,37 @@ mod tests {
         assert_eq!(
             lex("16w0x0800 8s5 0b1010 1_000"),
             vec![
-                Ok(Token::IntLit(IntLit { value: 0x800, width: Some((16, false)) })),
-                Ok(Token::IntLit(IntLit { value: 5, width: Some((8, true)) })),
-                Ok(Token::IntLit(IntLit { value: 10, width: None })),
-                Ok(Token::IntLit(IntLit { value: 1000, width: None })),
+                Ok(Token::IntLit(IntLit {
+                    value: 0x800,
+                    width: Some((16, false))
+                })),
+                Ok(Token::IntLit(IntLit {
+                    value: 5,
+                    width: Some((8, true))
+                })),
+                Ok(Token::IntLit(IntLit {
+                    value: 10,
+                    width: None
+                })),
+                Ok(Token::IntLit(IntLit {
+                    value: 1000,
+                    width: None
+                })),
             ]
         );
         assert_eq!(lex("10.0.0.1"), vec![Ok(Token::Ipv4(0x0a000001))]);
-        assert_eq!(lex("aa:bb:cc:dd:ee:ff"), vec![Ok(Token::Mac(0xaabbccddeeff))]);
+        assert_eq!(
+            lex("aa:bb:cc:dd:ee:ff"),
+            vec![Ok(Token::Mac(0xaabbccddeeff))]
+        );
         assert_eq!(lex("fe80::1"), vec![Ok(Token::Ipv6(0xfe80 << 112 | 1))]);
         assert_eq!(
             lex("10.0.0.0/8"),
-            vec![Ok(Token::Prefix(PrefixLit { value: 0x0a000000, len: 8, bits: 32 }))]
+            vec![Ok(Token::Prefix(PrefixLit {
+                value: 0x0a000000,
+                len: 8,
+                bits: 32
+            }))]
         );
     }
 
@@ -486,9 +512,15 @@ mod tests {
         assert_eq!(
             lex("1..5"),
             vec![
-                Ok(Token::IntLit(IntLit { value: 1, width: None })),
+                Ok(Token::IntLit(IntLit {
+                    value: 1,
+                    width: None
+                })),
                 Ok(Token::DotDot),
-                Ok(Token::IntLit(IntLit { value: 5, width: None })),
+                Ok(Token::IntLit(IntLit {
+                    value: 5,
+                    width: None
+                })),
             ]
         );
     }

@@ -15,5 +15,3 @@ pub use parse::{parse, parse_expr};
 mod grammar {
     include!(concat!(env!("OUT_DIR"), "/grammar.rs"));
 }
-
-

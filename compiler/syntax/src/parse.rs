@@ -28,13 +28,24 @@ fn lex(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Spanned> {
                 )
             }
             Err(LexError::UnterminatedComment) => diags.push(
-                Diagnostic::new(Code::E0002, "unterminated block comment", Span::new(file, l, l + 2))
-                    .label("this comment is never closed")
-                    .help("close it with `*/`"),
+                Diagnostic::new(
+                    Code::E0002,
+                    "unterminated block comment",
+                    Span::new(file, l, l + 2),
+                )
+                .label("this comment is never closed")
+                .help("close it with `*/`"),
             ),
             Err(LexError::BadLiteral(msg)) => {
                 diags.push(Diagnostic::new(Code::E0003, msg, span).label("invalid literal"));
-                toks.push((l, Token::IntLit(IntLit { value: 0, width: None }), r));
+                toks.push((
+                    l,
+                    Token::IntLit(IntLit {
+                        value: 0,
+                        width: None,
+                    }),
+                    r,
+                ));
             }
         }
     }
@@ -69,7 +80,11 @@ fn describe_expected(expected: &[String]) -> String {
             let last = names.pop().unwrap_or_default();
             format!("{} or {}", names.join(", "), last)
         }
-        _ => format!("{}, or one of {} other tokens", names[..5].join(", "), names.len() - 5),
+        _ => format!(
+            "{}, or one of {} other tokens",
+            names[..5].join(", "),
+            names.len() - 5
+        ),
     }
 }
 
@@ -110,12 +125,32 @@ fn syntax_error(file: FileId, text: &str, err: ParseError<usize, Token, LexError
             "invalid token",
             Span::new(file, location, location + 1),
         ),
-        ParseError::User { error } => Diagnostic::new(
-            Code::E0002,
-            format!("{error:?}"),
-            Span::new(file, 0, 0),
-        ),
+        ParseError::User { error } => {
+            Diagnostic::new(Code::E0002, format!("{error:?}"), Span::new(file, 0, 0))
+        }
     }
+}
+
+/// Brackets nested deeper than this are refused: no real program comes near, and the limit
+/// keeps the recursive passes after the parser within their stack.
+pub const MAX_NESTING: usize = 256;
+
+/// The first bracket that opens nesting level `MAX_NESTING + 1`, if any.
+fn too_deep(toks: &[Spanned]) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    for (l, t, r) in toks {
+        match t {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((*l, *r));
+                }
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Parses one file. Never fails: the tree is as complete as the text allows, and every
@@ -123,6 +158,18 @@ fn syntax_error(file: FileId, text: &str, err: ParseError<usize, Token, LexError
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let toks = lex(file, text, &mut diags);
+    if let Some((l, r)) = too_deep(&toks) {
+        diags.push(
+            Diagnostic::new(
+                Code::E0001,
+                format!("brackets are nested more than {MAX_NESTING} levels deep"),
+                Span::new(file, l, r),
+            )
+            .label("too deep")
+            .note("the file is not checked further; split the expression or block"),
+        );
+        return (File { items: Vec::new() }, diags);
+    }
     let mut recovered: Vec<ErrorRecovery<usize, Token, LexError>> = Vec::new();
     let result = grammar::FileParser::new().parse(file, &mut recovered, toks.into_iter().map(Ok));
     let ast = match result {

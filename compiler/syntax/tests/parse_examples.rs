@@ -16,5 +16,9 @@ fn examples_parse_cleanly() {
             all.extend(diags);
         }
     }
-    assert!(all.is_empty(), "{}", render(&all, &files, ColorChoice::Never));
+    assert!(
+        all.is_empty(),
+        "{}",
+        render(&all, &files, ColorChoice::Never)
+    );
 }
