@@ -150,6 +150,8 @@ pub fn check(name: &str, text: &str, loader: &mut dyn Loader) -> Checked {
     let (program, more) = cx.finish();
     diags.extend(more);
     iov_diagnostics::sort(&mut diags);
+    // A declaration resolved from two places (a block and the entry) reports once.
+    diags.dedup();
     Checked {
         files,
         diagnostics: diags,

@@ -54,6 +54,28 @@ fn lex(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Spanned> {
 }
 
 fn describe_expected(expected: &[String]) -> String {
+    let has = |t: &str| expected.iter().any(|e| e.trim_matches('"') == t);
+    // Long lists read better as what they stand for.
+    if expected.len() > 6 {
+        if has("parser") && has("control") {
+            return "a declaration (`import`, `const`, `header`, `struct`, `parser`, `control`, ...)".into();
+        }
+        if has("INT") && has("IDENT") && has("(") {
+            return "an expression".into();
+        }
+        if has("+") && has("==") {
+            let closers: Vec<String> = [")", "]", ";", ",", "}", ":"]
+                .iter()
+                .filter(|c| has(c))
+                .map(|c| format!("`{c}`"))
+                .collect();
+            return if closers.is_empty() {
+                "an operator".into()
+            } else {
+                format!("an operator or {}", closers.join(" or "))
+            };
+        }
+    }
     let names: Vec<String> = expected
         .iter()
         .map(|e| match e.as_str() {
@@ -102,7 +124,7 @@ fn syntax_error(file: FileId, text: &str, err: ParseError<usize, Token, LexError
             )
             .label("unexpected here");
             if expected.iter().any(|e| e == "\";\"") {
-                d = d.help("is a `;` missing at the end of the previous line?");
+                d = d.help("is a `;` missing before this?");
             }
             d
         }
