@@ -393,7 +393,7 @@ impl Cx {
         }
         if s.kind == StructKind::Header {
             let bits: u32 = fields.iter().filter_map(|f| self.bit_width(&f.ty)).sum();
-            if bits % 8 != 0 {
+            if !bits.is_multiple_of(8) {
                 let d = Diagnostic::new(
                     Code::E0214,
                     format!(

@@ -14,8 +14,11 @@ use iov_syntax::ast::{ControlKind, Direction, Item, StructKind};
 
 pub const HOOKS: &[&str] = &["xdp", "tc_ingress", "tc_egress"];
 
+/// A parameter an entry block must have: its direction and its type's name (`H`: the headers).
+type ParamShape = (Option<Direction>, &'static str);
+
 /// What each of the three blocks must be and take.
-const SHAPES: [(&str, [(Option<Direction>, &str); 2]); 3] = [
+const SHAPES: [(&str, [ParamShape; 2]); 3] = [
     ("parser", [(None, "packet_in"), (Some(Direction::Out), "H")]),
     (
         "control",

@@ -18,7 +18,7 @@ use iov_syntax::ast::{self, BinOp, Direction, Expr, ExprKind, StructKind, UnOp};
 pub(crate) enum Place {
     Writable,
     ReadOnly(Span, String),
-    NotAPlace,
+    Nowhere,
 }
 
 fn fits(v: &Value, ty: &Ty) -> bool {
@@ -824,15 +824,15 @@ impl Cx {
                     Some(s) if matches!(s.kind, SymKind::Const(_)) => {
                         Place::ReadOnly(s.span, format!("`{}` is a constant", id.name))
                     }
-                    _ => Place::NotAPlace,
+                    _ => Place::Nowhere,
                 },
             },
             ExprKind::Member(base, _) => match self.p.expr_types.get(&base.span) {
                 Some(Ty::Struct(_) | Ty::Stack(..) | Ty::Unknown) => self.place(base),
-                _ => Place::NotAPlace,
+                _ => Place::Nowhere,
             },
             ExprKind::Index(base, _) | ExprKind::Slice(base, _, _) => self.place(base),
-            _ => Place::NotAPlace,
+            _ => Place::Nowhere,
         }
     }
 
@@ -854,7 +854,7 @@ impl Cx {
                     .secondary(decl, "declared here");
                 self.error(d);
             }
-            Place::NotAPlace => {
+            Place::Nowhere => {
                 let d = Diagnostic::new(
                     Code::E0211,
                     format!("cannot {what}: this is not a variable, field or header"),

@@ -120,11 +120,16 @@ impl Cx {
                 .note(format!("match kinds: {}", MATCH_KINDS.join(", ")));
                 self.error(d);
             }
-            let lookupable = match &ty {
-                Ty::Bit(_) | Ty::Int(_) | Ty::Bool | Ty::Error | Ty::Unknown => true,
-                Ty::Enum(_) | Ty::Distinct(_) => true,
-                _ => false,
-            };
+            let lookupable = matches!(
+                ty,
+                Ty::Bit(_)
+                    | Ty::Int(_)
+                    | Ty::Bool
+                    | Ty::Error
+                    | Ty::Unknown
+                    | Ty::Enum(_)
+                    | Ty::Distinct(_)
+            );
             if !lookupable {
                 let d = Diagnostic::new(
                     Code::E0405,
