@@ -141,33 +141,35 @@ fn check(
         };
         let name = path.display().to_string();
         let include = include.clone();
-        // A deep stack: the checker recurses over expressions, and no input may crash it.
-        let checked = std::thread::Builder::new()
+        // The whole check, rendering included, runs on a deep stack: the checker and the
+        // tree's destructor recurse over expressions, and no input may crash them.
+        let report = std::thread::Builder::new()
             .stack_size(CHECK_STACK)
-            .spawn(move || iov_sema::check(&name, &text, &mut loader::FsLoader::new(include)))
+            .spawn(move || {
+                let checked = iov_sema::check(&name, &text, &mut loader::FsLoader::new(include));
+                let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+                let warnings = checked.diagnostics.len() - errors;
+                let out = match format {
+                    MessageFormat::Human => render(&checked.diagnostics, &checked.files, color),
+                    MessageFormat::Json => checked
+                        .diagnostics
+                        .iter()
+                        .map(|d| render_json_line(d, &checked.files) + "\n")
+                        .collect(),
+                };
+                (out, errors, warnings)
+            })
             .expect("a checker thread starts")
             .join()
             .expect("the checker does not panic");
-        for d in &checked.diagnostics {
-            if d.is_error() {
-                counts.0 += 1;
-            } else {
-                counts.1 += 1;
-            }
-        }
-        any_errors |= checked.has_errors();
-        match format {
-            MessageFormat::Human => {
-                let out = render(&checked.diagnostics, &checked.files, color);
-                let _ = std::io::stderr().write_all(out.as_bytes());
-            }
-            MessageFormat::Json => {
-                let mut stdout = std::io::stdout().lock();
-                for d in &checked.diagnostics {
-                    let _ = writeln!(stdout, "{}", render_json_line(d, &checked.files));
-                }
-            }
-        }
+        let (out, errors, warnings) = report;
+        counts.0 += errors;
+        counts.1 += warnings;
+        any_errors |= errors > 0;
+        let _ = match format {
+            MessageFormat::Human => std::io::stderr().write_all(out.as_bytes()),
+            MessageFormat::Json => std::io::stdout().write_all(out.as_bytes()),
+        };
     }
     if matches!(format, MessageFormat::Human) {
         let (e, w) = counts;

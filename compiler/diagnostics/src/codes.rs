@@ -45,7 +45,7 @@ codes! {
     E0203: "invalid cast",
     E0204: "arithmetic wider than 64 bits",
     E0205: "wrong number of arguments",
-    E0206: "unknown method or not callable",
+    E0206: "not callable",
     E0207: "assignment to read-only data",
     E0208: "extract into a non-header",
     E0209: "condition is not bool",

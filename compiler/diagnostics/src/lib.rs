@@ -138,15 +138,17 @@ impl Diagnostic {
 }
 
 /// The candidate nearest to `wrong` by edit distance, if it is near enough to be a typo.
+/// Names of one or two letters only match when they differ in case; among equally near
+/// candidates, one that extends `wrong` wins (`ETHERTYPE_IP` -> `ETHERTYPE_IPV4`).
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (wrong.chars().count() / 3).max(1);
+    let limit = wrong.chars().count() / 3;
     candidates
         .into_iter()
         .filter(|c| *c != wrong)
-        .map(|c| (edit_distance(wrong, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
-        .map(|(_, c)| c)
+        .map(|c| (edit_distance(wrong, c), !c.starts_with(wrong), c))
+        .filter(|(d, _, _)| *d <= limit)
+        .min()
+        .map(|(_, _, c)| c)
 }
 
 /// Edit distance where swapping two neighbouring letters counts as one edit (`lmp` -> `lpm`).
@@ -206,5 +208,11 @@ mod tests {
             Some("parse_ipv4")
         );
         assert_eq!(closest("lmp", ["exact", "lpm", "ternary"]), Some("lpm"));
+        assert_eq!(closest("y", ["A", "x"]), None);
+        assert_eq!(closest("a", ["A", "x"]), Some("A"));
+        assert_eq!(
+            closest("ETHERTYPE_IP", ["ETHERTYPE_ARP", "ETHERTYPE_IPV4"]),
+            Some("ETHERTYPE_IPV4")
+        );
     }
 }

@@ -6,7 +6,7 @@
 //! Reports extern instances with bad arguments (E0205, E0214), control-plane parameters of
 //! unusable types (E0406), recursive actions (E0500) and tables applied twice (E0504).
 
-use crate::collect::{ActionInfo, Ctx, Cx, TableInfo};
+use crate::collect::{ActionCall, ActionInfo, Ctx, Cx, TableInfo};
 use crate::scope::{Access, Local};
 use crate::types::*;
 use crate::ItemRef;
@@ -41,23 +41,25 @@ impl Cx {
                     Item::Parser(p) => self.check_parser(p),
                     Item::Control(c) => self.check_control(c),
                     Item::Action(a) => {
-                        self.reset_block_state();
+                        self.locals = vec![HashMap::new()];
                         self.check_action(a);
-                        self.check_recursion();
                     }
                     _ => {}
                 }
             }
             self.p.modules[m].ast.items = items;
         }
+        // Calls between top-level actions, across all modules.
+        self.check_recursion();
         self.ctx = Ctx::TopLevel;
     }
 
+    /// Starts a parser or control. Calls between top-level actions collected so far are
+    /// kept: they are checked together at the end.
     fn reset_block_state(&mut self) {
         self.locals = vec![HashMap::new()];
         self.actions.clear();
         self.tables.clear();
-        self.action_calls.clear();
         self.applies.clear();
     }
 
@@ -80,14 +82,16 @@ impl Cx {
         }
     }
 
-    fn check_locals(&mut self, locals: &[ast::Local], in_parser: bool) {
+    /// Locals in declaration order. `emit_only` blocks (parsers, deparsers) have no actions
+    /// or tables.
+    fn check_locals(&mut self, locals: &[ast::Local], emit_only: bool) {
         for local in locals {
             match local {
                 ast::Local::Var(v) => self.check_var(v),
                 ast::Local::Const(c) => self.check_local_const(c),
                 ast::Local::Instance(inst) => self.check_instance(inst),
-                ast::Local::Action(a) if in_parser => self.parser_only(a.span, "an action"),
-                ast::Local::Table(t) if in_parser => self.parser_only(t.span, "a table"),
+                ast::Local::Action(a) if emit_only => self.control_only(a.span, "an action"),
+                ast::Local::Table(t) if emit_only => self.control_only(t.span, "a table"),
                 ast::Local::Action(a) => self.check_action(a),
                 ast::Local::Table(t) => self.check_table(t),
                 ast::Local::Error(_) => {}
@@ -95,13 +99,18 @@ impl Cx {
         }
     }
 
-    fn parser_only(&mut self, span: Span, what: &str) {
+    fn control_only(&mut self, span: Span, what: &str) {
+        let block = if self.ctx == Ctx::Parser {
+            "a parser"
+        } else {
+            "a deparser"
+        };
         let d = Diagnostic::new(
             Code::E0502,
-            format!("{what} cannot be declared in a parser"),
+            format!("{what} cannot be declared in {block}"),
             span,
         )
-        .label("not allowed in a parser")
+        .label(format!("not allowed in {block}"))
         .note("actions and tables belong in a control block");
         self.error(d);
     }
@@ -120,16 +129,8 @@ impl Cx {
                                 Ty::Param(i) => targs[i as usize].clone(),
                                 ref t => t.clone(),
                             };
-                            self.check_expr_as(a, &want);
-                            if self.eval(a).is_none()
-                                && !self
-                                    .p
-                                    .expr_types
-                                    .get(&a.span)
-                                    .is_some_and(|t| t.is_unknown())
-                            {
-                                self.not_constant(a);
-                            }
+                            let got = self.check_expr_as(a, &want);
+                            self.required_value(a, &got);
                         }
                     }
                     None => {
@@ -177,7 +178,7 @@ impl Cx {
                     inst.ty.span(),
                 )
                 .label("not an extern type")
-                .help("to declare a variable, write `type name;` or `type name = value;`");
+                .help("to declare a variable, write `T name;` or `T name = value;`");
                 self.error(d);
             }
         }
@@ -207,18 +208,17 @@ impl Cx {
             ControlKind::Control => Ctx::Control,
             ControlKind::Deparser => Ctx::Deparser,
         };
-        let block_ctx = self.ctx.clone();
+        let top_level_calls = std::mem::take(&mut self.action_calls);
         self.declare_params(&c.params);
-        self.check_locals(&c.locals, false);
-        self.ctx = block_ctx;
+        self.check_locals(&c.locals, c.kind == ControlKind::Deparser);
         self.check_block(&c.apply);
         self.check_recursion();
+        self.action_calls = top_level_calls;
         self.check_applies();
         self.ctx = Ctx::TopLevel;
     }
 
     fn check_action(&mut self, a: &ast::ActionDecl) {
-        let outer = self.ctx.clone();
         let m = self.module;
         let params = self.resolve_params(m, &a.params, &[]);
         for p in &params {
@@ -254,7 +254,7 @@ impl Cx {
                 },
             );
         }
-        self.ctx = Ctx::Action(a.name.name.clone());
+        self.action = Some((a.name.name.clone(), a.name.span));
         self.locals.push(HashMap::new());
         for (p, d) in a.params.iter().zip(&params) {
             self.declare_local_quiet(
@@ -264,14 +264,13 @@ impl Cx {
         }
         self.check_block(&a.body);
         self.locals.pop();
-        self.ctx = outer;
+        self.action = None;
     }
 
     pub fn is_control_plane_type(&self, ty: &Ty) -> bool {
         match ty {
             Ty::Bit(_) | Ty::Int(_) | Ty::Bool | Ty::Unknown => true,
             Ty::Enum(e) => self.p.enums[*e].underlying.is_some(),
-            Ty::Distinct(t) => self.is_control_plane_type(&self.p.typedefs[*t].target),
             _ => false,
         }
     }
@@ -292,9 +291,27 @@ impl Cx {
         let Some(info) = self.action_info(name) else {
             return;
         };
-        if let Ctx::Action(caller) = &self.ctx {
-            self.action_calls
-                .push((caller.clone(), name.to_string(), e.span));
+        if matches!(self.ctx, Ctx::Parser | Ctx::Deparser) {
+            let block = if self.ctx == Ctx::Parser {
+                "a parser"
+            } else {
+                "a deparser"
+            };
+            let d = Diagnostic::new(
+                Code::E0502,
+                format!("action `{name}` cannot be called in {block}"),
+                e.span,
+            )
+            .label("not allowed here")
+            .note("actions run in control blocks, directly or as the result of a table lookup");
+            self.error(d);
+        }
+        if let Some(caller) = &self.action {
+            self.action_calls.push(ActionCall {
+                caller: caller.clone(),
+                callee: (name.to_string(), info.span),
+                at: e.span,
+            });
         }
         let sig = Signature {
             name: name.to_string(),
@@ -306,41 +323,37 @@ impl Cx {
         self.check_args(e, &sig, vec![], args);
     }
 
-    /// Actions that call themselves, directly or through others (E0500).
+    /// Actions that call themselves, directly or through others (E0500). Actions are told
+    /// apart by their declaration, so a local action that shadows a top-level one is another.
     fn check_recursion(&mut self) {
         let calls = std::mem::take(&mut self.action_calls);
-        let mut reported: Vec<String> = Vec::new();
-        for (caller, callee, span) in &calls {
-            // Is `caller` reachable from `callee`?
-            let mut stack = vec![callee.clone()];
-            let mut seen: Vec<String> = Vec::new();
-            let mut path_found = false;
+        let mut reported: Vec<Span> = Vec::new();
+        for call in &calls {
+            let (caller, callee) = (&call.caller, &call.callee);
+            // Is the caller reachable from the callee?
+            let mut stack = vec![callee.1];
+            let mut seen: Vec<Span> = Vec::new();
+            let mut cycle = false;
             while let Some(a) = stack.pop() {
-                if a == *caller {
-                    path_found = true;
+                if a == caller.1 {
+                    cycle = true;
                     break;
                 }
-                if seen.contains(&a) {
-                    continue;
+                if !seen.contains(&a) {
+                    seen.push(a);
+                    stack.extend(calls.iter().filter(|c| c.caller.1 == a).map(|c| c.callee.1));
                 }
-                seen.push(a.clone());
-                stack.extend(
-                    calls
-                        .iter()
-                        .filter(|(c, _, _)| *c == a)
-                        .map(|(_, t, _)| t.clone()),
-                );
             }
-            if path_found && !reported.contains(caller) {
-                reported.push(caller.clone());
-                let message = if caller == callee {
-                    format!("action `{caller}` calls itself")
+            if cycle && !reported.contains(&caller.1) {
+                reported.push(caller.1);
+                let message = if caller.1 == callee.1 {
+                    format!("action `{}` calls itself", caller.0)
                 } else {
-                    format!("action `{caller}` calls itself through `{callee}`")
+                    format!("action `{}` calls itself through `{}`", caller.0, callee.0)
                 };
-                let d = Diagnostic::new(Code::E0500, message, *span)
-                .label("this call leads back to the caller")
-                .note("eBPF has no recursion: every call is inlined, so a cycle of calls cannot be compiled");
+                let d = Diagnostic::new(Code::E0500, message, call.at)
+                    .label("this call leads back to the caller")
+                    .note("eBPF has no recursion: every call is inlined, so a cycle of calls cannot be compiled");
                 self.error(d);
             }
         }

@@ -21,15 +21,13 @@ pub(crate) enum State {
     Done,
 }
 
-/// What kind of code is being checked: decides which statements and calls are allowed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What kind of block is being checked: decides which statements and calls are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Ctx {
     TopLevel,
     Parser,
     Control,
     Deparser,
-    /// Inside an action; `true` when the action is declared inside a deparser.
-    Action(String),
 }
 
 pub struct Cx {
@@ -49,14 +47,18 @@ pub struct Cx {
     /// Block-local scopes, innermost last.
     pub locals: Vec<HashMap<String, Local>>,
     pub(crate) ctx: Ctx,
+    /// Set by `eval` when a constant it used has no value (its error is already reported).
+    pub(crate) poisoned: bool,
+    /// The action being checked, with the span of its name.
+    pub(crate) action: Option<(String, Span)>,
     /// Actions callable in the control being checked (its own, then top-level ones).
     pub(crate) actions: HashMap<String, ActionInfo>,
     /// Top-level actions, by declaration.
     pub(crate) top_actions: HashMap<ItemRef, ActionInfo>,
     /// Tables of the control being checked, with the actions each lists.
     pub(crate) tables: HashMap<String, TableInfo>,
-    /// `(caller, callee, span)` for every action called from an action.
-    pub(crate) action_calls: Vec<(String, String, Span)>,
+    /// Every action called from an action: caller and callee (name, declaration), call site.
+    pub(crate) action_calls: Vec<ActionCall>,
     /// Every `t.apply()` in the control being checked.
     pub(crate) applies: Vec<(String, Span)>,
 }
@@ -65,6 +67,13 @@ pub struct Cx {
 pub struct ActionInfo {
     pub params: Vec<ParamDef>,
     pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct ActionCall {
+    pub caller: (String, Span),
+    pub callee: (String, Span),
+    pub at: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +100,8 @@ impl Cx {
             module: 0,
             locals: Vec::new(),
             ctx: Ctx::TopLevel,
+            poisoned: false,
+            action: None,
             actions: HashMap::new(),
             top_actions: HashMap::new(),
             tables: HashMap::new(),
@@ -205,7 +216,7 @@ impl Cx {
                     self.typedef_state.push(State::Pending);
                     self.typedef_src.push((m, t.ty.clone()));
                     let id = self.p.typedefs.len() - 1;
-                    self.declare(m, &t.name, SymKind::Typedef(id, t.distinct));
+                    self.declare(m, &t.name, SymKind::Typedef(id));
                 }
                 Item::Extern(e) => {
                     self.p.externs.push(ExternDef {
@@ -419,7 +430,6 @@ impl Cx {
                 .underlying
                 .as_ref()
                 .and_then(|u| self.bit_width(u)),
-            Ty::Distinct(t) => self.bit_width(&self.p.typedefs[*t].target.clone()),
             Ty::Struct(s) => self.p.structs[*s]
                 .fields
                 .iter()
@@ -434,13 +444,26 @@ impl Cx {
         match ty {
             Ty::Bit(_) | Ty::Int(_) | Ty::Unknown => true,
             Ty::Enum(e) => self.p.enums[*e].underlying.is_some(),
-            Ty::Distinct(t) => self.is_header_field_type(&self.p.typedefs[*t].target),
             _ => false,
         }
     }
 
     fn resolve_enum(&mut self, m: usize, id: EnumId, e: &ast::EnumDecl) {
         let underlying = e.underlying.as_ref().map(|u| self.resolve_type(m, u, &[]));
+        if let (Some(u), Some(t)) = (&underlying, &e.underlying) {
+            if !matches!(u, Ty::Bit(_) | Ty::Int(_) | Ty::Unknown) {
+                let d = Diagnostic::new(
+                    Code::E0214,
+                    format!(
+                        "an enum's underlying type must be `bit<N>` or `int<N>`, not `{}`",
+                        self.ty_str(u)
+                    ),
+                    t.span(),
+                )
+                .label("not a bit string");
+                self.error(d);
+            }
+        }
         let mut members: Vec<(String, u128, Span)> = Vec::new();
         for (i, (name, value)) in e.members.iter().enumerate() {
             if let Some(prev) = members.iter().find(|p| p.0 == name.name) {
@@ -643,15 +666,9 @@ impl Cx {
                     )
                     .label("not a type in scope")
                     .suggest(&name.name, candidates.iter().map(|s| s.as_str()));
-                    let d = if self.p.modules[m].name != "std.net"
-                        && self.own[self.std_net_module().unwrap_or(0)].contains_key(&name.name)
-                    {
-                        d.help(format!(
-                            "`{}` is in `std.net`: add `import std.net.{};`",
-                            name.name, name.name
-                        ))
-                    } else {
-                        d
+                    let d = match self.import_hint(m, &name.name) {
+                        Some(h) => d.help(h),
+                        None => d,
                     };
                     self.error(d);
                     return Ty::Unknown;
@@ -664,11 +681,7 @@ impl Cx {
                 let ty = match sym.kind {
                     SymKind::Struct(s) => Ty::Struct(s),
                     SymKind::Enum(e) => Ty::Enum(e),
-                    SymKind::Typedef(t, true) => {
-                        self.typedef_target(t);
-                        Ty::Distinct(t)
-                    }
-                    SymKind::Typedef(t, false) => self.typedef_target(t),
+                    SymKind::Typedef(t) => self.typedef_target(t),
                     SymKind::Extern(x) => {
                         let want = self.p.externs[x].type_params.len();
                         if want != arg_tys.len() {
@@ -715,8 +728,11 @@ impl Cx {
         }
     }
 
-    fn std_net_module(&self) -> Option<usize> {
-        self.p.modules.iter().position(|m| m.name == "std.net")
+    /// "add `import std.net.x;`" when a standard module declares `name` and `m` is not it.
+    pub fn import_hint(&self, m: usize, name: &str) -> Option<String> {
+        let module = crate::stdlib::module_declaring(name)?;
+        (self.p.modules[m].name != module)
+            .then(|| format!("`{name}` is in `{module}`: add `import {module}.{name};`"))
     }
 
     /// The declared type of a top-level constant, evaluating its value on first use.
@@ -738,16 +754,12 @@ impl Cx {
         }
         self.const_state[id] = State::Busy;
         let (m, expr) = self.const_src[id].clone();
-        let saved = (
-            self.module,
-            std::mem::take(&mut self.locals),
-            self.ctx.clone(),
-        );
+        let saved = (self.module, std::mem::take(&mut self.locals), self.ctx);
         self.module = m;
         self.ctx = Ctx::TopLevel;
         let ty = self.p.consts[id].ty.clone();
-        self.check_expr_as(&expr, &ty);
-        let v = self.eval(&expr);
+        let checked = self.check_expr_as(&expr, &ty);
+        let v = self.required_value(&expr, &checked);
         (self.module, self.locals, self.ctx) = saved;
         if self.const_state[id] == State::Busy {
             self.p.consts[id].value = v.clone();

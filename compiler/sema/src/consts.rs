@@ -28,6 +28,15 @@ fn mask(w: u32) -> u128 {
     }
 }
 
+/// The two's-complement value of the low `w` bits of `v`.
+fn sext(v: u128, w: u32) -> i128 {
+    if w == 0 || w >= 128 {
+        return v as i128;
+    }
+    let shift = 128 - w;
+    ((v << shift) as i128) >> shift
+}
+
 impl Cx {
     fn width_of(&self, e: &Expr) -> Option<u32> {
         match self.p.expr_types.get(&e.span) {
@@ -55,7 +64,12 @@ impl Cx {
                     return local.value.clone();
                 }
                 match self.lookup_global(self.module, &id.name)?.kind {
-                    SymKind::Const(c) => return self.const_value(c),
+                    SymKind::Const(c) => {
+                        let v = self.const_value(c);
+                        // Its own error was reported already; do not blame this use.
+                        self.poisoned |= v.is_none();
+                        return v;
+                    }
                     _ => return None,
                 }
             }
@@ -85,7 +99,13 @@ impl Cx {
                 let v = self.eval(inner)?;
                 match (self.p.expr_types.get(&e.span).cloned(), v) {
                     (Some(Ty::Bool), Value::Int(n)) => Value::Bool(n != 0),
-                    (Some(Ty::Bit(w) | Ty::Int(w)), Value::Int(n)) => Value::Int(n & mask(w)),
+                    (Some(Ty::Bit(w) | Ty::Int(w)), Value::Int(n)) => {
+                        // A signed source keeps its sign when widened.
+                        match self.p.expr_types.get(&inner.span) {
+                            Some(Ty::Int(ws)) => Value::Int(sext(n, *ws) as u128 & mask(w)),
+                            _ => Value::Int(n & mask(w)),
+                        }
+                    }
                     (Some(Ty::Bit(w) | Ty::Int(w)), Value::Neg(n)) => {
                         Value::Int(n.wrapping_neg() & mask(w))
                     }
@@ -143,10 +163,19 @@ impl Cx {
                         }
                         BinOp::Eq => Value::Bool(x == y),
                         BinOp::Ne => Value::Bool(x != y),
-                        BinOp::Lt => Value::Bool(x < y),
-                        BinOp::Le => Value::Bool(x <= y),
-                        BinOp::Gt => Value::Bool(x > y),
-                        BinOp::Ge => Value::Bool(x >= y),
+                        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                            // Signed operands compare as signed numbers.
+                            let (x, y) = match self.p.expr_types.get(&a.span) {
+                                Some(Ty::Int(w)) => (sext(x, *w), sext(y, *w)),
+                                _ => (x as i128, y as i128),
+                            };
+                            Value::Bool(match op {
+                                BinOp::Lt => x < y,
+                                BinOp::Le => x <= y,
+                                BinOp::Gt => x > y,
+                                _ => x >= y,
+                            })
+                        }
                         _ => return None,
                     },
                     _ => return None,
@@ -160,10 +189,7 @@ impl Cx {
     /// Checks `e` and requires a non-negative compile-time integer (E0216 otherwise).
     pub fn const_int(&mut self, e: &Expr) -> Option<u128> {
         let ty = self.check_expr(e, None);
-        if ty.is_unknown() {
-            return None;
-        }
-        match self.eval(e) {
+        match self.required_value(e, &ty) {
             Some(Value::Int(v)) => Some(v),
             Some(Value::Bool(b)) => Some(u128::from(b)),
             Some(Value::Neg(_)) => {
@@ -173,14 +199,25 @@ impl Cx {
                 self.error(d);
                 None
             }
-            None => {
-                self.not_constant(e);
-                None
-            }
+            None => None,
         }
     }
 
-    pub fn not_constant(&mut self, e: &Expr) {
+    /// The value of a checked expression of type `ty` that must be constant; reports E0216
+    /// unless the expression is already wrong or uses a constant that is.
+    pub fn required_value(&mut self, e: &Expr, ty: &Ty) -> Option<Value> {
+        if ty.is_unknown() {
+            return None;
+        }
+        self.poisoned = false;
+        let v = self.eval(e);
+        if v.is_none() && !self.poisoned {
+            self.not_constant(e);
+        }
+        v
+    }
+
+    fn not_constant(&mut self, e: &Expr) {
         let d = Diagnostic::new(
             Code::E0216,
             "this value must be known at compile time",
@@ -194,17 +231,10 @@ impl Cx {
     /// Checks `e` against `ty` and returns its constant integer value.
     pub fn const_expr_of_type(&mut self, e: &Expr, ty: &Ty) -> Option<u128> {
         let got = self.check_expr_as(e, ty);
-        if got.is_unknown() {
-            return None;
-        }
-        match self.eval(e) {
-            Some(Value::Int(v)) => Some(v),
-            Some(Value::Bool(b)) => Some(u128::from(b)),
-            Some(Value::Neg(_)) => None,
-            None => {
-                self.not_constant(e);
-                None
-            }
+        match self.required_value(e, &got)? {
+            Value::Int(v) => Some(v),
+            Value::Bool(b) => Some(u128::from(b)),
+            Value::Neg(_) => None,
         }
     }
 }

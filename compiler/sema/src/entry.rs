@@ -36,6 +36,31 @@ const SHAPES: [(&str, [ParamShape; 2]); 3] = [
 impl Cx {
     pub fn check_entry(&mut self) {
         let root = self.p.modules.len().min(2) - 1;
+        for m in 0..self.p.modules.len() {
+            if m == root {
+                continue;
+            }
+            let spans: Vec<Span> = self.p.modules[m]
+                .ast
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Entry(e) => Some(e.span),
+                    _ => None,
+                })
+                .collect();
+            for span in spans {
+                let module = self.p.modules[m].name.clone();
+                let d = Diagnostic::new(
+                    Code::E0602,
+                    format!("imported module `{module}` has an entry"),
+                    span,
+                )
+                .label("only the program's root file has an entry")
+                .help("move the entry into the program that imports this module");
+                self.error(d);
+            }
+        }
         let items = std::mem::take(&mut self.p.modules[root].ast.items);
         let entries: Vec<_> = items
             .iter()
@@ -51,6 +76,27 @@ impl Cx {
         });
         self.p.modules[root].ast.items = items;
         self.module = root;
+        // `counter(...) name;` at top level reads like an entry; say what it really is.
+        let mut entries = entries;
+        entries.retain(|e| {
+            let is_extern = self
+                .lookup_global(root, &e.hook.name)
+                .is_some_and(|s| matches!(s.kind, SymKind::Extern(_)));
+            if is_extern {
+                let d = Diagnostic::new(
+                    Code::E0502,
+                    format!(
+                        "an instance of `{}` cannot be declared at top level",
+                        e.hook.name
+                    ),
+                    e.span,
+                )
+                .label("extern instance outside a block")
+                .help("declare it among the locals of the control or parser that uses it");
+                self.diags.push(d);
+            }
+            !is_extern
+        });
         if entries.is_empty() {
             if let Some(span) = first_block {
                 let d = Diagnostic::new(Code::E0600, "this program has blocks but no entry", span)
@@ -187,15 +233,20 @@ impl Cx {
             for (p, (dir, tname)) in params.iter().zip(shape) {
                 let ty = self.resolve_type(m, &p.ty, &[]);
                 if p.direction != dir {
-                    let shown = p.direction.map_or("no direction", |d| d.as_str());
+                    let shown = p
+                        .direction
+                        .map_or("no direction".to_string(), |d| format!("`{}`", d.as_str()));
                     bad(
                         self,
                         p.span,
                         format!(
-                            "parameter `{}` of `{}` has {shown}; it must be {}",
+                            "parameter `{}` of `{}` is {shown}; it must be {}",
                             p.name.name,
                             name.name,
-                            dir.map_or("directionless", |d| d.as_str())
+                            dir.map_or("directionless".to_string(), |d| format!(
+                                "`{}`",
+                                d.as_str()
+                            ))
                         ),
                     );
                     ok = false;

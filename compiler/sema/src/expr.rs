@@ -1,25 +1,18 @@
-//! Expressions: names, members, calls, operators, casts and literals get their types.
+//! Expressions: literals, operators, casts, slices and indexes get their types (names and
+//! members are in `names`, calls in `calls`).
 //!
 //! Takes: expressions inside the scopes set up by `blocks`/`stmt`.
-//! Gives: the type of every expression (recorded in `Program::expr_types`), name uses in
-//! `Program::references`, and the errors of P4's typing rules: no implicit width change
-//! (E0201), literals that fit (E0202), explicit casts only (E0203), arithmetic up to 64 bits
-//! (E0204), argument counts and directions (E0205, E0211, E0215), read-only data (E0207),
-//! extract into headers only (E0208), and calls allowed only where they make sense (E0502).
+//! Gives: the type of every expression (recorded in `Program::expr_types`) and the errors of
+//! P4's typing rules: no implicit width change (E0201), literals that fit (E0202), explicit
+//! casts only (E0203), arithmetic up to 64 bits (E0204), operators on types that have them
+//! (E0212), slices and stack indexes in range (E0213), bool conditions (E0209).
 
-use crate::collect::{Ctx, Cx};
+use crate::collect::Cx;
 use crate::consts::Value;
-use crate::scope::{Access, Local, SymKind};
+use crate::scope::Local;
 use crate::types::*;
-use iov_diagnostics::{Code, Diagnostic, Span};
-use iov_syntax::ast::{self, BinOp, Direction, Expr, ExprKind, StructKind, UnOp};
-
-/// Where a value can be written, or why not.
-pub(crate) enum Place {
-    Writable,
-    ReadOnly(Span, String),
-    Nowhere,
-}
+use iov_diagnostics::{Code, Diagnostic};
+use iov_syntax::ast::{BinOp, Expr, ExprKind, UnOp};
 
 fn fits(v: &Value, ty: &Ty) -> bool {
     match (v, ty) {
@@ -92,6 +85,13 @@ impl Cx {
     /// computed exactly before it takes the type, fits.
     pub fn settle(&mut self, e: &Expr, ty: &Ty, fit_code: Code) {
         if self.p.expr_types.get(&e.span) != Some(&Ty::InfInt) {
+            return;
+        }
+        if let ExprKind::Ternary(_, a, b) = &e.kind {
+            // Each branch must fit, whichever one a constant condition picks.
+            self.p.expr_types.insert(e.span, ty.clone());
+            self.settle(a, ty, fit_code);
+            self.settle(b, ty, fit_code);
             return;
         }
         let exact = self.eval(e);
@@ -287,7 +287,18 @@ impl Cx {
                 let (Some(h), Some(l)) = (h, l) else {
                     return Ty::Unknown;
                 };
-                if h < l || h >= u128::from(w) {
+                if h < l {
+                    let d = Diagnostic::new(
+                        Code::E0213,
+                        format!("slice [{h}:{l}] names its low bit first"),
+                        e.span,
+                    )
+                    .label("high index first")
+                    .help(format!("write `[{l}:{h}]`"));
+                    self.error(d);
+                    return Ty::Unknown;
+                }
+                if h >= u128::from(w) {
                     let d = Diagnostic::new(
                         Code::E0213,
                         format!("slice [{h}:{l}] is outside `bit<{w}>`"),
@@ -368,7 +379,6 @@ impl Cx {
                     (Ty::Enum(en), Ty::Bit(_) | Ty::Int(_)) => {
                         self.p.enums[*en].underlying.is_some()
                     }
-                    (Ty::Distinct(d), _) => self.p.typedefs[*d].target == target,
                     _ => false,
                 };
                 if !ok {
@@ -583,533 +593,5 @@ impl Cx {
             }
             self.error(d);
         }
-    }
-
-    fn check_name(&mut self, id: &ast::Ident) -> Ty {
-        if let Some(local) = self.find_local(&id.name) {
-            let (ty, span) = (local.ty.clone(), local.span);
-            self.p.references.push((id.span, span));
-            return ty;
-        }
-        let Some(sym) = self.lookup_global(self.module, &id.name) else {
-            let mut names: Vec<String> =
-                self.locals.iter().flat_map(|s| s.keys().cloned()).collect();
-            names.extend(self.global_names(self.module));
-            let mut d =
-                Diagnostic::new(Code::E0100, format!("unknown name `{}`", id.name), id.span)
-                    .label("not found in this scope")
-                    .suggest(&id.name, names.iter().map(|s| s.as_str()));
-            if let Some(net) = self.p.modules.iter().position(|m| m.name == "std.net") {
-                if net != self.module && self.own[net].contains_key(&id.name) {
-                    d = d.help(format!(
-                        "`{0}` is in `std.net`: add `import std.net.{0};`",
-                        id.name
-                    ));
-                }
-            } else if id.name.starts_with("ETHERTYPE_")
-                || id.name.starts_with("IPPROTO_")
-                || id.name.starts_with("TCP_")
-            {
-                d = d.help(format!(
-                    "`{0}` is in `std.net`: add `import std.net.{0};`",
-                    id.name
-                ));
-            }
-            self.error(d);
-            return Ty::Unknown;
-        };
-        self.p.references.push((id.span, sym.span));
-        match sym.kind {
-            SymKind::Const(c) => self.p.consts[c].ty.clone(),
-            SymKind::Fn(f) => {
-                let def = &self.p.fns[f];
-                Ty::Callable(Box::new(Signature {
-                    name: def.name.clone(),
-                    params: def.params.clone(),
-                    ret: def.ret.clone(),
-                    type_params: def.type_params.len() as u32,
-                    kind: CallKind::ExternFn,
-                }))
-            }
-            SymKind::Action(_) => Ty::Action(id.name.clone()),
-            SymKind::Struct(s) => Ty::TypeName(Box::new(Ty::Struct(s))),
-            SymKind::Enum(en) => Ty::TypeName(Box::new(Ty::Enum(en))),
-            SymKind::Typedef(t, _) => Ty::TypeName(Box::new(self.p.typedefs[t].target.clone())),
-            other => {
-                let d = Diagnostic::new(
-                    Code::E0107,
-                    format!(
-                        "`{}` is {} and cannot be used as a value",
-                        id.name,
-                        other.describe()
-                    ),
-                    id.span,
-                )
-                .label("used as a value here")
-                .secondary(sym.span, "declared here");
-                self.error(d);
-                Ty::Unknown
-            }
-        }
-    }
-
-    fn method(name: &str, params: Vec<ParamDef>, ret: Ty, kind: CallKind) -> Ty {
-        Ty::Callable(Box::new(Signature {
-            name: name.to_string(),
-            params,
-            ret,
-            type_params: 0,
-            kind,
-        }))
-    }
-
-    fn member_type(&mut self, base: &Ty, m: &ast::Ident, base_span: Span) -> Ty {
-        let found = match base {
-            Ty::Unknown => return Ty::Unknown,
-            Ty::Struct(s) => {
-                let def = &self.p.structs[*s];
-                if let Some(f) = def.field(&m.name) {
-                    let (ty, span) = (f.ty.clone(), f.span);
-                    self.p.references.push((m.span, span));
-                    return ty;
-                }
-                match (def.kind, m.name.as_str()) {
-                    (StructKind::Header, "isValid") => Some(Self::method(
-                        "isValid",
-                        vec![],
-                        Ty::Bool,
-                        CallKind::HeaderMethod,
-                    )),
-                    (StructKind::Header, "setValid" | "setInvalid") => Some(Self::method(
-                        &m.name,
-                        vec![],
-                        Ty::Void,
-                        CallKind::HeaderMethod,
-                    )),
-                    _ => None,
-                }
-            }
-            Ty::Stack(h, _) => match m.name.as_str() {
-                "next" | "last" => Some(Ty::Struct(*h)),
-                "lastIndex" | "size" => Some(Ty::Bit(32)),
-                "push_front" | "pop_front" => Some(Self::method(
-                    &m.name,
-                    vec![ParamDef {
-                        name: "count".into(),
-                        direction: Some(Direction::In),
-                        ty: Ty::Bit(32),
-                        span: m.span,
-                    }],
-                    Ty::Void,
-                    CallKind::HeaderMethod,
-                )),
-                _ => None,
-            },
-            Ty::TypeName(t) => match &**t {
-                Ty::Enum(en) => {
-                    let def = &self.p.enums[*en];
-                    if let Some((_, _, span)) = def.members.iter().find(|x| x.0 == m.name) {
-                        self.p.references.push((m.span, *span));
-                        return Ty::Enum(*en);
-                    }
-                    None
-                }
-                _ => None,
-            },
-            Ty::Extern(x, targs) => {
-                let def = &self.p.externs[*x];
-                def.methods.iter().find(|f| f.name == m.name).map(|f| {
-                    let outer = targs.len() as u32;
-                    let subst = |t: &Ty| substitute(t, targs, outer);
-                    Ty::Callable(Box::new(Signature {
-                        name: f.name.clone(),
-                        params: f
-                            .params
-                            .iter()
-                            .map(|p| ParamDef {
-                                ty: subst(&p.ty),
-                                ..p.clone()
-                            })
-                            .collect(),
-                        ret: subst(&f.ret),
-                        type_params: f.type_params.len() as u32,
-                        kind: CallKind::ExternMethod {
-                            extern_name: def.name.clone(),
-                        },
-                    }))
-                })
-            }
-            Ty::Table(t) => (m.name == "apply").then(|| {
-                Self::method(
-                    "apply",
-                    vec![],
-                    Ty::ApplyResult(t.clone()),
-                    CallKind::TableApply(t.clone()),
-                )
-            }),
-            Ty::ApplyResult(t) => match m.name.as_str() {
-                "hit" | "miss" => Some(Ty::Bool),
-                "action_run" => Some(Ty::ActionRun(t.clone())),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(t) = found {
-            return t;
-        }
-        let candidates = self.member_names(base);
-        let d = Diagnostic::new(
-            Code::E0104,
-            format!("`{}` has no member `{}`", self.ty_str(base), m.name),
-            m.span,
-        )
-        .label("unknown member")
-        .secondary(base_span, format!("this is `{}`", self.ty_str(base)))
-        .suggest(&m.name, candidates.iter().map(|s| s.as_str()));
-        self.error(d);
-        Ty::Unknown
-    }
-
-    /// Names that can follow a `.` on a value of type `ty` (also used for completion).
-    pub fn member_names(&self, ty: &Ty) -> Vec<String> {
-        match ty {
-            Ty::Struct(s) => {
-                let def = &self.p.structs[*s];
-                let mut v: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
-                if def.kind == StructKind::Header {
-                    v.extend(["isValid", "setValid", "setInvalid"].map(String::from));
-                }
-                v
-            }
-            Ty::Stack(..) => [
-                "next",
-                "last",
-                "lastIndex",
-                "size",
-                "push_front",
-                "pop_front",
-            ]
-            .map(String::from)
-            .to_vec(),
-            Ty::TypeName(t) => match &**t {
-                Ty::Enum(en) => self.p.enums[*en]
-                    .members
-                    .iter()
-                    .map(|m| m.0.clone())
-                    .collect(),
-                _ => vec![],
-            },
-            Ty::Extern(x, _) => self.p.externs[*x]
-                .methods
-                .iter()
-                .map(|m| m.name.clone())
-                .collect(),
-            Ty::Table(_) => vec!["apply".into()],
-            Ty::ApplyResult(_) => ["hit", "miss", "action_run"].map(String::from).to_vec(),
-            _ => vec![],
-        }
-    }
-
-    /// Whether `e` can be written, and if not, why.
-    pub(crate) fn place(&self, e: &Expr) -> Place {
-        match &e.kind {
-            ExprKind::Name(id) => match self.find_local(&id.name) {
-                Some(l) => match &l.access {
-                    Access::Writable => Place::Writable,
-                    Access::ReadOnly(why) => {
-                        Place::ReadOnly(l.span, format!("`{}` is {why}", id.name))
-                    }
-                },
-                None => match self.lookup_global(self.module, &id.name) {
-                    Some(s) if matches!(s.kind, SymKind::Const(_)) => {
-                        Place::ReadOnly(s.span, format!("`{}` is a constant", id.name))
-                    }
-                    _ => Place::Nowhere,
-                },
-            },
-            ExprKind::Member(base, _) => match self.p.expr_types.get(&base.span) {
-                Some(Ty::Struct(_) | Ty::Stack(..) | Ty::Unknown) => self.place(base),
-                _ => Place::Nowhere,
-            },
-            ExprKind::Index(base, _) | ExprKind::Slice(base, _, _) => self.place(base),
-            _ => Place::Nowhere,
-        }
-    }
-
-    /// Requires `e` to be writable (E0211 not a place, E0207 read-only).
-    pub fn require_writable(&mut self, e: &Expr, what: &str) {
-        if self
-            .p
-            .expr_types
-            .get(&e.span)
-            .is_some_and(|t| t.is_unknown())
-        {
-            return;
-        }
-        match self.place(e) {
-            Place::Writable => {}
-            Place::ReadOnly(decl, why) => {
-                let d = Diagnostic::new(Code::E0207, format!("cannot {what}: {why}"), e.span)
-                    .label("read-only")
-                    .secondary(decl, "declared here");
-                self.error(d);
-            }
-            Place::Nowhere => {
-                let d = Diagnostic::new(
-                    Code::E0211,
-                    format!("cannot {what}: this is not a variable, field or header"),
-                    e.span,
-                )
-                .label("not assignable");
-                self.error(d);
-            }
-        }
-    }
-
-    fn check_call(
-        &mut self,
-        e: &Expr,
-        callee: &Expr,
-        type_args: &[ast::TypeRef],
-        args: &[Expr],
-    ) -> Ty {
-        let ct = self.check_expr(callee, None);
-        match ct {
-            Ty::Unknown => {
-                for a in args {
-                    self.check_expr(a, None);
-                }
-                Ty::Unknown
-            }
-            Ty::Action(name) => {
-                self.check_action_call(e, &name, args);
-                Ty::Void
-            }
-            Ty::Callable(sig) => {
-                self.check_call_context(e, &sig);
-                let m = self.module;
-                let explicit: Vec<Ty> = type_args
-                    .iter()
-                    .map(|t| self.resolve_type(m, t, &[]))
-                    .collect();
-                self.check_args(e, &sig, explicit, args)
-            }
-            other => {
-                let d = Diagnostic::new(
-                    Code::E0206,
-                    format!("`{}` cannot be called", self.ty_str(&other)),
-                    callee.span,
-                )
-                .label("not a function, method or action");
-                self.error(d);
-                Ty::Unknown
-            }
-        }
-    }
-
-    /// Forwarding and parser-only calls in the wrong kind of block (E0502, E0501).
-    fn check_call_context(&mut self, e: &Expr, sig: &Signature) {
-        let in_parser = self.ctx == Ctx::Parser;
-        let in_deparser = self.ctx == Ctx::Deparser;
-        let problem = match (&sig.kind, sig.name.as_str()) {
-            (CallKind::ExternFn, "drop" | "pass" | "send_to_port" | "reflect")
-                if in_parser || in_deparser =>
-            {
-                Some("forwarding decisions are taken in a control block or its actions")
-            }
-            (CallKind::ExternFn, "verify") if !in_parser => {
-                Some("`verify` is only allowed in a parser")
-            }
-            (CallKind::ExternMethod { .. }, _)
-                if in_parser
-                    && !matches!(
-                        sig.name.as_str(),
-                        "extract" | "lookahead" | "advance" | "length" | "read" | "write" | "add"
-                    ) =>
-            {
-                Some("a parser can only use the packet and registers")
-            }
-            _ => None,
-        };
-        if let Some(why) = problem {
-            let d = Diagnostic::new(
-                Code::E0502,
-                format!("`{}` cannot be called here", sig.name),
-                e.span,
-            )
-            .label("not allowed in this block")
-            .note(why);
-            self.error(d);
-        }
-        if let CallKind::TableApply(t) = &sig.kind {
-            self.applies.push((t.clone(), e.span));
-        }
-        if let (CallKind::TableApply(t), Ctx::Action(a)) = (&sig.kind, &self.ctx) {
-            let d = Diagnostic::new(
-                Code::E0501,
-                format!("table `{t}` is applied inside action `{a}`"),
-                e.span,
-            )
-            .label("tables are applied from the `apply` block")
-            .note("an action runs as the result of a table lookup; a lookup inside it would nest tables, which the language does not allow");
-            self.error(d);
-        }
-    }
-
-    /// Checks arguments against parameters, infers type parameters and returns the result type.
-    pub(crate) fn check_args(
-        &mut self,
-        e: &Expr,
-        sig: &Signature,
-        explicit: Vec<Ty>,
-        args: &[Expr],
-    ) -> Ty {
-        if args.len() != sig.params.len() {
-            let d = Diagnostic::new(
-                Code::E0205,
-                format!(
-                    "`{}` takes {} argument{}, but {} {} given",
-                    sig.name,
-                    sig.params.len(),
-                    if sig.params.len() == 1 { "" } else { "s" },
-                    args.len(),
-                    if args.len() == 1 { "was" } else { "were" }
-                ),
-                e.span,
-            )
-            .label("wrong number of arguments")
-            .note(format!(
-                "expected: {}({})",
-                sig.name,
-                sig.params
-                    .iter()
-                    .map(|p| format!(
-                        "{}{} {}",
-                        p.direction
-                            .map(|d| format!("{} ", d.as_str()))
-                            .unwrap_or_default(),
-                        self.ty_str(&p.ty),
-                        p.name
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            self.error(d);
-            for a in args {
-                self.check_expr(a, None);
-            }
-            return Ty::Unknown;
-        }
-        let mut bound: Vec<Option<Ty>> = vec![None; sig.type_params as usize];
-        for (i, t) in explicit.into_iter().enumerate() {
-            if i < bound.len() {
-                bound[i] = Some(t);
-            }
-        }
-        for (p, a) in sig.params.iter().zip(args) {
-            let want = substitute_opt(&p.ty, &bound);
-            let got = match &want {
-                Some(w) => self.check_expr_as(a, w),
-                None => self.check_expr(a, None),
-            };
-            if let Ty::Param(k) = p.ty {
-                if let Some(slot) = bound.get_mut(k as usize) {
-                    if slot.is_none() {
-                        if got == Ty::InfInt {
-                            let d = Diagnostic::new(
-                                Code::E0212,
-                                format!("cannot tell the width of this argument to `{}`", sig.name),
-                                a.span,
-                            )
-                            .label("a literal has no width")
-                            .help("give it one, e.g. `16w5`, or cast it");
-                            self.error(d);
-                        }
-                        *slot = Some(got.clone());
-                    }
-                }
-            }
-            if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
-                let what = format!(
-                    "pass this as `{}` argument `{}`",
-                    p.direction.map_or("", |d| d.as_str()),
-                    p.name
-                );
-                self.require_writable(a, &what);
-            }
-            if sig.name == "extract" && matches!(sig.kind, CallKind::ExternMethod { .. }) {
-                self.require_header(a, &got);
-            }
-            if sig.name == "emit"
-                && matches!(sig.kind, CallKind::ExternMethod { .. })
-                && !self.emittable(&got)
-            {
-                let d = Diagnostic::new(
-                    Code::E0214,
-                    format!("`emit` writes headers, but this is `{}`", self.ty_str(&got)),
-                    a.span,
-                )
-                .label("not a header, header stack or struct of headers")
-                .note("only headers have a wire layout and a validity bit to decide whether they are written");
-                self.error(d);
-            }
-        }
-        substitute_opt(&sig.ret, &bound).unwrap_or(Ty::Unknown)
-    }
-
-    /// Headers, header stacks and structs made only of those can be emitted.
-    fn emittable(&self, ty: &Ty) -> bool {
-        match ty {
-            Ty::Struct(s) => {
-                let def = &self.p.structs[*s];
-                def.kind == StructKind::Header || def.fields.iter().all(|f| self.emittable(&f.ty))
-            }
-            Ty::Stack(..) | Ty::Unknown => true,
-            _ => false,
-        }
-    }
-
-    fn require_header(&mut self, a: &Expr, got: &Ty) {
-        let ok = match got {
-            Ty::Struct(s) => self.p.structs[*s].kind == StructKind::Header,
-            Ty::Unknown => true,
-            _ => false,
-        };
-        if !ok {
-            let mut d = Diagnostic::new(
-                Code::E0208,
-                format!(
-                    "`extract` needs a header, but this is `{}`",
-                    self.ty_str(got)
-                ),
-                a.span,
-            )
-            .label("not a header");
-            d = match got {
-                Ty::Stack(..) => d.help("extract into the stack's next element: `.next`"),
-                Ty::Struct(_) => d.note(
-                    "a struct has no validity bit and no wire layout; declare it with `header`",
-                ),
-                _ => d,
-            };
-            self.error(d);
-        }
-    }
-}
-
-/// Replaces the extern's type parameters (the first `outer`) by `args`; the method's own
-/// parameters are renumbered from 0.
-fn substitute(t: &Ty, args: &[Ty], outer: u32) -> Ty {
-    match t {
-        Ty::Param(i) if *i < outer => args[*i as usize].clone(),
-        Ty::Param(i) => Ty::Param(i - outer),
-        other => other.clone(),
-    }
-}
-
-fn substitute_opt(t: &Ty, bound: &[Option<Ty>]) -> Option<Ty> {
-    match t {
-        Ty::Param(i) => bound.get(*i as usize).cloned().flatten(),
-        other => Some(other.clone()),
     }
 }

@@ -16,11 +16,13 @@
 //! 5. `entry`    : the program's entry and its blocks' signatures.
 
 mod blocks;
+mod calls;
 mod collect;
 mod consts;
 mod entry;
 mod expr;
 mod modules;
+mod names;
 mod parsers;
 mod scope;
 pub mod stdlib;
@@ -28,7 +30,7 @@ mod stmt;
 mod tables;
 pub mod types;
 
-use iov_diagnostics::{Diagnostic, FileId, SourceMap, Span};
+use iov_diagnostics::{Code, Diagnostic, FileId, SourceMap, Span};
 use iov_syntax::ast;
 use std::collections::HashMap;
 use types::*;
@@ -57,7 +59,7 @@ impl Loader for NoFiles {
 /// One loaded file.
 #[derive(Clone, Debug)]
 pub struct Module {
-    /// `std.net` for library modules, the file's name otherwise.
+    /// The dotted name it was imported by (`std.net`, `lib.acl`); the file's name for the root.
     pub name: String,
     pub file: FileId,
     pub ast: ast::File,
@@ -138,6 +140,30 @@ impl Checked {
     }
 }
 
+fn is_syntax(d: &Diagnostic) -> bool {
+    matches!(d.code, Code::E0001 | Code::E0002 | Code::E0003)
+}
+
+/// In a declaration with a syntax error, semantic errors are mostly echoes of the broken
+/// text (a name cut off, a statement half-read); only the syntax errors are kept there.
+/// Every other declaration of the file is checked and reported as usual.
+fn quiet_broken_items(program: &Program, diags: &mut Vec<Diagnostic>) {
+    let inside = |outer: Span, inner: Span| {
+        outer.file == inner.file && outer.start <= inner.start && inner.start <= outer.end
+    };
+    let broken: Vec<Span> = program
+        .modules
+        .iter()
+        .flat_map(|m| m.ast.items.iter().map(|i| i.span()))
+        .filter(|item| {
+            diags
+                .iter()
+                .any(|d| is_syntax(d) && inside(*item, d.primary.span))
+        })
+        .collect();
+    diags.retain(|d| is_syntax(d) || !broken.iter().any(|b| inside(*b, d.primary.span)));
+}
+
 /// Checks a program whose root file is `name` with contents `text`.
 pub fn check(name: &str, text: &str, loader: &mut dyn Loader) -> Checked {
     let mut files = SourceMap::new();
@@ -149,6 +175,7 @@ pub fn check(name: &str, text: &str, loader: &mut dyn Loader) -> Checked {
     cx.check_entry();
     let (program, more) = cx.finish();
     diags.extend(more);
+    quiet_broken_items(&program, &mut diags);
     iov_diagnostics::sort(&mut diags);
     // A declaration resolved from two places (a block and the entry) reports once.
     diags.dedup();

@@ -61,6 +61,9 @@ pub fn load_all(
         .enumerate()
         .map(|(i, m)| (m.name.clone(), i))
         .collect();
+    // Files already loaded, by the name the loader gave them (the root is one of them).
+    let mut by_file: HashMap<String, usize> = HashMap::new();
+    by_file.insert(root_name.to_string(), modules.len() - 1);
     let mut imports = HashMap::new();
     let mut next = 0;
     while next < modules.len() {
@@ -109,11 +112,11 @@ pub fn load_all(
             } else {
                 let from = files.get(modules[importer].file).name.clone();
                 match loader.load(&from, &path) {
-                    Ok((file_name, text)) => match by_name.get(&file_name) {
+                    Ok((file_name, text)) => match by_file.get(&file_name) {
                         Some(&m) => Some(m),
                         None => {
-                            modules.push(add(files, diags, &file_name, &file_name, &text));
-                            by_name.insert(file_name, modules.len() - 1);
+                            modules.push(add(files, diags, &dotted, &file_name, &text));
+                            by_file.insert(file_name, modules.len() - 1);
                             Some(modules.len() - 1)
                         }
                     },

@@ -26,21 +26,38 @@ struct Node {
     bounded: bool,
 }
 
-fn extracts_next(body: &[Stmt]) -> bool {
+/// Whether a state always extracts into a header stack's `.next`: only statements at the
+/// state's top level count, since a conditional extract does not happen on every turn.
+fn extracts_next(cx: &Cx, body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
         Stmt::Call(e) => match &e.kind {
             ExprKind::Call { callee, args, .. } => {
                 matches!(&callee.kind, ExprKind::Member(_, m) if m.name == "extract")
-                    && args
-                        .iter()
-                        .any(|a| matches!(&a.kind, ExprKind::Member(_, m) if m.name == "next"))
+                    && args.iter().any(|a| match &a.kind {
+                        ExprKind::Member(base, m) if m.name == "next" => {
+                            matches!(cx.p.expr_types.get(&base.span), Some(Ty::Stack(..)))
+                        }
+                        _ => false,
+                    })
             }
             _ => false,
         },
-        Stmt::If(_, t, e, _) => {
-            extracts_next(&t.stmts) || e.as_ref().is_some_and(|b| extracts_next(&b.stmts))
-        }
-        Stmt::Block(b) => extracts_next(&b.stmts),
+        _ => false,
+    })
+}
+
+/// `1 expression`, `2 expressions`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Whether some packet matches no case: then the select falls through to `reject`.
+fn may_fall_through(cases: &[ast::SelectCase]) -> bool {
+    !cases.iter().any(|c| match &c.keyset {
+        Keyset::Default(_) | Keyset::DontCare(_) => true,
+        Keyset::Tuple(elems, _) => elems
+            .iter()
+            .all(|e| matches!(e, Keyset::Default(_) | Keyset::DontCare(_))),
         _ => false,
     })
 }
@@ -92,7 +109,7 @@ impl Cx {
                     span: s.name.span,
                     next: Vec::new(),
                     finishes: false,
-                    bounded: extracts_next(&s.body),
+                    bounded: false,
                 });
             }
         }
@@ -107,6 +124,7 @@ impl Cx {
             for st in &s.body {
                 self.check_stmt(st);
             }
+            nodes[n].bounded = extracts_next(self, &s.body);
             let targets: Vec<&ast::Ident> = match &s.transition {
                 // No transition: the packet is rejected, as in P4.
                 None => {
@@ -129,6 +147,9 @@ impl Cx {
                     }
                     for case in cases {
                         self.check_select_case(&case.keyset, &tys);
+                    }
+                    if may_fall_through(cases) {
+                        nodes[n].finishes = true;
                     }
                     cases.iter().map(|c| &c.state).collect()
                 }
@@ -170,9 +191,9 @@ impl Cx {
                     let d = Diagnostic::new(
                         Code::E0302,
                         format!(
-                            "this case has {} values, but `select` has {} expressions",
+                            "this case has {} values, but `select` has {}",
                             elems.len(),
-                            tys.len()
+                            count(tys.len(), "expression")
                         ),
                         *span,
                     )
@@ -189,8 +210,8 @@ impl Cx {
                     let d = Diagnostic::new(
                         Code::E0302,
                         format!(
-                            "this case has 1 value, but `select` has {} expressions",
-                            tys.len()
+                            "this case has 1 value, but `select` has {}",
+                            count(tys.len(), "expression")
                         ),
                         one.span(),
                     )

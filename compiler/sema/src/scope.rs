@@ -13,7 +13,8 @@ use iov_syntax::ast::Direction;
 pub enum SymKind {
     Struct(StructId),
     Enum(EnumId),
-    Typedef(TypedefId, bool),
+    /// `typedef` and `type`: another name for a type.
+    Typedef(TypedefId),
     Extern(ExternId),
     Fn(FnId),
     Const(usize),

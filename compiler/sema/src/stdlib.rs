@@ -24,3 +24,38 @@ pub fn get(name: &str) -> Option<(&'static str, &'static str)> {
         .find(|(n, _, _)| *n == name)
         .map(|(_, file, text)| (*file, *text))
 }
+
+/// The standard module (other than the prelude) that declares `name` at top level, for
+/// "add `import std.net.x;`" help. Parses the modules once, on first use.
+pub fn module_declaring(name: &str) -> Option<&'static str> {
+    use iov_syntax::ast::Item;
+    static NAMES: std::sync::OnceLock<Vec<(&'static str, Vec<String>)>> =
+        std::sync::OnceLock::new();
+    let table = NAMES.get_or_init(|| {
+        MODULES
+            .iter()
+            .filter(|(n, _, _)| *n != PRELUDE)
+            .map(|(module, _, text)| {
+                let (ast, _) = iov_syntax::parse(iov_diagnostics::FileId(0), text);
+                let names = ast
+                    .items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Item::Const(c) => Some(c.name.name.clone()),
+                        Item::Struct(s) => Some(s.name.name.clone()),
+                        Item::Enum(e) => Some(e.name.name.clone()),
+                        Item::Typedef(t) => Some(t.name.name.clone()),
+                        Item::Extern(e) => Some(e.name.name.clone()),
+                        Item::ExternFn(f) => Some(f.name.name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                (*module, names)
+            })
+            .collect()
+    });
+    table
+        .iter()
+        .find(|(_, names)| names.iter().any(|n| n == name))
+        .map(|(m, _)| *m)
+}

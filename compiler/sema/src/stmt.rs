@@ -72,16 +72,13 @@ impl Cx {
         let m = self.module;
         let ty = self.resolve_type(m, &c.ty, &[]);
         self.check_expr_as(&c.value, &ty);
-        let value = self.eval(&c.value);
-        if value.is_none()
-            && !self
-                .p
-                .expr_types
-                .get(&c.value.span)
-                .is_some_and(|t| t.is_unknown())
-        {
-            self.not_constant(&c.value);
-        }
+        let checked = self
+            .p
+            .expr_types
+            .get(&c.value.span)
+            .cloned()
+            .unwrap_or(Ty::Unknown);
+        let value = self.required_value(&c.value, &checked);
         self.declare_local(
             &c.name,
             Local {
@@ -107,8 +104,11 @@ impl Cx {
             Stmt::Const(c) => self.check_local_const(c),
             Stmt::Assign(lhs, rhs, _) => {
                 let lt = self.check_expr(lhs, None);
-                self.require_writable(lhs, "assign to this");
-                self.check_expr_as(rhs, &lt);
+                if self.require_writable(lhs, "assign to this") {
+                    self.check_expr_as(rhs, &lt);
+                } else {
+                    self.check_expr(rhs, None);
+                }
             }
             Stmt::Call(e) => {
                 if !matches!(e.kind, ExprKind::Call { .. } | ExprKind::Error) {
@@ -124,8 +124,11 @@ impl Cx {
             Stmt::If(c, t, e, _) => {
                 self.check_cond(c);
                 self.check_block(t);
-                if let Some(e) = e {
-                    self.check_block(e);
+                match e.as_ref().map(|b| b.stmts.as_slice()) {
+                    // `else if`: no scope of its own, so long chains stay cheap.
+                    Some([inner @ Stmt::If(..)]) => self.check_stmt(inner),
+                    Some(_) => self.check_block(e.as_ref().expect("matched Some")),
+                    None => {}
                 }
             }
             Stmt::Switch(subject, cases, span) => {
@@ -182,19 +185,31 @@ impl Cx {
             .and_then(|t| self.tables.get(t))
             .map(|info| info.actions.clone());
         let mut seen: Vec<(String, Span)> = Vec::new();
-        for case in cases {
-            if let Some(label) = &case.label {
-                if let Some((_, prev)) = seen.iter().find(|(n, _)| *n == label.name) {
-                    let d = Diagnostic::new(
-                        Code::E0101,
-                        format!("case `{}` appears twice", label.name),
-                        label.span,
-                    )
+        for (i, case) in cases.iter().enumerate() {
+            let (name, span) = match &case.label {
+                Some(l) => (l.name.clone(), l.span),
+                None => ("default".to_string(), case.span),
+            };
+            if let Some((_, prev)) = seen.iter().find(|(n, _)| *n == name) {
+                let d = Diagnostic::new(Code::E0101, format!("case `{name}` appears twice"), span)
                     .label("repeated case")
                     .secondary(*prev, "first here");
-                    self.error(d);
-                }
-                seen.push((label.name.clone(), label.span));
+                self.error(d);
+            }
+            seen.push((name, span));
+            let last = i + 1 == cases.len();
+            if case.label.is_none() && !last {
+                let d = Diagnostic::new(Code::E0502, "`default` must be the last case", span)
+                    .label("cases after this one could never run");
+                self.error(d);
+            }
+            if case.body.is_none() && last {
+                let d = Diagnostic::new(Code::E0502, "the last case needs a body", span)
+                    .label("falls through to nothing")
+                    .help("add a block: `label: { ... }`");
+                self.error(d);
+            }
+            if let Some(label) = &case.label {
                 if let (Some(actions), Some(table)) = (&actions, &table) {
                     if !actions.contains(&label.name) {
                         let d = Diagnostic::new(

@@ -37,7 +37,41 @@ impl Cx {
         let mut keys: Vec<Key> = Vec::new();
         let mut listed: Vec<String> = Vec::new();
         let mut actions_span = None;
-        for prop in &t.props {
+        let position = |want: &str| {
+            t.props.iter().position(|p| match (p, want) {
+                (TableProp::Key(..), "key") | (TableProp::Actions(..), "actions") => true,
+                _ => false,
+            })
+        };
+        let (key_at, actions_at) = (position("key"), position("actions"));
+        for (at, prop) in t.props.iter().enumerate() {
+            let needs = match prop {
+                TableProp::DefaultAction { .. } => {
+                    actions_at.filter(|a| *a > at).map(|_| "actions")
+                }
+                TableProp::Entries { .. } => key_at
+                    .filter(|k| *k > at)
+                    .map(|_| "key")
+                    .or_else(|| actions_at.filter(|a| *a > at).map(|_| "actions")),
+                _ => None,
+            };
+            if let Some(first) = needs {
+                let span = match prop {
+                    TableProp::DefaultAction { span, .. } | TableProp::Entries { span, .. } => {
+                        *span
+                    }
+                    _ => continue,
+                };
+                let d = Diagnostic::new(
+                    Code::E0410,
+                    format!("this property must come after `{first}`"),
+                    span,
+                )
+                .label(format!("written before `{first}`"))
+                .note("a table reads in order: key, actions, then default_action and entries that refer to them");
+                self.error(d);
+                continue;
+            }
             let (kind, span): (&'static str, Span) = match prop {
                 TableProp::Key(_, s) => ("key", *s),
                 TableProp::Actions(_, s) => ("actions", *s),
@@ -70,6 +104,16 @@ impl Cx {
                 TableProp::Actions(list, s) => {
                     actions_span = Some(*s);
                     listed = self.check_action_list(list);
+                    if list.is_empty() {
+                        let d = Diagnostic::new(
+                            Code::E0411,
+                            format!("table `{}` lists no actions", t.name.name),
+                            *s,
+                        )
+                        .label("empty")
+                        .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
+                        self.error(d);
+                    }
                 }
                 TableProp::DefaultAction { action, .. } => {
                     self.check_table_action(
@@ -122,13 +166,7 @@ impl Cx {
             }
             let lookupable = matches!(
                 ty,
-                Ty::Bit(_)
-                    | Ty::Int(_)
-                    | Ty::Bool
-                    | Ty::Error
-                    | Ty::Unknown
-                    | Ty::Enum(_)
-                    | Ty::Distinct(_)
+                Ty::Bit(_) | Ty::Int(_) | Ty::Bool | Ty::Error | Ty::Unknown | Ty::Enum(_)
             );
             if !lookupable {
                 let d = Diagnostic::new(
@@ -235,7 +273,7 @@ impl Cx {
                 {
                     self.check_expr_as(e, &p.ty);
                     if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
-                        self.require_writable(
+                        let _ = self.require_writable(
                             e,
                             &format!(
                                 "bind `{}` parameter `{}`",
@@ -265,6 +303,23 @@ impl Cx {
             )
             .label("expected an action")
             .secondary(span, "declared here");
+            self.error(d);
+            return None;
+        }
+        if let Some(sym) = self.lookup_global(self.module, &name.name) {
+            let mut d = Diagnostic::new(
+                Code::E0107,
+                format!("`{}` is {}, not an action", name.name, sym.kind.describe()),
+                name.span,
+            )
+            .label("expected an action")
+            .secondary(sym.span, "declared here");
+            if matches!(sym.kind, crate::scope::SymKind::Fn(_)) {
+                d = d.help(format!(
+                    "wrap it in an action: `action do_{0}() {{ {0}(); }}`",
+                    name.name
+                ));
+            }
             self.error(d);
             return None;
         }
@@ -461,7 +516,11 @@ impl Cx {
                 },
             }
         };
+        // Wrong shapes are select-case errors in a select, entry errors in a table.
+        let shape = if kind.is_none() { Code::E0302 } else { fit };
         let (form, span) = match ks {
+            // In a table entry, `default` means the same as `_`.
+            Keyset::Default(s) if kind.is_some() => ("dontcare", *s),
             Keyset::Default(s) => ("default", *s),
             Keyset::DontCare(s) => ("dontcare", *s),
             Keyset::Value(e) if matches!(e.kind, ExprKind::Prefix(_)) => ("prefix", e.span),
@@ -475,12 +534,17 @@ impl Cx {
             let d = Diagnostic::new(
                 Code::E0402,
                 format!(
-                    "a {} cannot match a `{k}` key",
+                    "{} cannot match {} `{k}` key",
                     match form {
                         "dontcare" => "`_`",
-                        "mask" => "masked value (`&&&`)",
-                        "prefix" => "prefix",
-                        _ => "range (`..`)",
+                        "mask" => "a masked value (`&&&`)",
+                        "prefix" => "a prefix",
+                        _ => "a range (`..`)",
+                    },
+                    if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
                     }
                 ),
                 span,
@@ -501,7 +565,7 @@ impl Cx {
                     self.p.expr_types.insert(e.span, Ty::Prefix(p.bits));
                     if !matches!(ty, Ty::Bit(w) if *w == p.bits) && !ty.is_unknown() {
                         let d = Diagnostic::new(
-                            fit,
+                            shape,
                             format!(
                                 "a {}-bit address prefix cannot match `{}`",
                                 p.bits,
@@ -525,21 +589,14 @@ impl Cx {
                 let b = self.keyset_value(hi, ty, fit);
                 if let (Some(Value::Int(a)), Some(Value::Int(b))) = (a, b) {
                     if a > b {
-                        let d = Diagnostic::new(fit, format!("empty range {a}..{b}"), *s)
+                        let d = Diagnostic::new(shape, format!("empty range {a}..{b}"), *s)
                             .label("the low end is above the high end");
                         self.error(d);
                     }
                 }
             }
-            Keyset::Tuple(_, s) => {
-                let d = Diagnostic::new(
-                    Code::E0302,
-                    "a nested tuple cannot match a single value",
-                    *s,
-                )
-                .label("unexpected tuple");
-                self.error(d);
-            }
+            // The grammar has no nested tuples: a tuple only ever holds keyset elements.
+            Keyset::Tuple(..) => {}
         }
     }
 
@@ -548,10 +605,6 @@ impl Cx {
         if !self.coerce(e, &got, ty, fit) {
             return None;
         }
-        let v = self.eval(e);
-        if v.is_none() && !got.is_unknown() {
-            self.not_constant(e);
-        }
-        v
+        self.required_value(e, &got)
     }
 }

@@ -28,8 +28,6 @@ pub enum Ty {
     /// A header stack: element header and size.
     Stack(StructId, u32),
     Enum(EnumId),
-    /// A distinct type made with `type`.
-    Distinct(TypedefId),
     /// An extern instance type with its type arguments.
     Extern(ExternId, Vec<Ty>),
     /// The `n`th type parameter of the signature being instantiated.
@@ -191,7 +189,6 @@ impl fmt::Display for TyDisplay<'_> {
             Ty::Struct(id) => f.write_str(&n.structs[*id].name),
             Ty::Stack(id, size) => write!(f, "{}[{size}]", n.structs[*id].name),
             Ty::Enum(id) => f.write_str(&n.enums[*id].name),
-            Ty::Distinct(id) => f.write_str(&n.typedefs[*id].name),
             Ty::Extern(id, args) => {
                 f.write_str(&n.externs[*id].name)?;
                 if !args.is_empty() {
@@ -207,7 +204,7 @@ impl fmt::Display for TyDisplay<'_> {
                 Ok(())
             }
             Ty::Param(i) => write!(f, "T{i}"),
-            Ty::TypeName(t) => write!(f, "type {}", t.display(n)),
+            Ty::TypeName(t) => write!(f, "{}", t.display(n)),
             Ty::Table(t) => write!(f, "table {t}"),
             Ty::ApplyResult(t) => write!(f, "result of {t}.apply()"),
             Ty::ActionRun(t) => write!(f, "{t}.apply().action_run"),

@@ -42,6 +42,27 @@ pub enum Item {
     Error(Span),
 }
 
+impl Item {
+    /// The whole declaration, from its first token to its last.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Import(i) => i.span,
+            Item::Const(c) => c.span,
+            Item::Typedef(t) => t.span,
+            Item::Struct(s) => s.span,
+            Item::Enum(e) => e.span,
+            Item::Errors(e) => e.span,
+            Item::Extern(e) => e.span,
+            Item::ExternFn(f) => f.span,
+            Item::Parser(p) => p.span,
+            Item::Control(c) => c.span,
+            Item::Action(a) => a.span,
+            Item::Entry(e) => e.span,
+            Item::Error(s) => *s,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Import {
     /// `std.net` in `import std.net.*;`.
@@ -68,7 +89,7 @@ pub struct ConstDecl {
 
 #[derive(Clone, Debug)]
 pub struct TypedefDecl {
-    /// `type` (a distinct type) rather than `typedef` (another name for the same type).
+    /// Written `type` rather than `typedef`; both name an existing type (see docs/language.md).
     pub distinct: bool,
     pub ty: TypeRef,
     pub name: Ident,

@@ -452,11 +452,13 @@ pub fn join_angles(toks: &mut [(usize, Token, usize)]) {
     }
 }
 
-/// Every token of `text` with its byte range; errors are kept in place.
+/// Every token of `text` with its byte range; errors are kept in place. A byte-order mark at
+/// the start is skipped.
 pub fn tokens(text: &str) -> impl Iterator<Item = (usize, Result<Token, LexError>, usize)> + '_ {
-    Token::lexer(text)
+    let skip = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    Token::lexer(&text[skip..])
         .spanned()
-        .map(|(tok, span)| (span.start, tok, span.end))
+        .map(move |(tok, span)| (span.start + skip, tok, span.end + skip))
 }
 
 #[cfg(test)]

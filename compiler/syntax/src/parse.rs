@@ -23,8 +23,12 @@ fn lex(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Spanned> {
             Err(LexError::InvalidCharacter) => {
                 let ch = text[l..r].chars().next().unwrap_or('?');
                 diags.push(
-                    Diagnostic::new(Code::E0002, format!("unexpected character `{ch}`"), span)
-                        .label("not part of the language"),
+                    Diagnostic::new(
+                        Code::E0002,
+                        format!("unexpected character `{}`", ch.escape_debug()),
+                        span,
+                    )
+                    .label("not part of the language"),
                 )
             }
             Err(LexError::UnterminatedComment) => diags.push(
@@ -157,15 +161,32 @@ fn syntax_error(file: FileId, text: &str, err: ParseError<usize, Token, LexError
 /// keeps the recursive passes after the parser within their stack.
 pub const MAX_NESTING: usize = 256;
 
-/// The first bracket that opens nesting level `MAX_NESTING + 1`, if any.
-fn too_deep(toks: &[Spanned]) -> Option<(usize, usize)> {
+/// A statement or declaration longer than this many tokens is refused, which bounds how deep
+/// an expression tree can grow (operator chains, prefix operators, `else if` chains).
+pub const MAX_RUN: usize = 10_000;
+
+/// Where the text goes past `MAX_NESTING` brackets or `MAX_RUN` tokens without a `;`,
+/// and what went past.
+fn too_deep(toks: &[Spanned]) -> Option<(usize, usize, String)> {
     let mut depth = 0usize;
+    let mut run = 0usize;
     for (l, t, r) in toks {
+        run += 1;
+        if run > MAX_RUN {
+            return Some((*l, *r, format!("more than {MAX_RUN} tokens without a `;`")));
+        }
+        if matches!(t, Token::Semi) {
+            run = 0;
+        }
         match t {
             Token::LParen | Token::LBracket | Token::LBrace => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some((*l, *r));
+                    return Some((
+                        *l,
+                        *r,
+                        format!("brackets nested more than {MAX_NESTING} levels deep"),
+                    ));
                 }
             }
             Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
@@ -180,14 +201,14 @@ fn too_deep(toks: &[Spanned]) -> Option<(usize, usize)> {
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let toks = lex(file, text, &mut diags);
-    if let Some((l, r)) = too_deep(&toks) {
+    if let Some((l, r, what)) = too_deep(&toks) {
         diags.push(
             Diagnostic::new(
                 Code::E0001,
-                format!("brackets are nested more than {MAX_NESTING} levels deep"),
+                format!("this file is too deeply nested: {what}"),
                 Span::new(file, l, r),
             )
-            .label("too deep")
+            .label("limit reached here")
             .note("the file is not checked further; split the expression or block"),
         );
         return (File { items: Vec::new() }, diags);

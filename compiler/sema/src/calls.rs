@@ -1,0 +1,243 @@
+//! Calls: functions, extern and header methods, table `apply` and direct action calls.
+//!
+//! Takes: a call expression whose callee has been resolved by `names`.
+//! Gives: the call's result type, with type parameters inferred from the arguments; argument
+//! counts (E0205), out/inout arguments that must be writable (E0207, E0211), `extract` only
+//! into headers (E0208), `emit` only of headers (E0214), and calls only where they make sense:
+//! forwarding in controls, `verify` in parsers (E0502), no table lookups in actions (E0501).
+
+use crate::collect::{Ctx, Cx};
+use crate::types::*;
+use iov_diagnostics::{Code, Diagnostic};
+use iov_syntax::ast::{self, Direction, Expr, StructKind};
+
+impl Cx {
+    pub(crate) fn check_call(
+        &mut self,
+        e: &Expr,
+        callee: &Expr,
+        type_args: &[ast::TypeRef],
+        args: &[Expr],
+    ) -> Ty {
+        let ct = self.check_expr(callee, None);
+        match ct {
+            Ty::Unknown => {
+                for a in args {
+                    self.check_expr(a, None);
+                }
+                Ty::Unknown
+            }
+            Ty::Action(name) => {
+                self.check_action_call(e, &name, args);
+                Ty::Void
+            }
+            Ty::Callable(sig) => {
+                self.check_call_context(e, &sig);
+                let m = self.module;
+                let explicit: Vec<Ty> = type_args
+                    .iter()
+                    .map(|t| self.resolve_type(m, t, &[]))
+                    .collect();
+                self.check_args(e, &sig, explicit, args)
+            }
+            other => {
+                let d = Diagnostic::new(
+                    Code::E0206,
+                    format!("`{}` cannot be called", self.ty_str(&other)),
+                    callee.span,
+                )
+                .label("not a function, method or action");
+                self.error(d);
+                Ty::Unknown
+            }
+        }
+    }
+
+    /// Forwarding and parser-only calls in the wrong kind of block (E0502, E0501).
+    fn check_call_context(&mut self, e: &Expr, sig: &Signature) {
+        let in_parser = self.ctx == Ctx::Parser;
+        let in_deparser = self.ctx == Ctx::Deparser;
+        let problem = match (&sig.kind, sig.name.as_str()) {
+            (CallKind::ExternFn, "drop" | "pass" | "send_to_port" | "reflect")
+                if in_parser || in_deparser =>
+            {
+                Some("forwarding decisions are taken in a control block or its actions")
+            }
+            (CallKind::ExternFn, "verify") if !in_parser => {
+                Some("`verify` is only allowed in a parser")
+            }
+            _ => None,
+        };
+        if let Some(why) = problem {
+            let d = Diagnostic::new(
+                Code::E0502,
+                format!("`{}` cannot be called here", sig.name),
+                e.span,
+            )
+            .label("not allowed in this block")
+            .note(why);
+            self.error(d);
+        }
+        // An apply inside an action is E0501 already; it does not count as a second apply.
+        if let (CallKind::TableApply(t), None) = (&sig.kind, &self.action) {
+            self.applies.push((t.clone(), e.span));
+        }
+        if let (CallKind::TableApply(t), Some((a, _))) = (&sig.kind, &self.action) {
+            let d = Diagnostic::new(
+                Code::E0501,
+                format!("table `{t}` is applied inside action `{a}`"),
+                e.span,
+            )
+            .label("tables are applied from the `apply` block")
+            .note("an action runs as the result of a table lookup; a lookup inside it would nest tables, which the language does not allow");
+            self.error(d);
+        }
+    }
+
+    /// Checks arguments against parameters, infers type parameters and returns the result type.
+    pub(crate) fn check_args(
+        &mut self,
+        e: &Expr,
+        sig: &Signature,
+        explicit: Vec<Ty>,
+        args: &[Expr],
+    ) -> Ty {
+        if args.len() != sig.params.len() {
+            let d = Diagnostic::new(
+                Code::E0205,
+                format!(
+                    "`{}` takes {} argument{}, but {} {} given",
+                    sig.name,
+                    sig.params.len(),
+                    if sig.params.len() == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                e.span,
+            )
+            .label("wrong number of arguments")
+            .note(format!(
+                "expected: {}({})",
+                sig.name,
+                sig.params
+                    .iter()
+                    .map(|p| format!(
+                        "{}{} {}",
+                        p.direction
+                            .map(|d| format!("{} ", d.as_str()))
+                            .unwrap_or_default(),
+                        self.ty_str(&p.ty),
+                        p.name
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            self.error(d);
+            for a in args {
+                self.check_expr(a, None);
+            }
+            return Ty::Unknown;
+        }
+        let mut bound: Vec<Option<Ty>> = vec![None; sig.type_params as usize];
+        for (i, t) in explicit.into_iter().enumerate() {
+            if i < bound.len() {
+                bound[i] = Some(t);
+            }
+        }
+        for (p, a) in sig.params.iter().zip(args) {
+            let want = substitute_opt(&p.ty, &bound);
+            let got = match &want {
+                Some(w) => self.check_expr_as(a, w),
+                None => self.check_expr(a, None),
+            };
+            if let Ty::Param(k) = p.ty {
+                if let Some(slot) = bound.get_mut(k as usize) {
+                    if slot.is_none() {
+                        if got == Ty::InfInt {
+                            let d = Diagnostic::new(
+                                Code::E0212,
+                                format!("cannot tell the width of this argument to `{}`", sig.name),
+                                a.span,
+                            )
+                            .label("a literal has no width")
+                            .help("give it one, e.g. `16w5`, or cast it");
+                            self.error(d);
+                        }
+                        *slot = Some(got.clone());
+                    }
+                }
+            }
+            if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
+                let what = format!(
+                    "pass this as `{}` argument `{}`",
+                    p.direction.map_or("", |d| d.as_str()),
+                    p.name
+                );
+                let _ = self.require_writable(a, &what);
+            }
+            if sig.name == "extract" && matches!(sig.kind, CallKind::ExternMethod { .. }) {
+                self.require_header(a, &got);
+            }
+            if sig.name == "emit"
+                && matches!(sig.kind, CallKind::ExternMethod { .. })
+                && !self.emittable(&got)
+            {
+                let d = Diagnostic::new(
+                    Code::E0214,
+                    format!("`emit` writes headers, but this is `{}`", self.ty_str(&got)),
+                    a.span,
+                )
+                .label("not a header, header stack or struct of headers")
+                .note("only headers have a wire layout and a validity bit to decide whether they are written");
+                self.error(d);
+            }
+        }
+        substitute_opt(&sig.ret, &bound).unwrap_or(Ty::Unknown)
+    }
+
+    /// Headers, header stacks and structs made only of those can be emitted.
+    fn emittable(&self, ty: &Ty) -> bool {
+        match ty {
+            Ty::Struct(s) => {
+                let def = &self.p.structs[*s];
+                def.kind == StructKind::Header || def.fields.iter().all(|f| self.emittable(&f.ty))
+            }
+            Ty::Stack(..) | Ty::Unknown => true,
+            _ => false,
+        }
+    }
+
+    fn require_header(&mut self, a: &Expr, got: &Ty) {
+        let ok = match got {
+            Ty::Struct(s) => self.p.structs[*s].kind == StructKind::Header,
+            Ty::Unknown => true,
+            _ => false,
+        };
+        if !ok {
+            let mut d = Diagnostic::new(
+                Code::E0208,
+                format!(
+                    "`extract` needs a header, but this is `{}`",
+                    self.ty_str(got)
+                ),
+                a.span,
+            )
+            .label("not a header");
+            d = match got {
+                Ty::Stack(..) => d.help("extract into the stack's next element: `.next`"),
+                Ty::Struct(_) => d.note(
+                    "a struct has no validity bit and no wire layout; declare it with `header`",
+                ),
+                _ => d,
+            };
+            self.error(d);
+        }
+    }
+}
+
+fn substitute_opt(t: &Ty, bound: &[Option<Ty>]) -> Option<Ty> {
+    match t {
+        Ty::Param(i) => bound.get(*i as usize).cloned().flatten(),
+        other => Some(other.clone()),
+    }
+}
