@@ -38,9 +38,11 @@ impl Cx {
         let mut listed: Vec<String> = Vec::new();
         let mut actions_span = None;
         let position = |want: &str| {
-            t.props.iter().position(|p| match (p, want) {
-                (TableProp::Key(..), "key") | (TableProp::Actions(..), "actions") => true,
-                _ => false,
+            t.props.iter().position(|p| {
+                matches!(
+                    (p, want),
+                    (TableProp::Key(..), "key") | (TableProp::Actions(..), "actions")
+                )
             })
         };
         let (key_at, actions_at) = (position("key"), position("actions"));
