@@ -56,9 +56,12 @@ fn every_code_has_a_page() {
             "docs/errors/{name}.md documents no code"
         );
         let text = read(&page.path());
+        let code = Code::parse(&name).expect("checked above");
+        let heading = format!("# {name}: {}\n", code.title());
         assert!(
-            text.starts_with(&format!("# {name}: ")),
-            "docs/errors/{name}.md must start with `# {name}: title`"
+            text.starts_with(&heading),
+            "docs/errors/{name}.md must start with `{}`",
+            heading.trim_end()
         );
     }
 }
