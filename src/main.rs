@@ -4,6 +4,8 @@
 //! Gives: rendered diagnostics (human or JSON) and exit codes: 0 clean, 1 errors in the
 //! program, 2 usage or input errors. Only this binary touches the file system for the front end.
 
+mod build;
+
 use iov::loader;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -33,7 +35,7 @@ enum MessageFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Color {
+pub enum Color {
     Auto,
     Always,
     Never,
@@ -52,6 +54,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
         /// Extra directories to search for imported modules.
+        #[arg(short = 'I', long = "include")]
+        include: Vec<std::path::PathBuf>,
+    },
+    /// Compile a program to a BPF object (and, with --emit, IR, assembly or the manifest).
+    Build {
+        file: std::path::PathBuf,
+        /// Output object path (default: FILE with `.o`); other outputs use its stem.
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+        /// What to write: obj, llvm-ir, asm, manifest (comma-separated).
+        #[arg(long, value_enum, value_delimiter = ',')]
+        emit: Vec<build::Emit>,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
         #[arg(short = 'I', long = "include")]
         include: Vec<std::path::PathBuf>,
     },
@@ -78,12 +94,74 @@ fn main() -> ExitCode {
             color,
             include,
         } => check(&files, message_format, color, include),
+        Command::Build {
+            file,
+            output,
+            emit,
+            color,
+            include,
+        } => build::build(&file, output, &emit, color, include),
         Command::Explain { code } => explain(&code),
     }
 }
 
 /// Stack for the checker thread (virtual memory; only what is used is committed).
-const CHECK_STACK: usize = 1 << 30;
+pub const CHECK_STACK: usize = 1 << 30;
+
+impl Color {
+    fn choice(self) -> ColorChoice {
+        match self {
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+            Color::Auto
+                if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
+            {
+                ColorChoice::Always
+            }
+            Color::Auto => ColorChoice::Never,
+        }
+    }
+}
+
+/// Reads a source file, explaining what is wrong when it cannot (exit status 2).
+fn read_source(path: &std::path::Path) -> Result<String, ExitCode> {
+    let report = match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => return Ok(t),
+            Err(_) => miette::miette!(
+                help = "iov source files are UTF-8 text",
+                "{} is not valid UTF-8",
+                path.display()
+            ),
+        },
+        Err(e) => miette::miette!(
+            help = "check the path; iov takes .iov files",
+            "cannot read {}: {e}",
+            path.display()
+        ),
+    };
+    eprintln!("{report:?}");
+    Err(ExitCode::from(2))
+}
+
+/// Diagnostics for a person, followed by the count line.
+fn render_all(
+    diags: &[iov_diagnostics::Diagnostic],
+    files: &iov_diagnostics::SourceMap,
+    color: Color,
+) -> String {
+    let mut out = render(diags, files, color.choice());
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    if !diags.is_empty() {
+        out.push_str(&format!(
+            "{errors} error{}, {warnings} warning{}\n",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
 
 fn usage_error(report: miette::Report) -> ExitCode {
     eprintln!("{report:?}");
@@ -96,45 +174,14 @@ fn check(
     color: Color,
     include: Vec<std::path::PathBuf>,
 ) -> ExitCode {
-    let color = match color {
-        Color::Always => ColorChoice::Always,
-        Color::Never => ColorChoice::Never,
-        Color::Auto
-            if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
-        {
-            ColorChoice::Always
-        }
-        Color::Auto => ColorChoice::Never,
-    };
+    let color = color.choice();
     let mut any_errors = false;
     let mut input_error = false;
     let mut counts = (0usize, 0usize);
     for path in files {
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) => {
-                    eprintln!(
-                        "{:?}",
-                        miette::miette!(
-                            help = "iov source files are UTF-8 text",
-                            "{} is not valid UTF-8",
-                            path.display()
-                        )
-                    );
-                    input_error = true;
-                    continue;
-                }
-            },
-            Err(e) => {
-                eprintln!(
-                    "{:?}",
-                    miette::miette!(
-                        help = "check the path; `iov check` takes .iov files",
-                        "cannot read {}: {e}",
-                        path.display()
-                    )
-                );
+        let text = match read_source(path) {
+            Ok(t) => t,
+            Err(_) => {
                 input_error = true;
                 continue;
             }

@@ -1,9 +1,21 @@
 //! Every page in docs/errors/ proves what it says: its `## Example` program reports the
-//! page's code, and its `## Fix` program checks clean.
+//! page's code, and its `## Fix` program checks clean. For code-generation codes (E07xx) the
+//! programs are also compiled, so those pages prove themselves too.
 
 use iov::loader::FsLoader;
 use iov_diagnostics::{render, Code, ColorChoice};
 use std::path::Path;
+
+/// Checks `text`; for a code-generation code (E07xx), also compiles it when it checks clean.
+fn diagnose(code: Code, name: &str, text: &str) -> iov_sema::Checked {
+    let mut checked = iov_sema::check(name, text, &mut FsLoader::new(vec![]));
+    if code.as_str().starts_with("E07") && !checked.has_errors() {
+        if let Err(d) = iov_codegen::build(&checked, "page", &iov_codegen::Options::default()) {
+            checked.diagnostics.extend(d);
+        }
+    }
+    checked
+}
 
 /// The first ```iov block after `heading`.
 fn block_after<'a>(page: &'a str, heading: &str) -> Option<&'a str> {
@@ -29,18 +41,14 @@ fn examples_report_their_code_and_fixes_check_clean() {
             ));
             continue;
         };
-        let checked = iov_sema::check(
-            &format!("{name}#example"),
-            example,
-            &mut FsLoader::new(vec![]),
-        );
+        let checked = diagnose(*code, &format!("{name}#example"), example);
         if !checked.diagnostics.iter().any(|d| d.code == *code) {
             let out = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
             failures.push(format!(
                 "{name}: the example does not report {code}:\n{out}"
             ));
         }
-        let checked = iov_sema::check(&format!("{name}#fix"), fix, &mut FsLoader::new(vec![]));
+        let checked = diagnose(*code, &format!("{name}#fix"), fix);
         if !checked.diagnostics.is_empty() {
             let out = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
             failures.push(format!("{name}: the fix does not check clean:\n{out}"));

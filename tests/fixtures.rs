@@ -11,6 +11,8 @@
 //! exactly the marked ones; then the rendered output must match the insta snapshot in
 //! tests/snapshots/. Bless changed output with `scripts/bless`.
 //! Examples and standard library files must check with no diagnostics at all.
+//! A fixture whose first line mentions `iov build` is also compiled when it checks clean,
+//! and the code generator's diagnostics count too.
 
 use iov::loader::FsLoader;
 use iov_diagnostics::{render, ColorChoice};
@@ -26,7 +28,14 @@ fn run(rel: &str) -> (String, iov_sema::Checked) {
     let text = std::fs::read_to_string(root().join(rel)).expect("fixture exists");
     // Check with the relative name so rendered paths do not depend on the checkout.
     let _cwd = std::env::set_current_dir(root());
-    let checked = iov_sema::check(rel, &text, &mut FsLoader::new(vec![]));
+    let mut checked = iov_sema::check(rel, &text, &mut FsLoader::new(vec![]));
+    if text.lines().next().is_some_and(|l| l.contains("iov build")) && !checked.has_errors() {
+        if let Err(diags) =
+            iov_codegen::build(&checked, "fixture", &iov_codegen::Options::default())
+        {
+            checked.diagnostics.extend(diags);
+        }
+    }
     (text, checked)
 }
 

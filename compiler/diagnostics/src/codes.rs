@@ -84,6 +84,8 @@ codes! {
     E0600: "program has no entry",
     E0601: "entry blocks do not fit the hook",
     E0602: "more than one entry",
+    // Code generation and loading.
+    E0700: "not supported by code generation yet",
     // Warnings.
     W0001: "unreachable parser state",
 }

@@ -1,0 +1,529 @@
+//! BPF plumbing behind one builder: the LLVM module for the `bpfel` target, debug info (which
+//! LLVM turns into BTF and line info), libbpf-style BTF-defined maps, helper calls, context
+//! reads, and writing the object.
+//!
+//! Takes: requests from the lowering passes ("a hash map named routes with 8-byte keys",
+//! "call helper 1 with these arguments", "this instruction belongs to line 29").
+//! Gives: LLVM values and, at the end, the ELF object (and IR or assembly on request).
+
+use inkwell::attributes::{Attribute, AttributeLoc};
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::debug_info::{
+    AsDIScope, DICompileUnit, DIFlags, DIFlagsConstants, DIScope, DISubprogram, DIType,
+    DWARFEmissionKind, DWARFSourceLanguage, DebugInfoBuilder,
+};
+use inkwell::module::{FlagBehavior, Linkage, Module};
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine,
+};
+use inkwell::types::{BasicMetadataTypeEnum, IntType};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, GlobalValue, IntValue, PointerValue,
+};
+use inkwell::{AddressSpace, OptimizationLevel};
+
+/// Kernel map types used by iov.
+pub mod map_type {
+    pub const HASH: u32 = 1;
+    pub const ARRAY: u32 = 2;
+    pub const PERCPU_ARRAY: u32 = 6;
+    pub const LPM_TRIE: u32 = 11;
+}
+
+/// `BPF_F_NO_PREALLOC`, required for LPM tries.
+pub const F_NO_PREALLOC: u32 = 1;
+
+/// Kernel helper ids.
+pub mod helper {
+    pub const MAP_LOOKUP_ELEM: u64 = 1;
+    pub const REDIRECT: u64 = 23;
+    pub const KTIME_GET_NS: u64 = 5;
+    pub const GET_PRANDOM_U32: u64 = 7;
+}
+
+pub struct Bpf<'ctx> {
+    pub ctx: &'ctx Context,
+    pub module: Module<'ctx>,
+    pub b: Builder<'ctx>,
+    pub di: DebugInfoBuilder<'ctx>,
+    pub cu: DICompileUnit<'ctx>,
+    pub subprogram: Option<DISubprogram<'ctx>>,
+    /// Line starts of the root file, to turn byte offsets into lines and columns.
+    line_starts: Vec<usize>,
+}
+
+impl<'ctx> Bpf<'ctx> {
+    pub fn new(ctx: &'ctx Context, name: &str, file: &str, text: &str) -> Bpf<'ctx> {
+        let module = ctx.create_module(name);
+        module.set_triple(&TargetMachine::get_default_triple());
+        module.set_triple(&inkwell::targets::TargetTriple::create("bpfel"));
+        let debug_version = ctx.i32_type().const_int(3, false);
+        module.add_basic_value_flag("Debug Info Version", FlagBehavior::Warning, debug_version);
+        let dwarf_version = ctx.i32_type().const_int(5, false);
+        module.add_basic_value_flag("Dwarf Version", FlagBehavior::Warning, dwarf_version);
+        let path = std::path::Path::new(file);
+        let file_name = path
+            .file_name()
+            .map_or(file.to_string(), |f| f.to_string_lossy().into_owned());
+        let dir = path
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| ".".into());
+        let (di, cu) = module.create_debug_info_builder(
+            true,
+            DWARFSourceLanguage::C,
+            &file_name,
+            &dir,
+            "iov",
+            true,
+            "",
+            0,
+            "",
+            DWARFEmissionKind::Full,
+            0,
+            false,
+            false,
+            "",
+            "",
+        );
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Bpf {
+            ctx,
+            module,
+            b: ctx.create_builder(),
+            di,
+            cu,
+            subprogram: None,
+            line_starts,
+        }
+    }
+
+    pub fn i(&self, bits: u32) -> IntType<'ctx> {
+        self.ctx
+            .custom_width_int_type(std::num::NonZeroU32::new(bits.max(1)).expect("non-zero"))
+            .expect("widths are 1 to 128 bits")
+    }
+
+    pub fn ptr(&self) -> inkwell::types::PointerType<'ctx> {
+        self.ctx.ptr_type(AddressSpace::default())
+    }
+
+    pub fn c(&self, bits: u32, v: u128) -> IntValue<'ctx> {
+        let words = [v as u64, (v >> 64) as u64];
+        self.i(bits)
+            .const_int_arbitrary_precision(&words[..(bits as usize).div_ceil(64)])
+    }
+
+    fn line_col(&self, offset: usize) -> (u32, u32) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(l) => l,
+            Err(l) => l.saturating_sub(1),
+        };
+        (
+            line as u32 + 1,
+            (offset - self.line_starts[line]) as u32 + 1,
+        )
+    }
+
+    /// Attributes the instructions built from now on to the source at byte `offset`.
+    pub fn at(&self, offset: u32) {
+        let Some(sp) = self.subprogram else { return };
+        let (line, col) = self.line_col(offset as usize);
+        let loc =
+            self.di
+                .create_debug_location(self.ctx, line, col, sp.as_debug_info_scope(), None);
+        self.b.set_current_debug_location(loc);
+    }
+
+    /// The program function `name(ctx)` in `section`, with a named `ctx` parameter in its
+    /// debug info (libbpf drops BTF whose prototype has unnamed parameters).
+    pub fn program(&mut self, name: &str, section: &str, line: u32) -> FunctionValue<'ctx> {
+        let fn_ty = self
+            .ctx
+            .i32_type()
+            .fn_type(&[BasicMetadataTypeEnum::from(self.ptr())], false);
+        let f = self
+            .module
+            .add_function(name, fn_ty, Some(Linkage::External));
+        f.set_section(Some(section));
+        let nounwind = self
+            .ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
+        f.add_attribute(AttributeLoc::Function, nounwind);
+        let file = self.cu.get_file();
+        let int = self.basic("int", 32, 5);
+        let ptr_ty =
+            self.di
+                .create_pointer_type("", int.as_type(), 64, 64, AddressSpace::default());
+        let sub_ty = self.di.create_subroutine_type(
+            file,
+            Some(int.as_type()),
+            &[ptr_ty.as_type()],
+            DIFlags::ZERO,
+        );
+        let sp = self.di.create_function(
+            self.cu.as_debug_info_scope(),
+            name,
+            None,
+            file,
+            line,
+            sub_ty,
+            false,
+            true,
+            line,
+            DIFlags::PROTOTYPED,
+            true,
+        );
+        f.set_subprogram(sp);
+        let param = self.di.create_parameter_variable(
+            sp.as_debug_info_scope(),
+            "ctx",
+            1,
+            file,
+            line,
+            ptr_ty.as_type(),
+            true,
+            DIFlags::ZERO,
+        );
+        let _ = param;
+        self.subprogram = Some(sp);
+        f
+    }
+
+    fn basic(
+        &self,
+        name: &str,
+        bits: u64,
+        encoding: u32,
+    ) -> inkwell::debug_info::DIBasicType<'ctx> {
+        self.di
+            .create_basic_type(name, bits, encoding, DIFlags::ZERO)
+            .expect("a basic debug type")
+    }
+
+    /// `int (*name)[n]`: how libbpf's `__uint(name, n)` encodes a number in a map definition.
+    fn uint_member(&self, scope: DIScope<'ctx>, name: &str, n: u32, offset: u64) -> DIType<'ctx> {
+        let int = self.basic("int", 32, 5);
+        let arr = self
+            .di
+            .create_array_type(int.as_type(), 32 * u64::from(n), 32, &dims(n));
+        let ptr = self
+            .di
+            .create_pointer_type("", arr.as_type(), 64, 64, AddressSpace::default());
+        self.di
+            .create_member_type(
+                scope,
+                name,
+                self.cu.get_file(),
+                0,
+                64,
+                64,
+                offset,
+                DIFlags::ZERO,
+                ptr.as_type(),
+            )
+            .as_type()
+    }
+
+    /// `T *name` where T is an array of `bytes` unsigned chars (a key or value layout).
+    fn bytes_member(
+        &self,
+        scope: DIScope<'ctx>,
+        name: &str,
+        bytes: u32,
+        offset: u64,
+    ) -> DIType<'ctx> {
+        let uchar = self.basic("unsigned char", 8, 8);
+        let arr = self
+            .di
+            .create_array_type(uchar.as_type(), 8 * u64::from(bytes), 8, &dims(bytes));
+        let ptr = self
+            .di
+            .create_pointer_type("", arr.as_type(), 64, 64, AddressSpace::default());
+        self.di
+            .create_member_type(
+                scope,
+                name,
+                self.cu.get_file(),
+                0,
+                64,
+                64,
+                offset,
+                DIFlags::ZERO,
+                ptr.as_type(),
+            )
+            .as_type()
+    }
+
+    /// `T *name` for a map key: the kernel wants an `unsigned int` for arrays and a struct
+    /// `{ u32 prefixlen; u8 data[] }` for LPM tries; other maps take plain bytes.
+    fn key_member(&self, scope: DIScope<'ctx>, kind: u32, bytes: u32, offset: u64) -> DIType<'ctx> {
+        let file = self.cu.get_file();
+        let pointee = match kind {
+            map_type::ARRAY | map_type::PERCPU_ARRAY => self.basic("unsigned int", 32, 8).as_type(),
+            map_type::LPM_TRIE => {
+                let u32t = self.basic("unsigned int", 32, 8);
+                let uchar = self.basic("unsigned char", 8, 8);
+                let data_len = bytes - 4;
+                let arr = self.di.create_array_type(
+                    uchar.as_type(),
+                    8 * u64::from(data_len),
+                    8,
+                    &dims(data_len),
+                );
+                let m1 = self.di.create_member_type(
+                    scope,
+                    "prefixlen",
+                    file,
+                    0,
+                    32,
+                    32,
+                    0,
+                    DIFlags::ZERO,
+                    u32t.as_type(),
+                );
+                let m2 = self.di.create_member_type(
+                    scope,
+                    "data",
+                    file,
+                    0,
+                    8 * u64::from(data_len),
+                    8,
+                    32,
+                    DIFlags::ZERO,
+                    arr.as_type(),
+                );
+                self.di
+                    .create_struct_type(
+                        scope,
+                        "",
+                        file,
+                        0,
+                        8 * u64::from(bytes),
+                        32,
+                        DIFlags::ZERO,
+                        None,
+                        &[m1.as_type(), m2.as_type()],
+                        0,
+                        None,
+                        "",
+                    )
+                    .as_type()
+            }
+            _ => return self.bytes_member(scope, "key", bytes, offset),
+        };
+        let ptr = self
+            .di
+            .create_pointer_type("", pointee, 64, 64, AddressSpace::default());
+        self.di
+            .create_member_type(
+                scope,
+                "key",
+                file,
+                0,
+                64,
+                64,
+                offset,
+                DIFlags::ZERO,
+                ptr.as_type(),
+            )
+            .as_type()
+    }
+
+    /// A BTF-defined map in section `.maps`, as libbpf and aya read them.
+    pub fn map(
+        &self,
+        name: &str,
+        kind: u32,
+        key: u32,
+        value: u32,
+        max_entries: u32,
+        flags: u32,
+    ) -> GlobalValue<'ctx> {
+        let scope = self.cu.as_debug_info_scope();
+        let mut members = vec![
+            self.uint_member(scope, "type", kind, 0),
+            self.uint_member(scope, "max_entries", max_entries, 64),
+            self.key_member(scope, kind, key, 128),
+            self.bytes_member(scope, "value", value, 192),
+        ];
+        if flags != 0 {
+            members.push(self.uint_member(scope, "map_flags", flags, 256));
+        }
+        let n = members.len() as u32;
+        let st = self.di.create_struct_type(
+            scope,
+            "",
+            self.cu.get_file(),
+            0,
+            64 * u64::from(n),
+            64,
+            DIFlags::ZERO,
+            None,
+            &members,
+            0,
+            None,
+            "",
+        );
+        let ptr_ty = self.ptr();
+        let llvm_ty = self
+            .ctx
+            .struct_type(&vec![ptr_ty.into(); n as usize], false);
+        let g = self.module.add_global(llvm_ty, None, name);
+        g.set_initializer(&llvm_ty.const_zero());
+        g.set_section(Some(".maps"));
+        g.set_linkage(Linkage::External);
+        g.set_alignment(8);
+        let gve = self.di.create_global_variable_expression(
+            scope,
+            name,
+            name,
+            self.cu.get_file(),
+            0,
+            st.as_type(),
+            false,
+            None,
+            None,
+            64,
+        );
+        g.set_metadata(gve.as_metadata_value(self.ctx), self.ctx.get_kind_id("dbg"));
+        g
+    }
+
+    /// A read-only byte section (the license, the manifest).
+    pub fn section_bytes(&self, symbol: &str, section: &str, bytes: &[u8]) {
+        let arr = self.ctx.const_string(bytes, false);
+        let g = self.module.add_global(arr.get_type(), None, symbol);
+        g.set_initializer(&arr);
+        g.set_section(Some(section));
+        g.set_linkage(Linkage::External);
+        g.set_alignment(1);
+    }
+
+    /// Calls kernel helper `id`.
+    pub fn call_helper(
+        &self,
+        id: u64,
+        ret: Option<IntType<'ctx>>,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> Option<IntValue<'ctx>> {
+        let arg_tys: Vec<BasicMetadataTypeEnum> = args
+            .iter()
+            .map(|a| match a {
+                BasicMetadataValueEnum::PointerValue(p) => p.get_type().into(),
+                BasicMetadataValueEnum::IntValue(i) => i.get_type().into(),
+                _ => self.ctx.i64_type().into(),
+            })
+            .collect();
+        let fn_ty = match ret {
+            Some(r) => r.fn_type(&arg_tys, false),
+            None => self.ptr().fn_type(&arg_tys, false),
+        };
+        let callee = self
+            .ctx
+            .i64_type()
+            .const_int(id, false)
+            .const_to_pointer(self.ptr());
+        let v = self
+            .b
+            .build_indirect_call(fn_ty, callee, args, "h")
+            .expect("helper call");
+        v.try_as_basic_value().basic().and_then(|v| match v {
+            BasicValueEnum::IntValue(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// `bpf_map_lookup_elem(map, key)`: a pointer to the value, or null.
+    pub fn lookup(&self, map: GlobalValue<'ctx>, key: PointerValue<'ctx>) -> PointerValue<'ctx> {
+        let fn_ty = self
+            .ptr()
+            .fn_type(&[self.ptr().into(), self.ptr().into()], false);
+        let callee = self
+            .ctx
+            .i64_type()
+            .const_int(helper::MAP_LOOKUP_ELEM, false)
+            .const_to_pointer(self.ptr());
+        let v = self
+            .b
+            .build_indirect_call(
+                fn_ty,
+                callee,
+                &[map.as_pointer_value().into(), key.into()],
+                "v",
+            )
+            .expect("lookup call");
+        v.try_as_basic_value()
+            .basic()
+            .expect("a pointer")
+            .into_pointer_value()
+    }
+
+    /// Reads a 32-bit context field (the verifier rejects wider loads of `xdp_md`/`__sk_buff`).
+    pub fn ctx_u32(&self, ctx: PointerValue<'ctx>, offset: u64) -> IntValue<'ctx> {
+        let i8t = self.ctx.i8_type();
+        let p = unsafe {
+            self.b.build_gep(
+                i8t,
+                ctx,
+                &[self.ctx.i64_type().const_int(offset, false)],
+                "ctxf",
+            )
+        }
+        .expect("gep");
+        self.b
+            .build_load(self.ctx.i32_type(), p, "ctxv")
+            .expect("load")
+            .into_int_value()
+    }
+
+    /// Finishes debug info, verifies the module and writes it out.
+    pub fn finish(&self, want_asm: bool) -> Result<(Vec<u8>, String, Option<String>), String> {
+        self.di.finalize();
+        self.module
+            .verify()
+            .map_err(|e| format!("internal error: invalid LLVM module: {e}"))?;
+        Target::initialize_bpf(&InitializationConfig::default());
+        let target = Target::from_name("bpfel").ok_or("LLVM was built without the BPF target")?;
+        let tm = target
+            .create_target_machine(
+                &inkwell::targets::TargetTriple::create("bpfel"),
+                "v3",
+                "",
+                OptimizationLevel::Aggressive,
+                RelocMode::Default,
+                CodeModel::Default,
+            )
+            .ok_or("cannot create a BPF target machine")?;
+        self.module
+            .run_passes(
+                "default<O2>",
+                &tm,
+                inkwell::passes::PassBuilderOptions::create(),
+            )
+            .map_err(|e| format!("internal error: LLVM passes failed: {e}"))?;
+        let ir = self.module.print_to_string().to_string();
+        let obj = tm
+            .write_to_memory_buffer(&self.module, FileType::Object)
+            .map_err(|e| format!("internal error: writing the object failed: {e}"))?;
+        let asm = if want_asm {
+            let buf = tm
+                .write_to_memory_buffer(&self.module, FileType::Assembly)
+                .map_err(|e| format!("internal error: writing assembly failed: {e}"))?;
+            Some(String::from_utf8_lossy(buf.as_slice()).into_owned())
+        } else {
+            None
+        };
+        Ok((obj.as_slice().to_vec(), ir, asm))
+    }
+}
+
+/// The one dimension of a C array of `n` elements, as debug info wants it.
+#[allow(clippy::single_range_in_vec_init)]
+fn dims(n: u32) -> [std::ops::Range<i64>; 1] {
+    [0..i64::from(n)]
+}

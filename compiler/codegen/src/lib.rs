@@ -1,0 +1,61 @@
+//! iov-codegen: checked programs become BPF objects, through LLVM 19 (inkwell).
+//!
+//! Takes: a program checked without errors by iov-sema, with its entry.
+//! Gives: [`Output`]: the ELF object (BTF-defined maps, BTF with line info pointing at `.iov`
+//! lines, a GPL license section, the manifest in section `.iov.manifest`), the manifest
+//! itself, and on request the LLVM IR and BPF assembly. Constructs the back end cannot lower
+//! yet are reported as E0700 on their span. This is the only crate that links LLVM.
+
+mod bpf;
+mod layout;
+mod lower;
+
+use iov_diagnostics::Diagnostic;
+use iov_manifest::Manifest;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Record every packet's decision in a map the runtime reads (for `iov test`).
+    pub test_build: bool,
+    /// Also produce BPF assembly.
+    pub asm: bool,
+}
+
+pub struct Output {
+    pub object: Vec<u8>,
+    pub manifest: Manifest,
+    pub llvm_ir: String,
+    pub asm: Option<String>,
+}
+
+/// Compiles a checked program. `name` is the program's name in the manifest.
+pub fn build(
+    checked: &iov_sema::Checked,
+    name: &str,
+    opts: &Options,
+) -> Result<Output, Vec<Diagnostic>> {
+    let program = &checked.program;
+    let Some(entry) = &program.entry else {
+        return Err(Vec::new());
+    };
+    let root = checked.files.get(program.modules[entry.parser.module].file);
+    let ctx = inkwell::context::Context::create();
+    let bpf = bpf::Bpf::new(&ctx, name, &root.name, &root.text);
+    let (bpf, manifest) = lower::lower(bpf, program, name, opts.test_build)?;
+    bpf.section_bytes("_license", "license", b"GPL\0");
+    bpf.section_bytes(
+        "iov_manifest",
+        iov_manifest::SECTION,
+        manifest.to_json().as_bytes(),
+    );
+    let (object, llvm_ir, asm) = bpf.finish(opts.asm).map_err(|e| {
+        vec![Diagnostic::new(iov_diagnostics::Code::E0700, e, entry.span)
+            .label("while compiling this program")]
+    })?;
+    Ok(Output {
+        object,
+        manifest,
+        llvm_ir,
+        asm,
+    })
+}

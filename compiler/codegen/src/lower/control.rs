@@ -1,0 +1,405 @@
+//! Control and deparser lowering: locals (variables, extern instances, actions, tables),
+//! statements, inlined actions, and the final decision turned into the hook's return code.
+//!
+//! Takes: control and deparser declarations, after the parser.
+//! Gives: their IR, the maps of their instances and tables, and the function's return.
+
+use super::{decision, Gen, Scalar};
+use inkwell::values::IntValue;
+use inkwell::IntPredicate;
+use iov_manifest::Hook;
+use iov_syntax::ast::{self, Direction, ExprKind, Stmt};
+use std::collections::HashMap;
+
+impl<'a, 'ctx> Gen<'a, 'ctx> {
+    pub fn lower_control(&mut self, c: &ast::ControlDecl) {
+        self.block_params(&c.params);
+        self.control = c.name.name.clone();
+        self.actions.clear();
+        self.scopes.push(HashMap::new());
+        for local in &c.locals {
+            self.lower_local(local);
+        }
+        let end = self.block(&format!("{}_end", c.name.name));
+        self.exit_bb = Some(end);
+        self.return_bb = Some(end);
+        self.block_stmts(&c.apply.stmts);
+        self.goto(end);
+        self.bpf.b.position_at_end(end);
+        self.scopes.pop();
+    }
+
+    pub fn lower_local(&mut self, local: &ast::Local) {
+        match local {
+            ast::Local::Var(v) => self.declare_var(v),
+            ast::Local::Const(_) => {}
+            ast::Local::Instance(inst) => self.instance(inst),
+            ast::Local::Action(a) => {
+                self.actions.insert(a.name.name.clone(), a.clone());
+            }
+            ast::Local::Table(t) => self.declare_table(t),
+            ast::Local::Error(_) => {}
+        }
+    }
+
+    fn declare_var(&mut self, v: &ast::VarDecl) {
+        let m = self.file;
+        let _ = m;
+        let ty = self.p.expr_types.get(&v.name.span).cloned();
+        let bits = match ty {
+            Some(t) => crate::layout::bits_of(self.p, &t),
+            None => self.var_bits(v),
+        };
+        let slot = self.alloca(bits, &v.name.name);
+        if let Some(init) = &v.init {
+            self.bpf.at(v.span.start);
+            let val = self.expr(init);
+            let val = self.fit(val, bits);
+            self.bpf.b.build_store(slot, val).expect("store");
+        }
+        self.scopes
+            .last_mut()
+            .expect("scope")
+            .insert(v.name.name.clone(), Scalar { slot, bits });
+    }
+
+    /// The width of a declared variable, from its written type.
+    fn var_bits(&mut self, v: &ast::VarDecl) -> u32 {
+        match &v.ty {
+            ast::TypeRef::Bit(w, _) | ast::TypeRef::Int(w, _) => match &w.kind {
+                ExprKind::Int(l) => l.value as u32,
+                _ => {
+                    self.unsupported(v.ty.span(), "a width given by a constant name");
+                    32
+                }
+            },
+            ast::TypeRef::Bool(_) => 1,
+            ast::TypeRef::ErrorType(_) => 32,
+            other => {
+                self.unsupported(other.span(), "a variable of this type");
+                32
+            }
+        }
+    }
+
+    /// Truncates or zero-extends `v` to `bits`.
+    pub fn fit(&self, v: IntValue<'ctx>, bits: u32) -> IntValue<'ctx> {
+        let have = v.get_type().get_bit_width();
+        let t = self.bpf.i(bits);
+        match have.cmp(&bits) {
+            std::cmp::Ordering::Equal => v,
+            std::cmp::Ordering::Less => self.bpf.b.build_int_z_extend(v, t, "zx").expect("zext"),
+            std::cmp::Ordering::Greater => {
+                self.bpf.b.build_int_truncate(v, t, "tr").expect("trunc")
+            }
+        }
+    }
+
+    pub fn block_stmts(&mut self, stmts: &[Stmt]) {
+        self.scopes.push(HashMap::new());
+        for s in stmts {
+            // Code after `return`/`exit` is unreachable; give it a block of its own.
+            if self
+                .bpf
+                .b
+                .get_insert_block()
+                .and_then(|b| b.get_terminator())
+                .is_some()
+            {
+                let dead = self.block("dead");
+                self.bpf.b.position_at_end(dead);
+            }
+            self.stmt(s);
+        }
+        self.scopes.pop();
+    }
+
+    pub fn stmt(&mut self, s: &Stmt) {
+        self.bpf.at(s.span().start);
+        match s {
+            Stmt::Var(v) => self.declare_var(v),
+            Stmt::Const(_) | Stmt::Error(_) => {}
+            Stmt::Assign(lhs, rhs, _) => {
+                let v = self.expr(rhs);
+                self.store(lhs, v);
+            }
+            Stmt::Call(e) => {
+                self.call(e);
+            }
+            Stmt::If(c, t, e, _) => {
+                let cond = self.expr(c);
+                let then_bb = self.block("then");
+                let else_bb = self.block("else");
+                let join = self.block("endif");
+                self.bpf
+                    .b
+                    .build_conditional_branch(cond, then_bb, else_bb)
+                    .expect("br");
+                self.bpf.b.position_at_end(then_bb);
+                self.block_stmts(&t.stmts);
+                self.goto(join);
+                self.bpf.b.position_at_end(else_bb);
+                if let Some(e) = e {
+                    self.block_stmts(&e.stmts);
+                }
+                self.goto(join);
+                self.bpf.b.position_at_end(join);
+            }
+            Stmt::Switch(subject, cases, _) => self.switch(subject, cases),
+            Stmt::Return(_) => {
+                if let Some(bb) = self.return_bb {
+                    self.goto(bb);
+                }
+            }
+            Stmt::Exit(_) => {
+                if let Some(bb) = self.exit_bb {
+                    self.goto(bb);
+                }
+            }
+            Stmt::Block(b) => self.block_stmts(&b.stmts),
+        }
+    }
+
+    fn switch(&mut self, subject: &ast::Expr, cases: &[ast::SwitchCase]) {
+        // The subject is `t.apply().action_run`: apply, then branch on the action id.
+        let id = self.expr(subject);
+        let table = match self.ty(subject) {
+            iov_sema::types::Ty::ActionRun(t) => t,
+            _ => return,
+        };
+        let join = self.block("endswitch");
+        let default_bb = self.block("switch_default");
+        let mut arms = Vec::new();
+        let mut pending: Vec<u32> = Vec::new();
+        for case in cases {
+            match &case.label {
+                Some(l) => {
+                    let aid = self
+                        .tables
+                        .get(&table)
+                        .and_then(|t| t.action_id(&l.name))
+                        .unwrap_or(0);
+                    pending.push(aid);
+                    if let Some(body) = &case.body {
+                        let bb = self.block(&format!("case_{}", l.name));
+                        for aid in pending.drain(..) {
+                            arms.push((self.bpf.c(32, u128::from(aid)), bb));
+                        }
+                        let here = self.bpf.b.get_insert_block().expect("block");
+                        self.bpf.b.position_at_end(bb);
+                        self.block_stmts(&body.stmts);
+                        self.goto(join);
+                        self.bpf.b.position_at_end(here);
+                    }
+                }
+                None => {
+                    let here = self.bpf.b.get_insert_block().expect("block");
+                    self.bpf.b.position_at_end(default_bb);
+                    if let Some(body) = &case.body {
+                        self.block_stmts(&body.stmts);
+                    }
+                    self.goto(join);
+                    self.bpf.b.position_at_end(here);
+                }
+            }
+        }
+        let id = self.fit(id, 32);
+        self.bpf
+            .b
+            .build_switch(id, default_bb, &arms)
+            .expect("switch");
+        if default_bb.get_terminator().is_none() {
+            self.bpf.b.position_at_end(default_bb);
+            self.goto(join);
+        }
+        self.bpf.b.position_at_end(join);
+    }
+
+    /// Inlines action `name` with argument values for its parameters, in order.
+    pub fn inline_action(
+        &mut self,
+        name: &str,
+        args: Vec<IntValue<'ctx>>,
+        span: iov_diagnostics::Span,
+    ) {
+        let Some(a) = self
+            .actions
+            .get(name)
+            .cloned()
+            .or_else(|| self.top_level_action(name))
+        else {
+            self.unsupported(span, "calling this action");
+            return;
+        };
+        let end = self.block(&format!("{name}_done"));
+        let saved_return = self.return_bb.replace(end);
+        let mut scope = HashMap::new();
+        for (p, v) in a.params.iter().zip(args) {
+            if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
+                self.unsupported(p.span, "an `out` or `inout` action parameter");
+            }
+            let bits = v.get_type().get_bit_width();
+            let slot = self.alloca(bits, &p.name.name);
+            self.bpf.b.build_store(slot, v).expect("store");
+            scope.insert(p.name.name.clone(), Scalar { slot, bits });
+        }
+        self.scopes.push(scope);
+        self.block_stmts(&a.body.stmts);
+        self.scopes.pop();
+        self.goto(end);
+        self.bpf.b.position_at_end(end);
+        self.return_bb = saved_return;
+    }
+
+    fn top_level_action(&self, name: &str) -> Option<ast::ActionDecl> {
+        self.p
+            .modules
+            .iter()
+            .flat_map(|m| m.ast.items.iter())
+            .find_map(|i| match i {
+                ast::Item::Action(a) if a.name.name == name => Some(a.clone()),
+                _ => None,
+            })
+    }
+
+    /// Turns the decision into the hook's return code (and, in test builds, records it).
+    pub fn finish_decision(&mut self, test_build: bool) {
+        let b = &self.bpf.b;
+        let i32t = self.bpf.ctx.i32_type();
+        let d = b
+            .build_load(i32t, self.decision, "decision")
+            .expect("load")
+            .into_int_value();
+        let err = b
+            .build_load(i32t, self.parser_error, "err")
+            .expect("load")
+            .into_int_value();
+        // No decision: pass, unless the parser rejected the packet (then drop).
+        let none = b
+            .build_int_compare(
+                IntPredicate::EQ,
+                d,
+                i32t.const_int(decision::NONE, false),
+                "none",
+            )
+            .expect("cmp");
+        let rejected = b
+            .build_int_compare(IntPredicate::NE, err, i32t.const_zero(), "rej")
+            .expect("cmp");
+        let fallback = b
+            .build_select(
+                rejected,
+                i32t.const_int(u64::from(decision::DROP), false),
+                i32t.const_int(u64::from(decision::PASS), false),
+                "fb",
+            )
+            .expect("select")
+            .into_int_value();
+        let d = b
+            .build_select(none, fallback, d, "final")
+            .expect("select")
+            .into_int_value();
+        let port = b
+            .build_load(i32t, self.port, "port")
+            .expect("load")
+            .into_int_value();
+        if test_build {
+            let map = self
+                .bpf
+                .map("iov_verdict", crate::bpf::map_type::ARRAY, 4, 8, 1, 0);
+            let key = self.alloca(32, "vkey");
+            let v = self.bpf.lookup(map, key);
+            let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
+            let rec = self.block("record");
+            let after = self.block("recorded");
+            self.bpf
+                .b
+                .build_conditional_branch(has, rec, after)
+                .expect("br");
+            self.bpf.b.position_at_end(rec);
+            self.bpf.b.build_store(v, d).expect("store");
+            let p4 = unsafe {
+                self.bpf
+                    .b
+                    .build_gep(self.bpf.ctx.i8_type(), v, &[self.bpf.c(64, 4)], "pp")
+            }
+            .expect("gep");
+            self.bpf.b.build_store(p4, port).expect("store");
+            self.goto(after);
+            self.bpf.b.position_at_end(after);
+        }
+        let (pass, drop, tx) = match self.hook {
+            Hook::Xdp => (2u64, 1u64, 3u64),
+            // TC_ACT_OK, TC_ACT_SHOT; reflecting in TC redirects to the ingress interface.
+            Hook::TcIngress | Hook::TcEgress => (0, 2, u64::MAX),
+        };
+        let bb_pass = self.block("ret_pass");
+        let bb_drop = self.block("ret_drop");
+        let bb_redirect = self.block("ret_redirect");
+        let bb_reflect = self.block("ret_reflect");
+        self.bpf
+            .b
+            .build_switch(
+                d,
+                bb_pass,
+                &[
+                    (i32t.const_int(u64::from(decision::DROP), false), bb_drop),
+                    (
+                        i32t.const_int(u64::from(decision::REDIRECT), false),
+                        bb_redirect,
+                    ),
+                    (
+                        i32t.const_int(u64::from(decision::REFLECT), false),
+                        bb_reflect,
+                    ),
+                ],
+            )
+            .expect("switch");
+        self.bpf.b.position_at_end(bb_pass);
+        self.bpf
+            .b
+            .build_return(Some(&i32t.const_int(pass, false)))
+            .expect("ret");
+        self.bpf.b.position_at_end(bb_drop);
+        self.bpf
+            .b
+            .build_return(Some(&i32t.const_int(drop, false)))
+            .expect("ret");
+        self.bpf.b.position_at_end(bb_redirect);
+        let r = self.redirect(port);
+        self.bpf.b.build_return(Some(&r)).expect("ret");
+        self.bpf.b.position_at_end(bb_reflect);
+        if tx == u64::MAX {
+            let ifindex = self.bpf.ctx_u32(self.ctx_ptr, 40);
+            let r = self.redirect(ifindex);
+            self.bpf.b.build_return(Some(&r)).expect("ret");
+        } else {
+            self.bpf
+                .b
+                .build_return(Some(&i32t.const_int(tx, false)))
+                .expect("ret");
+        }
+    }
+
+    /// `bpf_redirect(ifindex, 0)`, whose result is the hook's redirect code.
+    fn redirect(&self, ifindex: IntValue<'ctx>) -> IntValue<'ctx> {
+        let i64t = self.bpf.ctx.i64_type();
+        let idx = self
+            .bpf
+            .b
+            .build_int_z_extend(ifindex, i64t, "idx")
+            .expect("zext");
+        let r = self
+            .bpf
+            .call_helper(
+                crate::bpf::helper::REDIRECT,
+                Some(i64t),
+                &[idx.into(), i64t.const_zero().into()],
+            )
+            .expect("a result");
+        self.bpf
+            .b
+            .build_int_truncate(r, self.bpf.ctx.i32_type(), "r")
+            .expect("trunc")
+    }
+}

@@ -1,0 +1,495 @@
+//! Expression lowering: values are LLVM integers of their P4 width (`bit<8>` is `i8`, so
+//! arithmetic wraps as P4 says), header fields are read from and written to packet memory
+//! in network order, and reads of an invalid header give 0.
+//!
+//! Takes: checked expressions (their types from `Program::expr_types`).
+//! Gives: LLVM values; assignments through `store`.
+
+use super::Gen;
+use crate::layout::{self, bits_of};
+use inkwell::values::{IntValue, PointerValue};
+use inkwell::IntPredicate;
+use iov_sema::types::Ty;
+use iov_sema::Value;
+use iov_syntax::ast::{self, BinOp, ExprKind, UnOp};
+
+impl<'a, 'ctx> Gen<'a, 'ctx> {
+    fn width(&self, e: &ast::Expr) -> u32 {
+        match self.ty(e) {
+            Ty::InfInt | Ty::Unknown => 64,
+            t => bits_of(self.p, &t),
+        }
+    }
+
+    pub fn expr(&mut self, e: &ast::Expr) -> IntValue<'ctx> {
+        let bits = self.width(e);
+        match &e.kind {
+            ExprKind::Int(l) => self.bpf.c(bits, l.value & mask(bits)),
+            ExprKind::Bool(b) => self.bpf.c(1, u128::from(*b)),
+            ExprKind::Ipv4(v) => self.bpf.c(32, u128::from(*v)),
+            ExprKind::Ipv6(v) => self.bpf.c(128, *v),
+            ExprKind::Mac(v) => self.bpf.c(48, u128::from(*v)),
+            ExprKind::ErrorMember(m) => self.bpf.c(32, self.error_code(&m.name)),
+            ExprKind::Name(_) | ExprKind::Member(..) => self.load_path(e, bits),
+            ExprKind::Call { .. } => self.call(e).unwrap_or_else(|| self.bpf.c(bits, 0)),
+            ExprKind::Unary(op, a) => {
+                let v = self.expr(a);
+                let v = self.fit(v, bits);
+                let b = &self.bpf.b;
+                match op {
+                    UnOp::Not | UnOp::BitNot => b.build_not(v, "not").expect("not"),
+                    UnOp::Neg => b.build_int_neg(v, "neg").expect("neg"),
+                }
+            }
+            ExprKind::Binary(op, a, b) => self.binary(e, *op, a, b),
+            ExprKind::Ternary(c, a, b) => {
+                let cond = self.expr(c);
+                let x = self.expr(a);
+                let x = self.fit(x, bits);
+                let y = self.expr(b);
+                let y = self.fit(y, bits);
+                self.bpf
+                    .b
+                    .build_select(cond, x, y, "sel")
+                    .expect("select")
+                    .into_int_value()
+            }
+            ExprKind::Cast(_, inner) => {
+                let v = self.expr(inner);
+                let have = v.get_type().get_bit_width();
+                let signed = matches!(self.ty(inner), Ty::Int(_));
+                if have < bits && signed {
+                    self.bpf
+                        .b
+                        .build_int_s_extend(v, self.bpf.i(bits), "sx")
+                        .expect("sext")
+                } else {
+                    self.fit(v, bits)
+                }
+            }
+            ExprKind::Slice(base, _, lo) => {
+                let v = self.expr(base);
+                let lo = self.const_of(lo);
+                let shifted = if lo == 0 {
+                    v
+                } else {
+                    let w = v.get_type().get_bit_width();
+                    self.bpf
+                        .b
+                        .build_right_shift(v, self.bpf.c(w, lo), false, "sl")
+                        .expect("shr")
+                };
+                self.fit(shifted, bits)
+            }
+            ExprKind::Prefix(_) | ExprKind::Index(..) | ExprKind::Error => {
+                self.unsupported(e.span, "this expression");
+                self.bpf.c(bits, 0)
+            }
+        }
+    }
+
+    /// The compile-time value of a checked constant expression.
+    pub fn const_of(&mut self, e: &ast::Expr) -> u128 {
+        match &e.kind {
+            ExprKind::Int(l) => l.value,
+            ExprKind::Name(_) => match self.global_const(e) {
+                Some(Value::Int(v)) => v,
+                _ => 0,
+            },
+            _ => {
+                self.unsupported(e.span, "a computed constant here");
+                0
+            }
+        }
+    }
+
+    fn global_const(&self, e: &ast::Expr) -> Option<Value> {
+        let def = self
+            .p
+            .references
+            .iter()
+            .find(|(u, _)| *u == e.span)
+            .map(|(_, d)| *d)?;
+        let id = self.consts.get(&def)?;
+        self.p.consts[*id].value.clone()
+    }
+
+    fn load_path(&mut self, e: &ast::Expr, bits: u32) -> IntValue<'ctx> {
+        // Constants and enum members first: they have no storage.
+        if let Some(v) = self.global_const(e) {
+            return match v {
+                Value::Int(n) => self.bpf.c(bits, n & mask(bits)),
+                Value::Neg(n) => self.bpf.c(bits, n.wrapping_neg() & mask(bits)),
+                Value::Bool(b) => self.bpf.c(bits, u128::from(b)),
+            };
+        }
+        if let ExprKind::Member(base, m) = &e.kind {
+            if let Ty::TypeName(t) = self.ty(base) {
+                if let Ty::Enum(en) = *t {
+                    let v = self.p.enums[en]
+                        .members
+                        .iter()
+                        .find(|x| x.0 == m.name)
+                        .map_or(0, |x| x.1);
+                    return self.bpf.c(bits, v);
+                }
+            }
+            if let Ty::ApplyResult(table) = self.ty(base) {
+                return self.apply_result(base, &table, &m.name);
+            }
+            if let Some(hpath) = self.path_of(base) {
+                if let Some(h) = self.headers.get(&hpath).copied() {
+                    return self.read_field(h, &m.name);
+                }
+            }
+        }
+        match self.path_of(e).and_then(|p| self.lookup_scalar(&p)) {
+            Some(s) => {
+                let v = self
+                    .bpf
+                    .b
+                    .build_load(self.bpf.i(s.bits), s.slot, "v")
+                    .expect("load")
+                    .into_int_value();
+                self.fit(v, bits)
+            }
+            None => {
+                self.unsupported(e.span, "reading this value");
+                self.bpf.c(bits, 0)
+            }
+        }
+    }
+
+    /// Reads a header field from the packet (0 when the header is invalid).
+    fn read_field(&mut self, h: super::HeaderVar<'ctx>, field: &str) -> IntValue<'ctx> {
+        let (fields, _) = layout::header_fields(self.p, h.id);
+        let Some((_, f)) = fields.iter().find(|(n, _)| n == field) else {
+            return self.bpf.c(32, 0);
+        };
+        let f = *f;
+        let result = self.alloca(f.bits, "field");
+        let valid = self
+            .bpf
+            .b
+            .build_load(self.bpf.i(1), h.valid, "valid")
+            .expect("load")
+            .into_int_value();
+        let read = self.block("read");
+        let done = self.block("read_done");
+        self.bpf
+            .b
+            .build_conditional_branch(valid, read, done)
+            .expect("br");
+        self.bpf.b.position_at_end(read);
+        let base = self
+            .bpf
+            .b
+            .build_load(self.bpf.ptr(), h.slot, "hp")
+            .expect("load")
+            .into_pointer_value();
+        let v = self.load_bits(base, f.offset, f.bits);
+        self.bpf.b.build_store(result, v).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        self.bpf
+            .b
+            .build_load(self.bpf.i(f.bits), result, "f")
+            .expect("load")
+            .into_int_value()
+    }
+
+    /// Loads `bits` bits starting `offset` bits into `base`, most significant bit first.
+    pub fn load_bits(&self, base: PointerValue<'ctx>, offset: u32, bits: u32) -> IntValue<'ctx> {
+        let first = offset / 8;
+        let last = (offset + bits - 1) / 8;
+        let span_bits = (last - first + 1) * 8;
+        let wide = self.bpf.i(span_bits);
+        let b = &self.bpf.b;
+        let mut acc = wide.const_zero();
+        for i in first..=last {
+            let p = unsafe {
+                b.build_gep(
+                    self.bpf.ctx.i8_type(),
+                    base,
+                    &[self.bpf.c(64, u128::from(i))],
+                    "bp",
+                )
+            }
+            .expect("gep");
+            let byte = b
+                .build_load(self.bpf.ctx.i8_type(), p, "b")
+                .expect("load")
+                .into_int_value();
+            let byte = b.build_int_z_extend(byte, wide, "bz").expect("zext");
+            let shift = (last - i) * 8;
+            let byte = if shift == 0 {
+                byte
+            } else {
+                b.build_left_shift(byte, wide.const_int(u64::from(shift), false), "bs")
+                    .expect("shl")
+            };
+            acc = b.build_or(acc, byte, "acc").expect("or");
+        }
+        let low = span_bits - (offset - first * 8) - bits;
+        let acc = if low == 0 {
+            acc
+        } else {
+            b.build_right_shift(acc, wide.const_int(u64::from(low), false), false, "al")
+                .expect("shr")
+        };
+        self.fit(acc, bits)
+    }
+
+    /// Stores `bits` bits of `v` at `offset` bits into `base`, keeping the bits around them.
+    pub fn store_bits(&self, base: PointerValue<'ctx>, offset: u32, bits: u32, v: IntValue<'ctx>) {
+        let first = offset / 8;
+        let last = (offset + bits - 1) / 8;
+        let span_bits = (last - first + 1) * 8;
+        let low = span_bits - (offset - first * 8) - bits;
+        let wide = self.bpf.i(span_bits);
+        let b = &self.bpf.b;
+        let v = self.fit(v, bits);
+        let v = b
+            .build_int_z_extend_or_bit_cast(v, wide, "vz")
+            .expect("zext");
+        let v = if low == 0 {
+            v
+        } else {
+            b.build_left_shift(v, wide.const_int(u64::from(low), false), "vs")
+                .expect("shl")
+        };
+        let field_mask = mask(bits) << low;
+        for i in first..=last {
+            let shift = (last - i) * 8;
+            let byte_mask = ((field_mask >> shift) & 0xff) as u64;
+            let p = unsafe {
+                b.build_gep(
+                    self.bpf.ctx.i8_type(),
+                    base,
+                    &[self.bpf.c(64, u128::from(i))],
+                    "bp",
+                )
+            }
+            .expect("gep");
+            let part = if shift == 0 {
+                v
+            } else {
+                b.build_right_shift(v, wide.const_int(u64::from(shift), false), false, "ps")
+                    .expect("shr")
+            };
+            let part = b
+                .build_int_truncate(part, self.bpf.ctx.i8_type(), "pt")
+                .expect("trunc");
+            let new = if byte_mask == 0xff {
+                part
+            } else {
+                let old = b
+                    .build_load(self.bpf.ctx.i8_type(), p, "old")
+                    .expect("load")
+                    .into_int_value();
+                let keep = b
+                    .build_and(
+                        old,
+                        self.bpf.ctx.i8_type().const_int(!byte_mask & 0xff, false),
+                        "keep",
+                    )
+                    .expect("and");
+                let put = b
+                    .build_and(
+                        part,
+                        self.bpf.ctx.i8_type().const_int(byte_mask, false),
+                        "put",
+                    )
+                    .expect("and");
+                b.build_or(keep, put, "nb").expect("or")
+            };
+            b.build_store(p, new).expect("store");
+        }
+    }
+
+    /// Assigns `v` to the place `lhs`.
+    pub fn store(&mut self, lhs: &ast::Expr, v: IntValue<'ctx>) {
+        if let ExprKind::Slice(base, hi, lo) = &lhs.kind {
+            // x[hi:lo] = v  is  x = (x & ~m) | ((v << lo) & m)
+            let (hi, lo) = (self.const_of(hi), self.const_of(lo));
+            let old = self.expr(base);
+            let w = old.get_type().get_bit_width();
+            let m = mask((hi - lo + 1) as u32) << lo;
+            let b = &self.bpf.b;
+            let v = self.fit(v, w);
+            let v = b.build_left_shift(v, self.bpf.c(w, lo), "sv").expect("shl");
+            let v = b.build_and(v, self.bpf.c(w, m), "sm").expect("and");
+            let keep = b
+                .build_and(old, self.bpf.c(w, !m & mask(w)), "keep")
+                .expect("and");
+            let new = b.build_or(keep, v, "new").expect("or");
+            self.store(base, new);
+            return;
+        }
+        if let ExprKind::Member(base, m) = &lhs.kind {
+            if let Some(hpath) = self.path_of(base) {
+                if let Some(h) = self.headers.get(&hpath).copied() {
+                    let (fields, _) = layout::header_fields(self.p, h.id);
+                    let Some(f) = fields.iter().find(|(n, _)| *n == m.name).map(|(_, f)| *f) else {
+                        return;
+                    };
+                    let valid = self
+                        .bpf
+                        .b
+                        .build_load(self.bpf.i(1), h.valid, "valid")
+                        .expect("load")
+                        .into_int_value();
+                    let write = self.block("write");
+                    let done = self.block("write_done");
+                    self.bpf
+                        .b
+                        .build_conditional_branch(valid, write, done)
+                        .expect("br");
+                    self.bpf.b.position_at_end(write);
+                    let base = self
+                        .bpf
+                        .b
+                        .build_load(self.bpf.ptr(), h.slot, "hp")
+                        .expect("load")
+                        .into_pointer_value();
+                    self.store_bits(base, f.offset, f.bits, v);
+                    self.goto(done);
+                    self.bpf.b.position_at_end(done);
+                    return;
+                }
+            }
+        }
+        match self.path_of(lhs).and_then(|p| self.lookup_scalar(&p)) {
+            Some(s) => {
+                let v = self.fit(v, s.bits);
+                self.bpf.b.build_store(s.slot, v).expect("store");
+            }
+            None => self.unsupported(lhs.span, "assigning to this"),
+        }
+    }
+
+    fn binary(&mut self, e: &ast::Expr, op: BinOp, a: &ast::Expr, b: &ast::Expr) -> IntValue<'ctx> {
+        let x = self.expr(a);
+        let y = self.expr(b);
+        let signed = matches!(self.ty(a), Ty::Int(_));
+        let bits = self.width(e);
+        let bd = &self.bpf.b;
+        use BinOp::*;
+        match op {
+            And => bd.build_and(x, y, "and").expect("and"),
+            Or => bd.build_or(x, y, "or").expect("or"),
+            Eq | Ne | Lt | Le | Gt | Ge => {
+                let w = x
+                    .get_type()
+                    .get_bit_width()
+                    .max(y.get_type().get_bit_width());
+                let (x, y) = (self.fit(x, w), self.fit(y, w));
+                let pred = match (op, signed) {
+                    (Eq, _) => IntPredicate::EQ,
+                    (Ne, _) => IntPredicate::NE,
+                    (Lt, false) => IntPredicate::ULT,
+                    (Le, false) => IntPredicate::ULE,
+                    (Gt, false) => IntPredicate::UGT,
+                    (Ge, false) => IntPredicate::UGE,
+                    (Lt, true) => IntPredicate::SLT,
+                    (Le, true) => IntPredicate::SLE,
+                    (Gt, true) => IntPredicate::SGT,
+                    _ => IntPredicate::SGE,
+                };
+                self.bpf
+                    .b
+                    .build_int_compare(pred, x, y, "cmp")
+                    .expect("cmp")
+            }
+            Concat => {
+                let wy = y.get_type().get_bit_width();
+                let x = self.fit(x, bits);
+                let y = self.fit(y, bits);
+                let b = &self.bpf.b;
+                let x = b
+                    .build_left_shift(x, self.bpf.c(bits, u128::from(wy)), "cx")
+                    .expect("shl");
+                b.build_or(x, y, "cat").expect("or")
+            }
+            Shl | Shr => {
+                let x = self.fit(x, bits);
+                // Shifting by the width or more gives 0 (or the sign for signed >>).
+                let wy = y.get_type().get_bit_width().max(bits).max(8);
+                let y = self.fit(y, wy);
+                let b = &self.bpf.b;
+                let too_far = b
+                    .build_int_compare(
+                        IntPredicate::UGE,
+                        y,
+                        self.bpf.c(wy, u128::from(bits)),
+                        "far",
+                    )
+                    .expect("cmp");
+                let amount = b
+                    .build_select(too_far, self.bpf.c(wy, 0), y, "amt")
+                    .expect("select")
+                    .into_int_value();
+                let amount = self.fit(amount, bits);
+                let b = &self.bpf.b;
+                let shifted = if op == Shl {
+                    b.build_left_shift(x, amount, "shl").expect("shl")
+                } else {
+                    b.build_right_shift(x, amount, signed, "shr").expect("shr")
+                };
+                let overflow = if op == Shr && signed {
+                    b.build_right_shift(x, self.bpf.c(bits, u128::from(bits - 1)), true, "sign")
+                        .expect("shr")
+                } else {
+                    self.bpf.c(bits, 0)
+                };
+                self.bpf
+                    .b
+                    .build_select(too_far, overflow, shifted, "sh")
+                    .expect("select")
+                    .into_int_value()
+            }
+            _ => {
+                let x = self.fit(x, bits);
+                let y = self.fit(y, bits);
+                let b = &self.bpf.b;
+                match op {
+                    Add => b.build_int_add(x, y, "add").expect("add"),
+                    Sub => b.build_int_sub(x, y, "sub").expect("sub"),
+                    Mul => b.build_int_mul(x, y, "mul").expect("mul"),
+                    Div => b.build_int_unsigned_div(x, y, "div").expect("div"),
+                    Rem => b.build_int_unsigned_rem(x, y, "rem").expect("rem"),
+                    BitAnd => b.build_and(x, y, "band").expect("and"),
+                    BitOr => b.build_or(x, y, "bor").expect("or"),
+                    BitXor => b.build_xor(x, y, "bxor").expect("xor"),
+                    SatAdd => {
+                        let s = b.build_int_add(x, y, "s").expect("add");
+                        let over = b
+                            .build_int_compare(IntPredicate::ULT, s, x, "ov")
+                            .expect("cmp");
+                        b.build_select(over, self.bpf.c(bits, mask(bits)), s, "sat")
+                            .expect("select")
+                            .into_int_value()
+                    }
+                    SatSub => {
+                        let under = b
+                            .build_int_compare(IntPredicate::ULT, x, y, "un")
+                            .expect("cmp");
+                        let d = b.build_int_sub(x, y, "d").expect("sub");
+                        b.build_select(under, self.bpf.c(bits, 0), d, "sat")
+                            .expect("select")
+                            .into_int_value()
+                    }
+                    _ => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+}
+
+pub fn mask(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}

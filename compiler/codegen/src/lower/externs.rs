@@ -1,0 +1,363 @@
+//! Calls: forwarding primitives, counters, registers, checksums, header validity, packet
+//! methods, table `apply` and direct action calls.
+//!
+//! Takes: call expressions and extern instance declarations.
+//! Gives: their code and maps (counters: per-CPU arrays of `{u64 packets; u64 bytes}`;
+//! registers: arrays of u64 updated with atomic adds), recorded in the manifest.
+
+use super::{decision, Gen};
+use crate::bpf::{helper, map_type};
+use crate::layout;
+use inkwell::values::IntValue;
+use inkwell::AtomicOrdering;
+use inkwell::AtomicRMWBinOp;
+use iov_manifest as manifest;
+use iov_sema::types::Ty;
+use iov_syntax::ast::{self, ExprKind};
+
+impl<'a, 'ctx> Gen<'a, 'ctx> {
+    /// Creates the map behind an extern instance.
+    pub fn instance(&mut self, inst: &ast::Instance) {
+        let ext = match &inst.ty {
+            ast::TypeRef::Named(n, _, _) => n.name.clone(),
+            _ => String::new(),
+        };
+        let full = format!("{}.{}", self.control, inst.name.name);
+        let name = inst.name.name.clone();
+        let size = inst
+            .args
+            .first()
+            .map(|a| self.const_of(a) as u32)
+            .unwrap_or(1)
+            .max(1);
+        match ext.as_str() {
+            "counter" => {
+                let kind = match inst.args.get(1).map(|a| match &a.kind {
+                    ExprKind::Member(_, m) => m.name.clone(),
+                    _ => String::new(),
+                }) {
+                    Some(k) if k == "packets" => manifest::CounterKind::Packets,
+                    Some(k) if k == "bytes" => manifest::CounterKind::Bytes,
+                    _ => manifest::CounterKind::PacketsAndBytes,
+                };
+                let map = self.bpf.map(&name, map_type::PERCPU_ARRAY, 4, 16, size, 0);
+                self.maps.insert(name.clone(), map);
+                self.manifest.counters.push(manifest::Counter {
+                    name: full,
+                    map: name,
+                    size,
+                    kind,
+                });
+            }
+            "register" => {
+                let bits = match &inst.ty {
+                    ast::TypeRef::Named(_, args, _) => match args.first() {
+                        Some(ast::TypeRef::Bit(w, _)) | Some(ast::TypeRef::Int(w, _)) => {
+                            self.const_of(w) as u32
+                        }
+                        _ => 64,
+                    },
+                    _ => 64,
+                };
+                if bits > 64 {
+                    self.unsupported(inst.ty.span(), "a register wider than 64 bits");
+                }
+                let map = self.bpf.map(&name, map_type::ARRAY, 4, 8, size, 0);
+                self.maps.insert(name.clone(), map);
+                self.manifest.registers.push(manifest::Register {
+                    name: full,
+                    map: name,
+                    size,
+                    bits,
+                });
+            }
+            _ => self.unsupported(inst.ty.span(), &format!("the `{ext}` extern")),
+        }
+    }
+
+    /// Lowers a call; returns its value when it has one.
+    pub fn call(&mut self, e: &ast::Expr) -> Option<IntValue<'ctx>> {
+        let ExprKind::Call { callee, args, .. } = &e.kind else {
+            return None;
+        };
+        match &callee.kind {
+            ExprKind::Name(n) => self.call_function(e, &n.name, args),
+            ExprKind::Member(obj, m) => self.call_method(e, obj, &m.name, args),
+            _ => {
+                self.unsupported(e.span, "this call");
+                None
+            }
+        }
+    }
+
+    fn decide(&self, d: u32, port: Option<IntValue<'ctx>>) {
+        self.set(self.decision, 32, u128::from(d));
+        if let Some(p) = port {
+            let p = self.fit(p, 32);
+            self.bpf.b.build_store(self.port, p).expect("store");
+        }
+    }
+
+    fn call_function(
+        &mut self,
+        e: &ast::Expr,
+        name: &str,
+        args: &[ast::Expr],
+    ) -> Option<IntValue<'ctx>> {
+        match name {
+            "drop" => self.decide(decision::DROP, None),
+            "pass" => self.decide(decision::PASS, None),
+            "reflect" => self.decide(decision::REFLECT, None),
+            "send_to_port" => {
+                let p = self.expr(&args[0]);
+                self.decide(decision::REDIRECT, Some(p));
+            }
+            "ipv4_checksum" => return Some(self.ipv4_checksum(&args[0])),
+            "timestamp" => {
+                return self.bpf.call_helper(
+                    helper::KTIME_GET_NS,
+                    Some(self.bpf.ctx.i64_type()),
+                    &[],
+                )
+            }
+            "random" => {
+                let r = self.bpf.call_helper(
+                    helper::GET_PRANDOM_U32,
+                    Some(self.bpf.ctx.i64_type()),
+                    &[],
+                )?;
+                return Some(self.fit(r, 32));
+            }
+            _ if self.actions.contains_key(name) || matches!(self.ty(e), Ty::Void) => {
+                let vals: Vec<IntValue<'ctx>> = args.iter().map(|a| self.expr(a)).collect();
+                self.inline_action(name, vals, e.span);
+            }
+            _ => self.unsupported(e.span, &format!("`{name}`")),
+        }
+        None
+    }
+
+    fn call_method(
+        &mut self,
+        e: &ast::Expr,
+        obj: &ast::Expr,
+        method: &str,
+        args: &[ast::Expr],
+    ) -> Option<IntValue<'ctx>> {
+        match (self.ty(obj), method) {
+            (Ty::Table(t), "apply") => {
+                self.apply_table(&t, e.span);
+                None
+            }
+            (Ty::Struct(_), "isValid") => {
+                let h = self
+                    .path_of(obj)
+                    .and_then(|p| self.headers.get(&p).copied())?;
+                Some(
+                    self.bpf
+                        .b
+                        .build_load(self.bpf.i(1), h.valid, "valid")
+                        .expect("load")
+                        .into_int_value(),
+                )
+            }
+            (Ty::Extern(x, _), m) => {
+                let ext = self.p.externs[x].name.clone();
+                match (ext.as_str(), m) {
+                    // Headers stay in place in the packet: emitting a valid header writes
+                    // nothing, since every change was made in the packet already.
+                    ("packet_out", "emit") => None,
+                    ("packet_in", "length") => Some(self.pkt_len),
+                    ("counter", "count") => {
+                        self.count(obj, &args[0]);
+                        None
+                    }
+                    ("register", _) => self.register(e, obj, m, args),
+                    _ => {
+                        self.unsupported(e.span, &format!("`{ext}.{m}`"));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.unsupported(e.span, &format!("`{method}` here"));
+                None
+            }
+        }
+    }
+
+    fn instance_map(&mut self, obj: &ast::Expr) -> Option<inkwell::values::GlobalValue<'ctx>> {
+        match &obj.kind {
+            ExprKind::Name(n) => self.maps.get(&n.name).copied(),
+            _ => None,
+        }
+    }
+
+    /// A pointer to element `index` of an array map, and the block to continue in when the
+    /// index is out of range (then nothing happens).
+    fn element(
+        &mut self,
+        map: inkwell::values::GlobalValue<'ctx>,
+        index: &ast::Expr,
+    ) -> (
+        inkwell::values::PointerValue<'ctx>,
+        inkwell::basic_block::BasicBlock<'ctx>,
+    ) {
+        let idx = self.expr(index);
+        let idx = self.fit(idx, 32);
+        let key = self.alloca(32, "idx");
+        self.bpf.b.build_store(key, idx).expect("store");
+        let v = self.bpf.lookup(map, key);
+        let ok = self.bpf.b.build_is_not_null(v, "ok").expect("cmp");
+        let body = self.block("elem");
+        let done = self.block("elem_done");
+        self.bpf
+            .b
+            .build_conditional_branch(ok, body, done)
+            .expect("br");
+        self.bpf.b.position_at_end(body);
+        (v, done)
+    }
+
+    fn count(&mut self, obj: &ast::Expr, index: &ast::Expr) {
+        let Some(map) = self.instance_map(obj) else {
+            return;
+        };
+        let (v, done) = self.element(map, index);
+        let i64t = self.bpf.ctx.i64_type();
+        let b = &self.bpf.b;
+        let packets = b.build_load(i64t, v, "pk").expect("load").into_int_value();
+        let packets = b
+            .build_int_add(packets, i64t.const_int(1, false), "pk1")
+            .expect("add");
+        b.build_store(v, packets).expect("store");
+        let bp =
+            unsafe { b.build_gep(self.bpf.ctx.i8_type(), v, &[i64t.const_int(8, false)], "bp") }
+                .expect("gep");
+        let bytes = b.build_load(i64t, bp, "by").expect("load").into_int_value();
+        let len = b
+            .build_int_z_extend(self.pkt_len, i64t, "len")
+            .expect("zext");
+        let bytes = b.build_int_add(bytes, len, "by1").expect("add");
+        b.build_store(bp, bytes).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+    }
+
+    fn register(
+        &mut self,
+        e: &ast::Expr,
+        obj: &ast::Expr,
+        method: &str,
+        args: &[ast::Expr],
+    ) -> Option<IntValue<'ctx>> {
+        let map = self.instance_map(obj)?;
+        let bits = match self.ty(obj) {
+            Ty::Extern(_, targs) => targs.first().map_or(64, |t| layout::bits_of(self.p, t)),
+            _ => 64,
+        };
+        let result = self.alloca(bits, "reg");
+        let (v, done) = self.element(map, &args[0]);
+        let i64t = self.bpf.ctx.i64_type();
+        match method {
+            "read" => {
+                let x = self
+                    .bpf
+                    .b
+                    .build_load(i64t, v, "r")
+                    .expect("load")
+                    .into_int_value();
+                let x = self.fit(x, bits);
+                self.bpf.b.build_store(result, x).expect("store");
+            }
+            "write" => {
+                let x = self.expr(&args[1]);
+                let x = self.fit(x, 64);
+                self.bpf.b.build_store(v, x).expect("store");
+            }
+            "add" => {
+                let x = self.expr(&args[1]);
+                let x = self.fit(x, 64);
+                self.bpf
+                    .b
+                    .build_atomicrmw(AtomicRMWBinOp::Add, v, x, AtomicOrdering::Monotonic)
+                    .expect("atomic add");
+            }
+            _ => self.unsupported(e.span, &format!("`register.{method}`")),
+        }
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        (method == "read").then(|| {
+            self.bpf
+                .b
+                .build_load(self.bpf.i(bits), result, "rv")
+                .expect("load")
+                .into_int_value()
+        })
+    }
+
+    /// The RFC 1071 checksum of a valid header, with its `checksum` field counted as zero.
+    fn ipv4_checksum(&mut self, h: &ast::Expr) -> IntValue<'ctx> {
+        let result = self.alloca(16, "csum");
+        let Some(hv) = self.path_of(h).and_then(|p| self.headers.get(&p).copied()) else {
+            self.unsupported(h.span, "a checksum of this expression");
+            return self.bpf.c(16, 0);
+        };
+        let (fields, size) = layout::header_fields(self.p, hv.id);
+        let skip = fields
+            .iter()
+            .find(|(n, _)| n == "checksum")
+            .map(|(_, f)| *f);
+        let valid = self
+            .bpf
+            .b
+            .build_load(self.bpf.i(1), hv.valid, "valid")
+            .expect("load")
+            .into_int_value();
+        let body = self.block("csum");
+        let done = self.block("csum_done");
+        self.bpf
+            .b
+            .build_conditional_branch(valid, body, done)
+            .expect("br");
+        self.bpf.b.position_at_end(body);
+        let base = self
+            .bpf
+            .b
+            .build_load(self.bpf.ptr(), hv.slot, "hp")
+            .expect("load")
+            .into_pointer_value();
+        let i32t = self.bpf.ctx.i32_type();
+        let mut sum = i32t.const_zero();
+        for word in 0..size / 2 {
+            let bit = word * 16;
+            if skip.is_some_and(|f| bit < f.offset + f.bits && f.offset < bit + 16) {
+                continue;
+            }
+            let w = self.load_bits(base, bit, 16);
+            let w = self.fit(w, 32);
+            sum = self.bpf.b.build_int_add(sum, w, "s").expect("add");
+        }
+        for _ in 0..2 {
+            let b = &self.bpf.b;
+            let lo = b
+                .build_and(sum, i32t.const_int(0xffff, false), "lo")
+                .expect("and");
+            let hi = b
+                .build_right_shift(sum, i32t.const_int(16, false), false, "hi")
+                .expect("shr");
+            sum = b.build_int_add(lo, hi, "fold").expect("add");
+        }
+        let b = &self.bpf.b;
+        let c = b.build_not(sum, "inv").expect("not");
+        let c = self.fit(c, 16);
+        self.bpf.b.build_store(result, c).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        self.bpf
+            .b
+            .build_load(self.bpf.i(16), result, "c")
+            .expect("load")
+            .into_int_value()
+    }
+}

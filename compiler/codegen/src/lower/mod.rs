@@ -1,0 +1,346 @@
+//! Lowering: the checked program becomes one BPF function, `iov_main(ctx)`.
+//!
+//! Takes: the checked `Program` with its entry (parser, control, deparser) and the builder.
+//! Gives: the function's IR and the manifest's tables, counters and registers.
+//!
+//! Where things live: headers stay in the packet. `extract` checks the bounds once and keeps a
+//! pointer to the header plus a validity flag on the stack, so even large header sets use a
+//! few bytes of the 512-byte stack; field reads and writes go straight to packet memory (in
+//! network order), which is also why `emit` has nothing to copy. Metadata, locals and action
+//! parameters are stack slots. The per-packet decision is a stack slot turned into the hook's
+//! return code at the end.
+//!
+//! The lowering is split by construct: `parser`, `control` (statements), `expr`, `table`,
+//! `externs`.
+
+mod control;
+mod expr;
+mod externs;
+mod parser;
+mod table;
+
+use crate::bpf::Bpf;
+use crate::layout::{self, Leaf};
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{FunctionValue, GlobalValue, IntValue, PointerValue};
+use iov_diagnostics::{Code, Diagnostic, Span};
+use iov_manifest::{self as manifest, Hook};
+use iov_sema::types::{StructId, Ty};
+use iov_sema::Program;
+use iov_syntax::ast::{self, Item};
+use std::collections::HashMap;
+
+/// A header instance: where its pointer and validity flag live, and its type.
+#[derive(Clone, Copy)]
+pub struct HeaderVar<'ctx> {
+    pub slot: PointerValue<'ctx>,
+    pub valid: PointerValue<'ctx>,
+    pub id: StructId,
+}
+
+/// A scalar on the stack.
+#[derive(Clone, Copy)]
+pub struct Scalar<'ctx> {
+    pub slot: PointerValue<'ctx>,
+    pub bits: u32,
+}
+
+/// Forwarding decisions, as stored in the decision slot (manifest::verdict values).
+pub mod decision {
+    pub const NONE: u64 = 0;
+    pub use iov_manifest::verdict::{DROP, PASS, REDIRECT, REFLECT};
+}
+
+pub struct Gen<'a, 'ctx> {
+    pub bpf: Bpf<'ctx>,
+    pub p: &'a Program,
+    pub file: iov_diagnostics::FileId,
+    pub func: FunctionValue<'ctx>,
+    pub hook: Hook,
+    pub ctx_ptr: PointerValue<'ctx>,
+    pub data: PointerValue<'ctx>,
+    pub data_end: PointerValue<'ctx>,
+    /// Packet length in bytes (i32).
+    pub pkt_len: IntValue<'ctx>,
+    pub headers: HashMap<String, HeaderVar<'ctx>>,
+    /// Scalars by path, innermost scope last.
+    pub scopes: Vec<HashMap<String, Scalar<'ctx>>>,
+    /// Block parameter names and the storage root they stand for (`hdr` -> `H`).
+    pub aliases: HashMap<String, String>,
+    pub parser_error: PointerValue<'ctx>,
+    pub decision: PointerValue<'ctx>,
+    pub port: PointerValue<'ctx>,
+    pub cursor: PointerValue<'ctx>,
+    /// Maps of extern instances and tables, by `Control.name`.
+    pub maps: HashMap<String, GlobalValue<'ctx>>,
+    pub control: String,
+    pub tables: HashMap<String, table::TableGen<'ctx>>,
+    /// Where `exit` goes, and where `return` goes (the action's end inside an action).
+    pub exit_bb: Option<BasicBlock<'ctx>>,
+    pub return_bb: Option<BasicBlock<'ctx>>,
+    pub manifest: manifest::Manifest,
+    pub diags: Vec<Diagnostic>,
+    /// Constants by the span of their declaration.
+    pub consts: HashMap<Span, usize>,
+    /// The control's actions by name (for direct calls and table dispatch).
+    pub actions: HashMap<String, ast::ActionDecl>,
+}
+
+/// Offsets of fields in the hook's context struct.
+struct CtxLayout {
+    data: u64,
+    data_end: u64,
+    ingress_ifindex: u64,
+}
+
+fn ctx_layout(hook: Hook) -> CtxLayout {
+    match hook {
+        // struct xdp_md { data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex }
+        Hook::Xdp => CtxLayout {
+            data: 0,
+            data_end: 4,
+            ingress_ifindex: 12,
+        },
+        // struct __sk_buff: ingress_ifindex at 36, data at 76, data_end at 80
+        Hook::TcIngress | Hook::TcEgress => CtxLayout {
+            data: 76,
+            data_end: 80,
+            ingress_ifindex: 36,
+        },
+    }
+}
+
+impl<'a, 'ctx> Gen<'a, 'ctx> {
+    pub fn unsupported(&mut self, span: Span, what: &str) {
+        let d = Diagnostic::new(Code::E0700, format!("{what} is not supported by code generation yet"), span)
+            .label("cannot be compiled yet")
+            .note("`iov check` accepts it; the BPF back end does not lower it yet (see docs/language.md, \"What compiles today\")");
+        if !self.diags.iter().any(|x| x.primary.span == span) {
+            self.diags.push(d);
+        }
+    }
+
+    pub fn ty(&self, e: &ast::Expr) -> Ty {
+        self.p
+            .expr_types
+            .get(&e.span)
+            .cloned()
+            .unwrap_or(Ty::Unknown)
+    }
+
+    pub fn block(&self, name: &str) -> BasicBlock<'ctx> {
+        self.bpf.ctx.append_basic_block(self.func, name)
+    }
+
+    /// Branches to `to` unless the current block already ends.
+    pub fn goto(&self, to: BasicBlock<'ctx>) {
+        let here = self.bpf.b.get_insert_block().expect("positioned");
+        if here.get_terminator().is_none() {
+            self.bpf.b.build_unconditional_branch(to).expect("br");
+        }
+    }
+
+    pub fn alloca(&self, bits: u32, name: &str) -> PointerValue<'ctx> {
+        // Allocas go to the entry block so LLVM can promote them to registers.
+        let entry = self.func.get_first_basic_block().expect("entry");
+        let tmp = self.bpf.ctx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => tmp.position_before(&i),
+            None => tmp.position_at_end(entry),
+        }
+        let slot = tmp.build_alloca(self.bpf.i(bits), name).expect("alloca");
+        tmp.build_store(slot, self.bpf.i(bits).const_zero())
+            .expect("init");
+        slot
+    }
+
+    /// A zeroed byte buffer on the stack (in the entry block, as BPF needs static frames).
+    pub fn alloca_bytes(&self, n: u32, name: &str) -> PointerValue<'ctx> {
+        let entry = self.func.get_first_basic_block().expect("entry");
+        let tmp = self.bpf.ctx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => tmp.position_before(&i),
+            None => tmp.position_at_end(entry),
+        }
+        let ty = self.bpf.ctx.i8_type().array_type(n);
+        let slot = tmp.build_alloca(ty, name).expect("alloca");
+        tmp.build_store(slot, ty.const_zero()).expect("init");
+        slot
+    }
+
+    pub fn set(&self, slot: PointerValue<'ctx>, bits: u32, v: u128) {
+        self.bpf
+            .b
+            .build_store(slot, self.bpf.c(bits, v))
+            .expect("store");
+    }
+
+    pub fn lookup_scalar(&self, path: &str) -> Option<Scalar<'ctx>> {
+        self.scopes.iter().rev().find_map(|s| s.get(path).copied())
+    }
+
+    /// The storage path of an expression naming a variable, header or field.
+    pub fn path_of(&self, e: &ast::Expr) -> Option<String> {
+        match &e.kind {
+            ast::ExprKind::Name(id) => Some(
+                self.aliases
+                    .get(&id.name)
+                    .cloned()
+                    .unwrap_or_else(|| id.name.clone()),
+            ),
+            ast::ExprKind::Member(b, f) => Some(format!("{}.{}", self.path_of(b)?, f.name)),
+            _ => None,
+        }
+    }
+}
+
+/// Lowers the program's entry. Diagnostics are E0700 for constructs not lowered yet.
+pub fn lower<'a, 'ctx>(
+    mut bpf: Bpf<'ctx>,
+    p: &'a Program,
+    name: &str,
+    test_build: bool,
+) -> Result<(Bpf<'ctx>, manifest::Manifest), Vec<Diagnostic>> {
+    let entry = p.entry.clone().ok_or_else(Vec::new)?;
+    let hook = match entry.hook.as_str() {
+        "xdp" => Hook::Xdp,
+        "tc_ingress" => Hook::TcIngress,
+        _ => Hook::TcEgress,
+    };
+    let section = if hook == Hook::Xdp { "xdp" } else { "tc" };
+    let file = p.modules[entry.parser.module].file;
+    let item = |r: iov_sema::ItemRef| &p.modules[r.module].ast.items[r.item];
+    let (Item::Parser(parser), Item::Control(control), Item::Control(deparser)) = (
+        item(entry.parser),
+        item(entry.control),
+        item(entry.deparser),
+    ) else {
+        return Err(Vec::new());
+    };
+    let line = {
+        let text_offset = entry.span.start as usize;
+        let _ = text_offset;
+        1
+    };
+    let func = bpf.program("iov_main", section, line);
+    let entry_bb = bpf.ctx.append_basic_block(func, "entry");
+    bpf.b.position_at_end(entry_bb);
+    bpf.at(entry.span.start);
+    let ctx_ptr = func.get_nth_param(0).expect("ctx").into_pointer_value();
+    let lay = ctx_layout(hook);
+    let to_ptr = |bpf: &Bpf<'ctx>, v: IntValue<'ctx>| {
+        let wide = bpf
+            .b
+            .build_int_z_extend(v, bpf.ctx.i64_type(), "w")
+            .expect("zext");
+        bpf.b
+            .build_int_to_ptr(wide, bpf.ptr(), "p")
+            .expect("inttoptr")
+    };
+    let data_raw = bpf.ctx_u32(ctx_ptr, lay.data);
+    let end_raw = bpf.ctx_u32(ctx_ptr, lay.data_end);
+    let ifindex = bpf.ctx_u32(ctx_ptr, lay.ingress_ifindex);
+    let data = to_ptr(&bpf, data_raw);
+    let data_end = to_ptr(&bpf, end_raw);
+    let pkt_len = bpf.b.build_int_sub(end_raw, data_raw, "len").expect("sub");
+    let mut consts = HashMap::new();
+    for (i, c) in p.consts.iter().enumerate() {
+        consts.insert(c.span, i);
+    }
+    let manifest = manifest::Manifest {
+        version: manifest::VERSION,
+        program: name.to_string(),
+        hook,
+        section: section.to_string(),
+        function: "iov_main".to_string(),
+        tables: Vec::new(),
+        counters: Vec::new(),
+        registers: Vec::new(),
+        errors: p.errors.clone(),
+        verdict_map: test_build.then(|| "iov_verdict".to_string()),
+    };
+    let mut g = Gen {
+        bpf,
+        p,
+        file,
+        func,
+        hook,
+        ctx_ptr,
+        data,
+        data_end,
+        pkt_len,
+        headers: HashMap::new(),
+        scopes: vec![HashMap::new()],
+        aliases: HashMap::new(),
+        parser_error: ctx_ptr,
+        decision: ctx_ptr,
+        port: ctx_ptr,
+        cursor: ctx_ptr,
+        maps: HashMap::new(),
+        control: String::new(),
+        tables: HashMap::new(),
+        exit_bb: None,
+        return_bb: None,
+        manifest,
+        diags: Vec::new(),
+        consts,
+        actions: HashMap::new(),
+    };
+    g.parser_error = g.alloca(32, "parser_error");
+    g.decision = g.alloca(32, "decision");
+    g.port = g.alloca(32, "port");
+    g.cursor = g.alloca(64, "cursor");
+    // Storage for the headers struct (root `H`) and the metadata (root `M`).
+    let headers_id = entry.headers;
+    if let Some(h) = headers_id {
+        let mut leaves = Vec::new();
+        layout::flatten(p, h, "H", &mut leaves);
+        for (path, leaf) in leaves {
+            match leaf {
+                Leaf::Header(id) => {
+                    let slot = g.bpf.b.build_alloca(g.bpf.ptr(), &path).expect("alloca");
+                    g.bpf
+                        .b
+                        .build_store(slot, g.bpf.ptr().const_null())
+                        .expect("store");
+                    let valid = g.alloca(1, "valid");
+                    g.headers.insert(path, HeaderVar { slot, valid, id });
+                }
+                Leaf::Scalar(bits) => {
+                    let slot = g.alloca(bits, &path);
+                    g.scopes[0].insert(path, Scalar { slot, bits });
+                }
+                Leaf::Stack => {}
+            }
+        }
+    }
+    let meta_id = p.structs.iter().position(|s| s.name == "std_meta_t");
+    if let Some(m) = meta_id {
+        let mut leaves = Vec::new();
+        layout::flatten(p, m, "M", &mut leaves);
+        for (path, leaf) in leaves {
+            if let Leaf::Scalar(bits) = leaf {
+                let slot = g.alloca(bits, &path);
+                g.scopes[0].insert(path, Scalar { slot, bits });
+            }
+        }
+    }
+    if let Some(s) = g.lookup_scalar("M.ingress_port") {
+        g.bpf.b.build_store(s.slot, ifindex).expect("store");
+    }
+    if let Some(s) = g.lookup_scalar("M.packet_length") {
+        g.bpf.b.build_store(s.slot, pkt_len).expect("store");
+    }
+    let control_bb = g.block("control");
+    g.lower_parser(parser, control_bb);
+    g.bpf.b.position_at_end(control_bb);
+    g.lower_control(control);
+    g.lower_control(deparser);
+    g.finish_decision(test_build);
+    if g.diags.is_empty() {
+        let Gen { bpf, manifest, .. } = g;
+        Ok((bpf, manifest))
+    } else {
+        Err(g.diags)
+    }
+}

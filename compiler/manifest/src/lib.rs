@@ -1,0 +1,208 @@
+//! The manifest: the documented, versioned contract between the compiler and the runtime.
+//!
+//! Takes: built by code generation from the checked program and the maps it emitted.
+//! Gives: a description of everything a compiled program exposes to the control plane, with
+//! the exact byte layout of every map key and value, so the runtime can offer typed table,
+//! counter and register operations without knowing the source. Carried inside the object in
+//! the ELF section [`SECTION`] as JSON and printed by `iov build --emit manifest`.
+//! The format is described in docs/manifest.md; [`VERSION`] changes when a field changes
+//! meaning or disappears (adding fields does not change it).
+//!
+//! Byte layout rules (the same for every key and value):
+//! - every control-plane value (key field, action parameter) is stored big-endian (network
+//!   order) in `bytes = ceil(bits / 8)` bytes, right-aligned (high bits zero);
+//! - a table value is `u32 action_id` (host order) followed by the action's parameters at the
+//!   offsets given here;
+//! - an `lpm` table key is `u32 prefix_len` (host order) followed by the key fields; exact
+//!   fields come first and the prefix length counts their bits too.
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest format's version.
+pub const VERSION: u32 = 1;
+
+/// The ELF section that carries the manifest inside a compiled object.
+pub const SECTION: &str = ".iov.manifest";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    /// The program's name (its file name without `.iov`).
+    pub program: String,
+    pub hook: Hook,
+    /// ELF section and symbol of the BPF program.
+    pub section: String,
+    pub function: String,
+    pub tables: Vec<Table>,
+    pub counters: Vec<Counter>,
+    pub registers: Vec<Register>,
+    /// Members of `error`, by value.
+    pub errors: Vec<String>,
+    /// A map of one `Verdict` recording the last packet's decision, present only in test
+    /// builds (`iov test`), where the runtime reads it to observe where a packet went.
+    pub verdict_map: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hook {
+    Xdp,
+    TcIngress,
+    TcEgress,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapKind {
+    /// BPF_MAP_TYPE_HASH: exact keys.
+    Hash,
+    /// BPF_MAP_TYPE_LPM_TRIE: one lpm key after any exact keys.
+    LpmTrie,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    Exact,
+    Lpm,
+    Ternary,
+    Range,
+    Optional,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// `Control.table`, as written in the program.
+    pub name: String,
+    /// The BPF map of entries, and the one-element array map holding the default action.
+    pub map: String,
+    pub default_map: String,
+    pub kind: MapKind,
+    pub size: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub keys: Vec<KeyField>,
+    pub actions: Vec<Action>,
+    pub default_action: ActionCall,
+    /// `const default_action`: the control plane cannot change it.
+    pub default_const: bool,
+    /// `const entries`, installed by the runtime when the program is loaded; the table is
+    /// then read-only for the control plane when `entries_const` is true.
+    pub entries: Vec<Entry>,
+    pub entries_const: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyField {
+    /// The key expression as written (`hdr.ipv4.dst`).
+    pub name: String,
+    pub bits: u32,
+    pub match_kind: MatchKind,
+    /// Byte offset in the map key (after the lpm prefix length, which is not counted here).
+    pub offset: u32,
+    pub bytes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub name: String,
+    /// The value stored in the first four bytes of a table value; 0 is never used.
+    pub id: u32,
+    pub params: Vec<Param>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    pub bits: u32,
+    /// Byte offset in the table value (after the four-byte action id, which is counted).
+    pub offset: u32,
+    pub bytes: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionCall {
+    pub action: String,
+    /// Argument values, one per parameter, as decimal strings (values may be 128 bits wide).
+    pub args: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// One per key field.
+    pub keys: Vec<KeyMatch>,
+    pub action: ActionCall,
+}
+
+/// How one key field of an entry matches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum KeyMatch {
+    /// Exactly this value (decimal string).
+    Value { value: String },
+    /// The first `len` bits of `value`.
+    Prefix { value: String, len: u32 },
+    /// Anything (`_`).
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterKind {
+    Packets,
+    Bytes,
+    PacketsAndBytes,
+}
+
+/// A `counter`: a per-CPU array of `{ u64 packets; u64 bytes }`, summed by the runtime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    /// `Control.name`.
+    pub name: String,
+    pub map: String,
+    pub size: u32,
+    pub kind: CounterKind,
+}
+
+/// A `register<T>`: an array of `size` values, each stored in a host-order u64.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Register {
+    pub name: String,
+    pub map: String,
+    pub size: u32,
+    pub bits: u32,
+}
+
+/// What the verdict map holds in test builds (host order).
+pub mod verdict {
+    /// Byte size of the record: `u32 action; u32 port`.
+    pub const SIZE: usize = 8;
+    pub const PASS: u32 = 1;
+    pub const DROP: u32 = 2;
+    pub const REDIRECT: u32 = 3;
+    pub const REFLECT: u32 = 4;
+}
+
+impl Manifest {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a manifest always serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Manifest, String> {
+        let m: Manifest =
+            serde_json::from_str(text).map_err(|e| format!("invalid manifest: {e}"))?;
+        if m.version != VERSION {
+            return Err(format!(
+                "manifest version {} is not supported (this runtime reads version {VERSION})",
+                m.version
+            ));
+        }
+        Ok(m)
+    }
+
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name || t.name.rsplit('.').next() == Some(name))
+    }
+}

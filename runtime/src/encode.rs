@@ -1,0 +1,335 @@
+//! The byte layout of table keys and values, both ways.
+//!
+//! Takes: a manifest [`Table`] and typed control-plane values ([`Match`], [`ActionCall`]).
+//! Gives: the exact bytes of the table's map key and value (and of its default map's value),
+//! and the typed values decoded back from those bytes. Every check (counts, widths, prefix
+//! lengths, match kinds) happens here, before any byte reaches the kernel. Pure: no syscalls.
+//!
+//! The layout (see `iov_manifest`): values are big-endian in `ceil(bits / 8)` bytes,
+//! right-aligned; a table value is a host-order `u32` action id followed by the parameters;
+//! an `lpm` key is a host-order `u32` prefix length (in bits of the key data, counting the
+//! exact fields before the lpm field) followed by the fields.
+
+use crate::error::list;
+use crate::Error;
+use iov_manifest::{self as manifest, MapKind, MatchKind, Table};
+use std::fmt;
+
+/// How one key field of a table entry matches.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Match {
+    /// Exactly this value. On an `lpm` field it means the full-length prefix.
+    Exact(u128),
+    /// The first `len` bits of `value` (`lpm` fields only); bits after them must be zero.
+    Prefix { value: u128, len: u32 },
+    /// Anything (`_`): on an `lpm` field the same as `Prefix { value: 0, len: 0 }`.
+    Any,
+}
+
+impl fmt::Display for Match {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Match::Exact(v) => write!(f, "{v}"),
+            Match::Prefix { value, len } => write!(f, "{value}/{len}"),
+            Match::Any => f.write_str("_"),
+        }
+    }
+}
+
+/// An action with its argument values, one per parameter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActionCall {
+    pub action: String,
+    pub args: Vec<u128>,
+}
+
+impl ActionCall {
+    pub fn new(action: impl Into<String>, args: impl Into<Vec<u128>>) -> ActionCall {
+        ActionCall {
+            action: action.into(),
+            args: args.into(),
+        }
+    }
+}
+
+/// One table entry: its keys (one per key field) and the action it runs.
+///
+/// Entries read back from an `lpm` table give the lpm field as [`Match::Prefix`], whatever
+/// form it was added in.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Entry {
+    pub keys: Vec<Match>,
+    pub action: ActionCall,
+}
+
+/// The largest value of `bits` bits.
+pub(crate) fn max_for(bits: u32) -> u128 {
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
+}
+
+/// Refuses `value` when it needs more than `bits` bits.
+pub(crate) fn check_fits(what: impl FnOnce() -> String, value: u128, bits: u32) -> Result<(), Error> {
+    if value > max_for(bits) {
+        return Err(Error::TooWide {
+            what: what(),
+            value,
+            bits,
+            max: max_for(bits),
+        });
+    }
+    Ok(())
+}
+
+fn put_be(buf: &mut [u8], offset: usize, bytes: usize, value: u128) {
+    for i in 0..bytes {
+        let shift = 8 * (bytes - 1 - i);
+        buf[offset + i] = if shift < 128 { (value >> shift) as u8 } else { 0 };
+    }
+}
+
+fn get_be(buf: &[u8], offset: usize, bytes: usize) -> u128 {
+    buf[offset..offset + bytes]
+        .iter()
+        .fold(0u128, |acc, &b| (acc << 8) | u128::from(b))
+}
+
+fn u32_at(buf: &[u8], offset: usize) -> u32 {
+    u32::from_ne_bytes(buf[offset..offset + 4].try_into().expect("four bytes"))
+}
+
+/// Where the key fields start in the map key (after the lpm prefix length).
+fn key_base(table: &Table) -> usize {
+    match table.kind {
+        MapKind::Hash => 0,
+        MapKind::LpmTrie => 4,
+    }
+}
+
+/// Checks that `offset + bytes` fits in `size`, else blames the manifest.
+fn in_bounds(what: &str, offset: usize, bytes: usize, size: usize) -> Result<(), Error> {
+    if offset + bytes > size {
+        return Err(Error::BadManifest(format!(
+            "{what} lies at bytes {offset}..{} but the map's size is {size}",
+            offset + bytes
+        )));
+    }
+    Ok(())
+}
+
+/// The prefix length (in key-data bits) at which the lpm field `f` starts to count.
+fn lpm_base(f: &manifest::KeyField) -> u32 {
+    8 * f.offset + (8 * f.bytes).saturating_sub(f.bits)
+}
+
+fn kind_name(kind: MatchKind) -> &'static str {
+    match kind {
+        MatchKind::Exact => "exact",
+        MatchKind::Lpm => "lpm",
+        MatchKind::Ternary => "ternary",
+        MatchKind::Range => "range",
+        MatchKind::Optional => "optional",
+    }
+}
+
+fn given(m: &Match) -> &'static str {
+    match m {
+        Match::Exact(_) => "an exact value",
+        Match::Prefix { .. } => "a prefix",
+        Match::Any => "`_` (any)",
+    }
+}
+
+/// The map key for `keys` in `table`.
+pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
+    if keys.len() != table.keys.len() {
+        return Err(Error::KeyCount {
+            table: table.name.clone(),
+            expected: table.keys.len(),
+            found: keys.len(),
+            fields: list(table.keys.iter().map(|k| k.name.as_str())),
+        });
+    }
+    let size = table.key_size as usize;
+    let base = key_base(table);
+    let mut buf = vec![0u8; size];
+    let mut prefix: Option<u32> = None;
+    for (field, m) in table.keys.iter().zip(keys) {
+        let what = || format!("key `{}` of table `{}`", field.name, table.name);
+        let offset = base + field.offset as usize;
+        in_bounds(&what(), offset, field.bytes as usize, size)?;
+        let wrong = |accepts| Error::WrongMatch {
+            what: what(),
+            kind: kind_name(field.match_kind),
+            given: given(m),
+            accepts,
+        };
+        let value = match (field.match_kind, table.kind) {
+            (MatchKind::Lpm, MapKind::LpmTrie) => {
+                let (value, len) = match *m {
+                    Match::Exact(v) => (v, field.bits),
+                    Match::Prefix { value, len } => (value, len),
+                    Match::Any => (0, 0),
+                };
+                check_fits(what, value, field.bits)?;
+                if len > field.bits {
+                    return Err(Error::PrefixTooLong {
+                        what: what(),
+                        len,
+                        bits: field.bits,
+                    });
+                }
+                let host = max_for(field.bits - len);
+                if value & host != 0 {
+                    return Err(Error::HostBits {
+                        what: what(),
+                        value,
+                        len,
+                        masked: value & !host,
+                    });
+                }
+                prefix = Some(lpm_base(field) + len);
+                value
+            }
+            (MatchKind::Exact | MatchKind::Optional, _) => match *m {
+                Match::Exact(v) => {
+                    check_fits(what, v, field.bits)?;
+                    v
+                }
+                _ => return Err(wrong("an exact value")),
+            },
+            (MatchKind::Lpm, MapKind::Hash) => {
+                return Err(Error::BadManifest(format!(
+                    "{} is an lpm key in a hash map",
+                    what()
+                )))
+            }
+            (MatchKind::Ternary | MatchKind::Range, _) => {
+                return Err(wrong("nothing: this runtime cannot store ternary or range keys yet"))
+            }
+        };
+        put_be(&mut buf, offset, field.bytes as usize, value);
+    }
+    if table.kind == MapKind::LpmTrie {
+        // A table whose only fields are exact still matches on all of them.
+        let prefix = prefix.unwrap_or(8 * (size as u32 - 4));
+        in_bounds(&format!("the prefix length of table `{}`", table.name), 0, 4, size)?;
+        buf[..4].copy_from_slice(&prefix.to_ne_bytes());
+    }
+    Ok(buf)
+}
+
+/// The keys stored in the map key `raw` of `table`.
+pub(crate) fn decode_key(table: &Table, raw: &[u8]) -> Result<Vec<Match>, Error> {
+    let base = key_base(table);
+    let prefix = (table.kind == MapKind::LpmTrie && raw.len() >= 4).then(|| u32_at(raw, 0));
+    let mut keys = Vec::with_capacity(table.keys.len());
+    for field in &table.keys {
+        let offset = base + field.offset as usize;
+        in_bounds(&field.name, offset, field.bytes as usize, raw.len())?;
+        let value = get_be(raw, offset, field.bytes as usize);
+        keys.push(match (field.match_kind, prefix) {
+            (MatchKind::Lpm, Some(prefix)) => Match::Prefix {
+                value,
+                len: prefix.saturating_sub(lpm_base(field)).min(field.bits),
+            },
+            _ => Match::Exact(value),
+        });
+    }
+    Ok(keys)
+}
+
+/// The action `name` of `table` (by full name or by its last `.` segment).
+pub(crate) fn find_action<'t>(table: &'t Table, name: &str) -> Result<&'t manifest::Action, Error> {
+    table
+        .actions
+        .iter()
+        .find(|a| a.name == name)
+        .or_else(|| table.actions.iter().find(|a| a.name.rsplit('.').next() == Some(name)))
+        .ok_or_else(|| Error::UnknownAction {
+            table: table.name.clone(),
+            action: name.to_string(),
+            known: list(table.actions.iter().map(|a| a.name.as_str())),
+        })
+}
+
+/// The table value (or default-map value) for `call`.
+pub(crate) fn encode_action(table: &Table, call: &ActionCall) -> Result<Vec<u8>, Error> {
+    let action = find_action(table, &call.action)?;
+    if call.args.len() != action.params.len() {
+        return Err(Error::ArgCount {
+            action: action.name.clone(),
+            expected: action.params.len(),
+            found: call.args.len(),
+            params: list(action.params.iter().map(|p| p.name.as_str())),
+        });
+    }
+    let size = table.value_size as usize;
+    let mut buf = vec![0u8; size];
+    in_bounds(&format!("the action id of table `{}`", table.name), 0, 4, size)?;
+    buf[..4].copy_from_slice(&action.id.to_ne_bytes());
+    for (param, &value) in action.params.iter().zip(&call.args) {
+        let what = || format!("argument `{}` of action `{}`", param.name, action.name);
+        check_fits(what, value, param.bits)?;
+        let offset = param.offset as usize;
+        in_bounds(&what(), offset, param.bytes as usize, size)?;
+        put_be(&mut buf, offset, param.bytes as usize, value);
+    }
+    Ok(buf)
+}
+
+/// The action call stored in the value `raw` of map `map` of `table`.
+pub(crate) fn decode_action(table: &Table, map: &str, raw: &[u8]) -> Result<ActionCall, Error> {
+    in_bounds(&format!("the action id in map `{map}`"), 0, 4, raw.len())?;
+    let id = u32_at(raw, 0);
+    let action = table
+        .actions
+        .iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| Error::UnknownActionId {
+            map: map.to_string(),
+            id,
+        })?;
+    let mut args = Vec::with_capacity(action.params.len());
+    for param in &action.params {
+        in_bounds(&param.name, param.offset as usize, param.bytes as usize, raw.len())?;
+        args.push(get_be(raw, param.offset as usize, param.bytes as usize));
+    }
+    Ok(ActionCall {
+        action: action.name.clone(),
+        args,
+    })
+}
+
+fn decimal(what: &str, text: &str) -> Result<u128, Error> {
+    text.parse()
+        .map_err(|_| Error::BadManifest(format!("{what} `{text}` is not a decimal number")))
+}
+
+/// A manifest action call (decimal strings) as typed values.
+pub(crate) fn call_from_manifest(call: &manifest::ActionCall) -> Result<ActionCall, Error> {
+    let args = call
+        .args
+        .iter()
+        .map(|a| decimal("argument", a))
+        .collect::<Result<_, _>>()?;
+    Ok(ActionCall {
+        action: call.action.clone(),
+        args,
+    })
+}
+
+/// A manifest key match (decimal strings) as a typed value.
+pub(crate) fn match_from_manifest(m: &manifest::KeyMatch) -> Result<Match, Error> {
+    Ok(match m {
+        manifest::KeyMatch::Value { value } => Match::Exact(decimal("key", value)?),
+        manifest::KeyMatch::Prefix { value, len } => Match::Prefix {
+            value: decimal("key", value)?,
+            len: *len,
+        },
+        manifest::KeyMatch::Any => Match::Any,
+    })
+}

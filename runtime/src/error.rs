@@ -1,0 +1,256 @@
+//! The runtime's one error type.
+//!
+//! Takes: failures from object parsing, aya, raw bpf() calls and control-plane checks.
+//! Gives: [`Error`], whose message says what went wrong *and how to fix it* (run as root,
+//! mount bpffs, pick an existing interface, ...). Control-plane errors are raised before
+//! anything is written, so a refused request never changes a map.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading, controlling, running or attaching a module.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- the object and its manifest -------------------------------------------------------
+    #[error("the object is not a readable ELF file ({0}); pass the output of `iov build`")]
+    NotAnObject(String),
+
+    #[error(
+        "the object has no `{section}` section; it was not produced by `iov build` \
+         (rebuild it with `iov build`)"
+    )]
+    NoManifest { section: &'static str },
+
+    #[error("the object's manifest is unusable: {0}; rebuild the object with this version of `iov`")]
+    BadManifest(String),
+
+    #[error(
+        "program section `{section}` cannot be loaded for hook {hook}: {fix}; \
+         rebuild the object with a matching `iov`"
+    )]
+    UnsupportedSection {
+        section: String,
+        hook: String,
+        fix: &'static str,
+    },
+
+    #[error("the object has no program `{function}` (the manifest names it in section `{section}`)")]
+    NoProgram { function: String, section: String },
+
+    #[error("the object has no map `{map}` although the manifest lists it; rebuild the object")]
+    NoMap { map: String },
+
+    #[error(
+        "map `{map}` does not match the manifest: {what} is {found} in the kernel but {expected} \
+         in the manifest; rebuild the object"
+    )]
+    MapMismatch {
+        map: String,
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
+
+    // ---- the kernel ------------------------------------------------------------------------
+    #[error(
+        "permission denied while {doing}: loading and controlling XDP and TC programs needs \
+         root, or the capabilities CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; run as root (sudo) \
+         or grant them with `setcap cap_bpf,cap_net_admin,cap_perfmon+ep <binary>`"
+    )]
+    PermissionDenied { doing: String },
+
+    #[error("the kernel verifier rejected program `{function}` ({errno}):\n{log}")]
+    Verifier {
+        function: String,
+        errno: io::Error,
+        log: String,
+    },
+
+    #[error("loading the object into the kernel failed: {0}")]
+    Load(String),
+
+    #[error("the bpf() call {call} on `{target}` failed: {source}")]
+    Syscall {
+        call: &'static str,
+        target: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "{path} is not a BPF filesystem: mount one with `mount -t bpf bpf /sys/fs/bpf` \
+         (or add `bpf /sys/fs/bpf bpf defaults 0 0` to /etc/fstab)"
+    )]
+    BpffsMissing { path: PathBuf },
+
+    #[error("pinning to {path} failed: {detail}")]
+    Pin { path: PathBuf, detail: String },
+
+    // ---- test runs -------------------------------------------------------------------------
+    #[error(
+        "the packet is {len} bytes but the kernel needs at least 14 (an Ethernet header) to \
+         test-run a program; pad the packet"
+    )]
+    FrameTooShort { len: usize },
+
+    #[error("the repeat count must be at least 1")]
+    ZeroRepeat,
+
+    // ---- attaching -------------------------------------------------------------------------
+    #[error("no network interface named `{name}` in this network namespace; list them with `ip link`")]
+    NoInterface { name: String },
+
+    #[error("attaching to `{iface}` failed: {detail}")]
+    Attach { iface: String, detail: String },
+
+    #[error("this attachment does not belong to this module (it is detached already or came from another module)")]
+    NotAttached,
+
+    // ---- the control plane -----------------------------------------------------------------
+    #[error("no table `{name}` in this program; its tables are: {known}")]
+    UnknownTable { name: String, known: String },
+
+    #[error("table `{table}` has no action `{action}`; its actions are: {known}")]
+    UnknownAction {
+        table: String,
+        action: String,
+        known: String,
+    },
+
+    #[error("no {kind} `{name}` in this program; its {kind}s are: {known}")]
+    UnknownExtern {
+        kind: &'static str,
+        name: String,
+        known: String,
+    },
+
+    #[error("table `{table}` has {expected} key field(s) ({fields}) but {found} were given")]
+    KeyCount {
+        table: String,
+        expected: usize,
+        found: usize,
+        fields: String,
+    },
+
+    #[error("action `{action}` takes {expected} argument(s) ({params}) but {found} were given")]
+    ArgCount {
+        action: String,
+        expected: usize,
+        found: usize,
+        params: String,
+    },
+
+    #[error("{what} = {value} does not fit in {bits} bits (the largest value is {max})")]
+    TooWide {
+        what: String,
+        value: u128,
+        bits: u32,
+        max: u128,
+    },
+
+    #[error("prefix /{len} of {what} is longer than the field's {bits} bits")]
+    PrefixTooLong { what: String, len: u32, bits: u32 },
+
+    #[error(
+        "{what} = {value}/{len} has bits set after the first {len}; write {masked}/{len} \
+         (the value with those bits cleared)"
+    )]
+    HostBits {
+        what: String,
+        value: u128,
+        len: u32,
+        masked: u128,
+    },
+
+    #[error("{what} is a `{kind}` match and cannot take {given}; give {accepts}")]
+    WrongMatch {
+        what: String,
+        kind: &'static str,
+        given: &'static str,
+        accepts: &'static str,
+    },
+
+    #[error("table `{table}` is full ({size} entries); delete an entry first or enlarge the table's `size`")]
+    TableFull { table: String, size: u32 },
+
+    #[error("table `{table}` already has an entry with these keys; use `modify_entry` to change it or delete it first")]
+    EntryExists { table: String },
+
+    #[error("table `{table}` has no entry with these keys")]
+    NoEntry { table: String },
+
+    #[error("the entries of table `{table}` are `const` in the program; change them in the source")]
+    ConstEntries { table: String },
+
+    #[error("the default action of table `{table}` is `const` in the program; change it in the source")]
+    ConstDefault { table: String },
+
+    #[error("index {index} is out of range for {kind} `{name}` of size {size} (valid: 0..{size})")]
+    IndexOutOfRange {
+        kind: &'static str,
+        name: String,
+        index: u32,
+        size: u32,
+    },
+
+    #[error("map `{map}` holds action id {id}, which the manifest does not know; the object and the maps are out of step")]
+    UnknownActionId { map: String, id: u32 },
+}
+
+impl Error {
+    /// The error for a failed bpf() call, turning EPERM into [`Error::PermissionDenied`].
+    pub(crate) fn syscall(call: &'static str, target: &str, source: io::Error) -> Error {
+        if is_permission(&source) {
+            return Error::PermissionDenied {
+                doing: format!("calling {call} on `{target}`"),
+            };
+        }
+        Error::Syscall {
+            call,
+            target: target.to_string(),
+            source,
+        }
+    }
+}
+
+/// Whether an I/O error means "not allowed" (no root, no CAP_BPF).
+pub(crate) fn is_permission(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EPERM))
+}
+
+/// The first I/O error in an error's chain of sources.
+pub(crate) fn io_cause<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// An error and all its sources on one line (`a: b: c`).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let part = err.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cur = err.source();
+    }
+    text
+}
+
+/// `a, b, c`, or `(none)`.
+pub(crate) fn list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.is_empty() {
+        "(none)".to_string()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,304 @@
+//! Loading a compiled object into the kernel.
+//!
+//! Takes: the bytes of an object built by `iov build` (ELF with maps, one program and the
+//! manifest section).
+//! Gives: a [`Module`]: the aya [`Ebpf`] with its maps created and its program loaded as XDP
+//! or TC (SchedClassifier) per the manifest's hook, every map checked against the manifest,
+//! every table's default action and `const entries` installed. The module owns everything;
+//! dropping it detaches and unloads the program and frees the maps.
+
+use crate::encode::{call_from_manifest, encode_action, encode_key, match_from_manifest};
+use crate::error::{chain, io_cause, is_permission};
+use crate::manifest::{check_section, read_manifest};
+use crate::sys::{RawMap, Update};
+use crate::Error;
+use aya::maps::{Map, MapData, MapType};
+use aya::programs::{ProgramError, SchedClassifier, Xdp};
+use aya::{Ebpf, EbpfLoader};
+use iov_manifest::{Hook, Manifest, MapKind};
+use std::collections::HashMap;
+use std::os::fd::{AsFd, BorrowedFd};
+
+/// A loaded program with its maps and its manifest.
+pub struct Module {
+    pub(crate) ebpf: Ebpf,
+    pub(crate) manifest: Manifest,
+    /// Key and value sizes of every map the manifest names, as the kernel reports them.
+    pub(crate) maps: HashMap<String, MapShape>,
+}
+
+/// What the kernel says about one map.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MapShape {
+    pub key_size: usize,
+    pub value_size: usize,
+    pub max_entries: u32,
+    /// A per-CPU map: lookups return one value (padded to 8 bytes) per possible CPU.
+    pub per_cpu: bool,
+}
+
+/// What the manifest expects of one map.
+struct Expect<'a> {
+    name: &'a str,
+    ty: MapType,
+    key_size: u32,
+    /// `None`: any of the sizes the caller accepts (checked separately).
+    value_size: Option<u32>,
+    max_entries: u32,
+}
+
+impl Module {
+    /// Loads `object` into the kernel: creates its maps, loads its program, checks the maps
+    /// against the manifest and installs default actions and const entries.
+    pub fn load(object: &[u8]) -> Result<Module, Error> {
+        let manifest = read_manifest(object)?;
+        check_section(&manifest)?;
+        let mut ebpf = EbpfLoader::new().load(object).map_err(|e| {
+            if io_cause(&e).is_some_and(is_permission) {
+                Error::PermissionDenied {
+                    doing: "creating the object's maps".into(),
+                }
+            } else {
+                Error::Load(chain(&e))
+            }
+        })?;
+        load_program(&mut ebpf, &manifest)?;
+        let maps = check_maps(&ebpf, &manifest)?;
+        let module = Module {
+            ebpf,
+            manifest,
+            maps,
+        };
+        module.install()?;
+        Ok(module)
+    }
+
+    /// The manifest the object carried.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The underlying aya object (maps and program), for what this crate does not wrap.
+    pub fn ebpf(&self) -> &Ebpf {
+        &self.ebpf
+    }
+
+    /// How many instructions the verifier processed to accept the program.
+    pub fn verified_instructions(&self) -> Option<u32> {
+        let program = self.ebpf.program(&self.manifest.function)?;
+        program.info().ok()?.verified_instruction_count()
+    }
+
+    /// The program's file descriptor.
+    pub(crate) fn program_fd(&self) -> Result<BorrowedFd<'_>, Error> {
+        let function = &self.manifest.function;
+        let program = self.ebpf.program(function).ok_or_else(|| Error::NoProgram {
+            function: function.clone(),
+            section: self.manifest.section.clone(),
+        })?;
+        let fd = program.fd().map_err(|e| Error::Load(chain(&e)))?;
+        Ok(fd.as_fd())
+    }
+
+    /// A map the manifest names, sized as the kernel reported it at load.
+    pub(crate) fn map(&self, name: &str) -> Result<RawMap<'_>, Error> {
+        let data = self.ebpf.map(name).and_then(map_data);
+        let (Some(data), Some(shape)) = (data, self.maps.get(name)) else {
+            return Err(Error::NoMap { map: name.into() });
+        };
+        let value_size = if shape.per_cpu {
+            let cpus = aya::util::nr_cpus().map_err(|(file, e)| {
+                Error::Load(format!("cannot count the possible CPUs ({file}): {e}"))
+            })?;
+            shape.value_size.next_multiple_of(8) * cpus
+        } else {
+            shape.value_size
+        };
+        Ok(RawMap {
+            fd: data.fd().as_fd(),
+            key_size: shape.key_size,
+            value_size,
+        })
+    }
+
+    /// Installs every table's default action and const entries.
+    fn install(&self) -> Result<(), Error> {
+        for table in &self.manifest.tables {
+            let call = call_from_manifest(&table.default_action)?;
+            let value = encode_action(table, &call)?;
+            self.map(&table.default_map)?
+                .update(&0u32.to_ne_bytes(), &value, Update::Any)
+                .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.default_map, e))?;
+            if table.entries.is_empty() {
+                continue;
+            }
+            let map = self.map(&table.map)?;
+            for entry in &table.entries {
+                let keys = entry
+                    .keys
+                    .iter()
+                    .map(match_from_manifest)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let key = encode_key(table, &keys)?;
+                let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+                map.update(&key, &value, Update::Any)
+                    .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loads the manifest's program into the kernel as the hook's program type.
+fn load_program(ebpf: &mut Ebpf, manifest: &Manifest) -> Result<(), Error> {
+    let function = &manifest.function;
+    let program = ebpf
+        .program_mut(function)
+        .ok_or_else(|| Error::NoProgram {
+            function: function.clone(),
+            section: manifest.section.clone(),
+        })?;
+    let wrong_type = |e: ProgramError| {
+        Error::Load(format!(
+            "program `{function}` is not of the type hook {:?} needs: {e}",
+            manifest.hook
+        ))
+    };
+    let loaded = match manifest.hook {
+        Hook::Xdp => {
+            let xdp: &mut Xdp = program.try_into().map_err(wrong_type)?;
+            xdp.load()
+        }
+        Hook::TcIngress | Hook::TcEgress => {
+            let tc: &mut SchedClassifier = program.try_into().map_err(wrong_type)?;
+            tc.load()
+        }
+    };
+    loaded.map_err(|e| match e {
+        ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        } => {
+            if is_permission(&io_error) {
+                Error::PermissionDenied {
+                    doing: format!("loading program `{function}`"),
+                }
+            } else {
+                Error::Verifier {
+                    function: function.clone(),
+                    errno: io_error,
+                    log: verifier_log.to_string(),
+                }
+            }
+        }
+        other if io_cause(&other).is_some_and(is_permission) => Error::PermissionDenied {
+            doing: format!("loading program `{function}`"),
+        },
+        other => Error::Load(chain(&other)),
+    })
+}
+
+/// The map data of the map kinds the manifest uses.
+pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
+    match map {
+        Map::HashMap(d) | Map::LpmTrie(d) | Map::Array(d) | Map::PerCpuArray(d) => Some(d),
+        _ => None,
+    }
+}
+
+/// Checks every map the manifest names against what the kernel created.
+fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapShape>, Error> {
+    let mut expected = Vec::new();
+    for t in &manifest.tables {
+        let ty = match t.kind {
+            MapKind::Hash => MapType::Hash,
+            MapKind::LpmTrie => MapType::LpmTrie,
+        };
+        expected.push(Expect {
+            name: &t.map,
+            ty,
+            key_size: t.key_size,
+            value_size: Some(t.value_size),
+            max_entries: t.size,
+        });
+        expected.push(Expect {
+            name: &t.default_map,
+            ty: MapType::Array,
+            key_size: 4,
+            value_size: Some(t.value_size),
+            max_entries: 1,
+        });
+    }
+    for c in &manifest.counters {
+        expected.push(Expect {
+            name: &c.map,
+            ty: MapType::PerCpuArray,
+            key_size: 4,
+            value_size: Some(16),
+            max_entries: c.size,
+        });
+    }
+    for r in &manifest.registers {
+        expected.push(Expect {
+            name: &r.map,
+            ty: MapType::Array,
+            key_size: 4,
+            value_size: None,
+            max_entries: r.size,
+        });
+    }
+    if let Some(v) = &manifest.verdict_map {
+        expected.push(Expect {
+            name: v,
+            ty: MapType::Array,
+            key_size: 4,
+            value_size: Some(iov_manifest::verdict::SIZE as u32),
+            max_entries: 1,
+        });
+    }
+    let mut shapes = HashMap::new();
+    for e in expected {
+        let data = ebpf
+            .map(e.name)
+            .ok_or_else(|| Error::NoMap { map: e.name.into() })?;
+        let mismatch = |what, expected: String, found: String| Error::MapMismatch {
+            map: e.name.into(),
+            what,
+            expected,
+            found,
+        };
+        let data = map_data(data)
+            .ok_or_else(|| mismatch("the type", format!("{:?}", e.ty), format!("{data:?}")))?;
+        let info = data.info().map_err(|err| Error::Load(chain(&err)))?;
+        let ty = info.map_type().map_err(|err| Error::Load(chain(&err)))?;
+        if ty != e.ty {
+            return Err(mismatch("the type", format!("{:?}", e.ty), format!("{ty:?}")));
+        }
+        if info.key_size() != e.key_size {
+            let (want, got) = (e.key_size.to_string(), info.key_size().to_string());
+            return Err(mismatch("the key size", want, got));
+        }
+        let value_ok = match e.value_size {
+            Some(size) => info.value_size() == size,
+            None => matches!(info.value_size(), 8 | 16),
+        };
+        if !value_ok {
+            let want = e.value_size.map_or("8 or 16".into(), |s| s.to_string());
+            return Err(mismatch("the value size", want, info.value_size().to_string()));
+        }
+        if info.max_entries() != e.max_entries {
+            let (want, got) = (e.max_entries.to_string(), info.max_entries().to_string());
+            return Err(mismatch("the number of entries", want, got));
+        }
+        shapes.insert(
+            e.name.to_string(),
+            MapShape {
+                key_size: info.key_size() as usize,
+                value_size: info.value_size() as usize,
+                max_entries: info.max_entries(),
+                per_cpu: ty == MapType::PerCpuArray,
+            },
+        );
+    }
+    Ok(shapes)
+}

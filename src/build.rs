@@ -1,0 +1,95 @@
+//! `iov build`: check a program, compile it to a BPF object, write what `--emit` asks for.
+//!
+//! Takes: one `.iov` file and the output choices.
+//! Gives: files (`FILE.o`, `.ll`, `.s`, `.json`) or diagnostics; exit 0, 1 (program errors)
+//! or 2 (usage or input errors).
+
+use crate::{read_source, render_all, Color, CHECK_STACK};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    Obj,
+    LlvmIr,
+    Asm,
+    Manifest,
+}
+
+pub fn build(
+    file: &Path,
+    out: Option<PathBuf>,
+    emit: &[Emit],
+    color: Color,
+    include: Vec<PathBuf>,
+) -> ExitCode {
+    let text = match read_source(file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let name = file.display().to_string();
+    let stem = file
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    let emit = if emit.is_empty() {
+        vec![Emit::Obj]
+    } else {
+        emit.to_vec()
+    };
+    let want_asm = emit.contains(&Emit::Asm);
+    let result = std::thread::Builder::new()
+        .stack_size(CHECK_STACK)
+        .spawn(move || {
+            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(include));
+            if checked.has_errors() {
+                return Err(render_all(&checked.diagnostics, &checked.files, color));
+            }
+            let warnings = render_all(&checked.diagnostics, &checked.files, color);
+            let opts = iov_codegen::Options {
+                test_build: false,
+                asm: want_asm,
+            };
+            match iov_codegen::build(&checked, &stem, &opts) {
+                Ok(o) => Ok((o.object, o.manifest.to_json(), o.llvm_ir, o.asm, warnings)),
+                Err(diags) => Err(render_all(&diags, &checked.files, color)),
+            }
+        })
+        .expect("a compiler thread starts")
+        .join()
+        .expect("the compiler does not panic");
+    let (object, manifest, ir, asm, warnings) = match result {
+        Ok(r) => r,
+        Err(rendered) => {
+            eprint!("{rendered}");
+            return ExitCode::from(1);
+        }
+    };
+    eprint!("{warnings}");
+    let base = out.unwrap_or_else(|| file.with_extension("o"));
+    let mut written = Vec::new();
+    for kind in emit {
+        let (path, bytes): (PathBuf, Vec<u8>) = match kind {
+            Emit::Obj => (base.clone(), object.clone()),
+            Emit::LlvmIr => (base.with_extension("ll"), ir.clone().into_bytes()),
+            Emit::Asm => (
+                base.with_extension("s"),
+                asm.clone().unwrap_or_default().into_bytes(),
+            ),
+            Emit::Manifest => (base.with_extension("json"), manifest.clone().into_bytes()),
+        };
+        if let Err(e) = std::fs::write(&path, bytes) {
+            eprintln!(
+                "{:?}",
+                miette::miette!(
+                    help = "check that the directory exists and is writable",
+                    "cannot write {}: {e}",
+                    path.display()
+                )
+            );
+            return ExitCode::from(2);
+        }
+        written.push(path.display().to_string());
+    }
+    eprintln!("wrote {}", written.join(", "));
+    ExitCode::SUCCESS
+}
