@@ -5,6 +5,8 @@
 //! program, 2 usage or input errors. Only this binary touches the file system for the front end.
 
 mod build;
+mod stf;
+mod test_cmd;
 
 use iov::loader;
 
@@ -71,6 +73,13 @@ enum Command {
         #[arg(short = 'I', long = "include")]
         include: Vec<std::path::PathBuf>,
     },
+    /// Run packet tests (.stf) through a program in the kernel (needs root or CAP_BPF).
+    Test {
+        program: std::path::PathBuf,
+        tests: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        color: Color,
+    },
     /// Explain a diagnostic code, e.g. `iov explain E0201`.
     Explain { code: String },
 }
@@ -101,6 +110,11 @@ fn main() -> ExitCode {
             color,
             include,
         } => build::build(&file, output, &emit, color, include),
+        Command::Test {
+            program,
+            tests,
+            color,
+        } => test_cmd::test(&program, &tests, color),
         Command::Explain { code } => explain(&code),
     }
 }

@@ -17,10 +17,11 @@ use std::io;
 
 /// Finds `name` among `items` by full name, else by the last `.` segment.
 fn by_name<'a, T>(items: &'a [T], name: &str, full: impl Fn(&T) -> &str) -> Option<&'a T> {
-    items
-        .iter()
-        .find(|i| full(i) == name)
-        .or_else(|| items.iter().find(|i| full(i).rsplit('.').next() == Some(name)))
+    items.iter().find(|i| full(i) == name).or_else(|| {
+        items
+            .iter()
+            .find(|i| full(i).rsplit('.').next() == Some(name))
+    })
 }
 
 impl Module {
@@ -41,12 +42,10 @@ impl Module {
     }
 
     fn register_decl(&self, name: &str) -> Result<&Register, Error> {
-        by_name(&self.manifest.registers, name, |r| &r.name).ok_or_else(|| {
-            Error::UnknownExtern {
-                kind: "register",
-                name: name.into(),
-                known: list(self.manifest.registers.iter().map(|r| r.name.as_str())),
-            }
+        by_name(&self.manifest.registers, name, |r| &r.name).ok_or_else(|| Error::UnknownExtern {
+            kind: "register",
+            name: name.into(),
+            known: list(self.manifest.registers.iter().map(|r| r.name.as_str())),
         })
     }
 
@@ -89,19 +88,20 @@ impl Module {
         let key = encode_key(t, keys)?;
         let value = encode_action(t, &ActionCall::new(action, args))?;
         let map = self.map(&t.map)?;
-        map.update(&key, &value, how).map_err(|e| match e.raw_os_error() {
-            Some(libc::EEXIST) => Error::EntryExists {
-                table: t.name.clone(),
-            },
-            Some(libc::ENOENT) => Error::NoEntry {
-                table: t.name.clone(),
-            },
-            Some(libc::E2BIG | libc::ENOSPC) => Error::TableFull {
-                table: t.name.clone(),
-                size: t.size,
-            },
-            _ => Error::syscall("BPF_MAP_UPDATE_ELEM", &t.map, e),
-        })
+        map.update(&key, &value, how)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EEXIST) => Error::EntryExists {
+                    table: t.name.clone(),
+                },
+                Some(libc::ENOENT) => Error::NoEntry {
+                    table: t.name.clone(),
+                },
+                Some(libc::E2BIG | libc::ENOSPC) => Error::TableFull {
+                    table: t.name.clone(),
+                    size: t.size,
+                },
+                _ => Error::syscall("BPF_MAP_UPDATE_ELEM", &t.map, e),
+            })
     }
 
     /// Deletes the entry of `table` with these keys.
@@ -187,9 +187,9 @@ impl Module {
             u64::from_ne_bytes(chunk[at..at + 8].try_into().expect("eight bytes"))
         };
         // One `{ u64 packets; u64 bytes }` per possible CPU.
-        Ok(values.chunks_exact(16).fold((0, 0), |(p, b), cpu| {
-            (p + word(cpu, 0), b + word(cpu, 8))
-        }))
+        Ok(values
+            .chunks_exact(16)
+            .fold((0, 0), |(p, b), cpu| (p + word(cpu, 0), b + word(cpu, 8))))
     }
 
     /// The value of register `name` at `index`.
@@ -214,7 +214,11 @@ impl Module {
         check_index("register", &r.name, index, r.size)?;
         let map = self.map(&r.map)?;
         let bits = r.bits.min(8 * map.value_size as u32);
-        check_fits(|| format!("the value of register `{}`", r.name), value, bits)?;
+        check_fits(
+            || format!("the value of register `{}`", r.name),
+            value,
+            bits,
+        )?;
         let bytes = match map.value_size {
             8 => (value as u64).to_ne_bytes().to_vec(),
             _ => value.to_ne_bytes().to_vec(),

@@ -72,7 +72,11 @@ pub(crate) fn max_for(bits: u32) -> u128 {
 }
 
 /// Refuses `value` when it needs more than `bits` bits.
-pub(crate) fn check_fits(what: impl FnOnce() -> String, value: u128, bits: u32) -> Result<(), Error> {
+pub(crate) fn check_fits(
+    what: impl FnOnce() -> String,
+    value: u128,
+    bits: u32,
+) -> Result<(), Error> {
     if value > max_for(bits) {
         return Err(Error::TooWide {
             what: what(),
@@ -87,7 +91,11 @@ pub(crate) fn check_fits(what: impl FnOnce() -> String, value: u128, bits: u32) 
 fn put_be(buf: &mut [u8], offset: usize, bytes: usize, value: u128) {
     for i in 0..bytes {
         let shift = 8 * (bytes - 1 - i);
-        buf[offset + i] = if shift < 128 { (value >> shift) as u8 } else { 0 };
+        buf[offset + i] = if shift < 128 {
+            (value >> shift) as u8
+        } else {
+            0
+        };
     }
 }
 
@@ -208,7 +216,9 @@ pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error
                 )))
             }
             (MatchKind::Ternary | MatchKind::Range, _) => {
-                return Err(wrong("nothing: this runtime cannot store ternary or range keys yet"))
+                return Err(wrong(
+                    "nothing: this runtime cannot store ternary or range keys yet",
+                ))
             }
         };
         put_be(&mut buf, offset, field.bytes as usize, value);
@@ -216,7 +226,12 @@ pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error
     if table.kind == MapKind::LpmTrie {
         // A table whose only fields are exact still matches on all of them.
         let prefix = prefix.unwrap_or(8 * (size as u32 - 4));
-        in_bounds(&format!("the prefix length of table `{}`", table.name), 0, 4, size)?;
+        in_bounds(
+            &format!("the prefix length of table `{}`", table.name),
+            0,
+            4,
+            size,
+        )?;
         buf[..4].copy_from_slice(&prefix.to_ne_bytes());
     }
     Ok(buf)
@@ -248,7 +263,12 @@ pub(crate) fn find_action<'t>(table: &'t Table, name: &str) -> Result<&'t manife
         .actions
         .iter()
         .find(|a| a.name == name)
-        .or_else(|| table.actions.iter().find(|a| a.name.rsplit('.').next() == Some(name)))
+        .or_else(|| {
+            table
+                .actions
+                .iter()
+                .find(|a| a.name.rsplit('.').next() == Some(name))
+        })
         .ok_or_else(|| Error::UnknownAction {
             table: table.name.clone(),
             action: name.to_string(),
@@ -269,7 +289,12 @@ pub(crate) fn encode_action(table: &Table, call: &ActionCall) -> Result<Vec<u8>,
     }
     let size = table.value_size as usize;
     let mut buf = vec![0u8; size];
-    in_bounds(&format!("the action id of table `{}`", table.name), 0, 4, size)?;
+    in_bounds(
+        &format!("the action id of table `{}`", table.name),
+        0,
+        4,
+        size,
+    )?;
     buf[..4].copy_from_slice(&action.id.to_ne_bytes());
     for (param, &value) in action.params.iter().zip(&call.args) {
         let what = || format!("argument `{}` of action `{}`", param.name, action.name);
@@ -285,17 +310,23 @@ pub(crate) fn encode_action(table: &Table, call: &ActionCall) -> Result<Vec<u8>,
 pub(crate) fn decode_action(table: &Table, map: &str, raw: &[u8]) -> Result<ActionCall, Error> {
     in_bounds(&format!("the action id in map `{map}`"), 0, 4, raw.len())?;
     let id = u32_at(raw, 0);
-    let action = table
-        .actions
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| Error::UnknownActionId {
-            map: map.to_string(),
-            id,
-        })?;
+    let action =
+        table
+            .actions
+            .iter()
+            .find(|a| a.id == id)
+            .ok_or_else(|| Error::UnknownActionId {
+                map: map.to_string(),
+                id,
+            })?;
     let mut args = Vec::with_capacity(action.params.len());
     for param in &action.params {
-        in_bounds(&param.name, param.offset as usize, param.bytes as usize, raw.len())?;
+        in_bounds(
+            &param.name,
+            param.offset as usize,
+            param.bytes as usize,
+            raw.len(),
+        )?;
         args.push(get_be(raw, param.offset as usize, param.bytes as usize));
     }
     Ok(ActionCall {

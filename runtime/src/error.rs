@@ -21,7 +21,9 @@ pub enum Error {
     )]
     NoManifest { section: &'static str },
 
-    #[error("the object's manifest is unusable: {0}; rebuild the object with this version of `iov`")]
+    #[error(
+        "the object's manifest is unusable: {0}; rebuild the object with this version of `iov`"
+    )]
     BadManifest(String),
 
     #[error(
@@ -34,7 +36,9 @@ pub enum Error {
         fix: &'static str,
     },
 
-    #[error("the object has no program `{function}` (the manifest names it in section `{section}`)")]
+    #[error(
+        "the object has no program `{function}` (the manifest names it in section `{section}`)"
+    )]
     NoProgram { function: String, section: String },
 
     #[error("the object has no map `{map}` although the manifest lists it; rebuild the object")]
@@ -97,7 +101,9 @@ pub enum Error {
     ZeroRepeat,
 
     // ---- attaching -------------------------------------------------------------------------
-    #[error("no network interface named `{name}` in this network namespace; list them with `ip link`")]
+    #[error(
+        "no network interface named `{name}` in this network namespace; list them with `ip link`"
+    )]
     NoInterface { name: String },
 
     #[error("attaching to `{iface}` failed: {detail}")]
@@ -179,10 +185,14 @@ pub enum Error {
     #[error("table `{table}` has no entry with these keys")]
     NoEntry { table: String },
 
-    #[error("the entries of table `{table}` are `const` in the program; change them in the source")]
+    #[error(
+        "the entries of table `{table}` are `const` in the program; change them in the source"
+    )]
     ConstEntries { table: String },
 
-    #[error("the default action of table `{table}` is `const` in the program; change it in the source")]
+    #[error(
+        "the default action of table `{table}` is `const` in the program; change it in the source"
+    )]
     ConstDefault { table: String },
 
     #[error("index {index} is out of range for {kind} `{name}` of size {size} (valid: 0..{size})")]

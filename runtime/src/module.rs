@@ -92,10 +92,13 @@ impl Module {
     /// The program's file descriptor.
     pub(crate) fn program_fd(&self) -> Result<BorrowedFd<'_>, Error> {
         let function = &self.manifest.function;
-        let program = self.ebpf.program(function).ok_or_else(|| Error::NoProgram {
-            function: function.clone(),
-            section: self.manifest.section.clone(),
-        })?;
+        let program = self
+            .ebpf
+            .program(function)
+            .ok_or_else(|| Error::NoProgram {
+                function: function.clone(),
+                section: self.manifest.section.clone(),
+            })?;
         let fd = program.fd().map_err(|e| Error::Load(chain(&e)))?;
         Ok(fd.as_fd())
     }
@@ -152,12 +155,10 @@ impl Module {
 /// Loads the manifest's program into the kernel as the hook's program type.
 fn load_program(ebpf: &mut Ebpf, manifest: &Manifest) -> Result<(), Error> {
     let function = &manifest.function;
-    let program = ebpf
-        .program_mut(function)
-        .ok_or_else(|| Error::NoProgram {
-            function: function.clone(),
-            section: manifest.section.clone(),
-        })?;
+    let program = ebpf.program_mut(function).ok_or_else(|| Error::NoProgram {
+        function: function.clone(),
+        section: manifest.section.clone(),
+    })?;
     let wrong_type = |e: ProgramError| {
         Error::Load(format!(
             "program `{function}` is not of the type hook {:?} needs: {e}",
@@ -272,7 +273,11 @@ fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapSha
         let info = data.info().map_err(|err| Error::Load(chain(&err)))?;
         let ty = info.map_type().map_err(|err| Error::Load(chain(&err)))?;
         if ty != e.ty {
-            return Err(mismatch("the type", format!("{:?}", e.ty), format!("{ty:?}")));
+            return Err(mismatch(
+                "the type",
+                format!("{:?}", e.ty),
+                format!("{ty:?}"),
+            ));
         }
         if info.key_size() != e.key_size {
             let (want, got) = (e.key_size.to_string(), info.key_size().to_string());
@@ -284,7 +289,11 @@ fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapSha
         };
         if !value_ok {
             let want = e.value_size.map_or("8 or 16".into(), |s| s.to_string());
-            return Err(mismatch("the value size", want, info.value_size().to_string()));
+            return Err(mismatch(
+                "the value size",
+                want,
+                info.value_size().to_string(),
+            ));
         }
         if info.max_entries() != e.max_entries {
             let (want, got) = (e.max_entries.to_string(), info.max_entries().to_string());

@@ -3,7 +3,7 @@
 //! Takes: map and program file descriptors (borrowed from aya) and byte buffers.
 //! Gives: map element lookup/update/delete/next-key on keys and values whose sizes are only
 //! known at run time (aya's typed maps need `Pod` types fixed at compile time), and
-//! `BPF_PROG_TEST_RUN`. Every `unsafe` block of the crate is here; each passes the kernel a
+//! `BPF_PROG_TEST_RUN`. Every bpf() call of the crate outside aya is here; each passes the kernel a
 //! zeroed `union bpf_attr` prefix laid out as in `include/uapi/linux/bpf.h`.
 
 use std::io;

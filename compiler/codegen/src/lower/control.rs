@@ -274,7 +274,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(i32t, self.parser_error, "err")
             .expect("load")
             .into_int_value();
-        // No decision: pass, unless the parser rejected the packet (then drop).
+        // A packet the parser rejected is dropped, whatever the control decided (it ran so
+        // it could count the packet); otherwise no decision means pass.
         let none = b
             .build_int_compare(
                 IntPredicate::EQ,
@@ -286,17 +287,22 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let rejected = b
             .build_int_compare(IntPredicate::NE, err, i32t.const_zero(), "rej")
             .expect("cmp");
-        let fallback = b
+        let decided = b
             .build_select(
-                rejected,
-                i32t.const_int(u64::from(decision::DROP), false),
+                none,
                 i32t.const_int(u64::from(decision::PASS), false),
-                "fb",
+                d,
+                "decided",
             )
             .expect("select")
             .into_int_value();
         let d = b
-            .build_select(none, fallback, d, "final")
+            .build_select(
+                rejected,
+                i32t.const_int(u64::from(decision::DROP), false),
+                decided,
+                "final",
+            )
             .expect("select")
             .into_int_value();
         let port = b

@@ -1,0 +1,162 @@
+//! Attaching a loaded module's program to a network interface, and detaching it.
+//!
+//! Takes: a [`Module`], an interface name in the caller's network namespace and, for XDP,
+//! a mode (generic: in the kernel's stack, works on every device; native: in the driver).
+//! Gives: an [`Attachment`] to pass back to [`Module::detach`]. XDP attaches through aya (a
+//! bpf link where the kernel has them); TC attaches to the manifest's direction through
+//! aya's TCX links (kernel 6.6 and later) or, on older kernels, a `clsact` qdisc it adds.
+//! Dropping the module detaches everything it attached.
+
+use crate::error::{chain, io_cause, is_permission};
+use crate::{Error, Module};
+use aya::programs::tc::{qdisc_add_clsact, SchedClassifierLinkId};
+use aya::programs::xdp::XdpLinkId;
+use aya::programs::{ProgramError, SchedClassifier, TcAttachType, Xdp};
+use aya::util::KernelVersion;
+use iov_manifest::Hook;
+use std::ffi::CString;
+
+/// Where an XDP program runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum XdpMode {
+    /// In the kernel's network stack (`xdpgeneric`): works on every device.
+    #[default]
+    Generic,
+    /// In the device driver (`xdpdrv`): fast, needs a driver with XDP support.
+    Native,
+}
+
+/// A program attached to an interface; give it back to [`Module::detach`].
+#[derive(Debug)]
+pub struct Attachment {
+    iface: String,
+    link: Link,
+}
+
+#[derive(Debug)]
+enum Link {
+    Xdp(XdpLinkId),
+    Tc(SchedClassifierLinkId),
+}
+
+impl Attachment {
+    /// The interface the program is attached to.
+    pub fn interface(&self) -> &str {
+        &self.iface
+    }
+}
+
+/// Refuses an interface name that does not exist in this network namespace.
+fn check_interface(iface: &str) -> Result<(), Error> {
+    let missing = || Error::NoInterface { name: iface.into() };
+    let name = CString::new(iface).map_err(|_| missing())?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        return Err(missing());
+    }
+    Ok(())
+}
+
+/// Turns an aya attach failure into an error that says what to do.
+fn attach_error(iface: &str, what: &str, e: ProgramError) -> Error {
+    if let ProgramError::UnknownInterface { .. } = e {
+        return Error::NoInterface { name: iface.into() };
+    }
+    let errno = io_cause(&e).and_then(|io| io.raw_os_error());
+    if io_cause(&e).is_some_and(is_permission) {
+        return Error::PermissionDenied {
+            doing: format!("attaching {what} to `{iface}`"),
+        };
+    }
+    let hint = match errno {
+        Some(libc::EOPNOTSUPP) => {
+            "; the driver has no native XDP support: attach in generic mode".to_string()
+        }
+        Some(libc::EBUSY | libc::EEXIST) => {
+            "; another program is attached there: detach it first (`ip link set dev IFACE xdp off`)"
+                .to_string()
+        }
+        _ => String::new(),
+    };
+    Error::Attach {
+        iface: iface.into(),
+        detail: format!("{}{hint}", chain(&e)),
+    }
+}
+
+impl Module {
+    /// Attaches the program to `iface` at the manifest's hook (`mode` applies to XDP only).
+    pub fn attach(&mut self, iface: &str, mode: XdpMode) -> Result<Attachment, Error> {
+        check_interface(iface)?;
+        let function = self.manifest.function.clone();
+        let hook = self.manifest.hook;
+        let program = self
+            .ebpf
+            .program_mut(&function)
+            .ok_or_else(|| Error::NoProgram {
+                function: function.clone(),
+                section: self.manifest.section.clone(),
+            })?;
+        let link = match hook {
+            Hook::Xdp => {
+                let xdp: &mut Xdp = program.try_into().map_err(|e| Error::Load(chain(&e)))?;
+                let flags = match mode {
+                    XdpMode::Generic => aya::programs::XdpMode::Skb,
+                    XdpMode::Native => aya::programs::XdpMode::Driver,
+                };
+                let id = xdp
+                    .attach(iface, flags)
+                    .map_err(|e| attach_error(iface, "the XDP program", e))?;
+                Link::Xdp(id)
+            }
+            Hook::TcIngress | Hook::TcEgress => {
+                let tc: &mut SchedClassifier =
+                    program.try_into().map_err(|e| Error::Load(chain(&e)))?;
+                let direction = if hook == Hook::TcIngress {
+                    TcAttachType::Ingress
+                } else {
+                    TcAttachType::Egress
+                };
+                let tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
+                if !tcx {
+                    // Older kernels attach through netlink, under a clsact qdisc; it may
+                    // exist already, which is fine.
+                    let _ = qdisc_add_clsact(iface);
+                }
+                let id = tc
+                    .attach(iface, direction)
+                    .map_err(|e| attach_error(iface, "the TC program", e))?;
+                Link::Tc(id)
+            }
+        };
+        Ok(Attachment {
+            iface: iface.into(),
+            link,
+        })
+    }
+
+    /// Detaches a program [`Module::attach`] attached.
+    pub fn detach(&mut self, attachment: Attachment) -> Result<(), Error> {
+        let function = self.manifest.function.clone();
+        let program = self.ebpf.program_mut(&function).ok_or(Error::NotAttached)?;
+        let result = match attachment.link {
+            Link::Xdp(id) => {
+                let xdp: &mut Xdp = program.try_into().map_err(|_| Error::NotAttached)?;
+                xdp.detach(id)
+            }
+            Link::Tc(id) => {
+                let tc: &mut SchedClassifier =
+                    program.try_into().map_err(|_| Error::NotAttached)?;
+                tc.detach(id)
+            }
+        };
+        result.map_err(|e| match e {
+            ProgramError::NotAttached => Error::NotAttached,
+            other => Error::Attach {
+                iface: attachment.iface.clone(),
+                detail: format!("detaching: {}", chain(&other)),
+            },
+        })
+    }
+}

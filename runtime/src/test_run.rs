@@ -1,0 +1,133 @@
+//! Running a loaded program on a packet in the kernel (`BPF_PROG_TEST_RUN`).
+//!
+//! Takes: a [`Module`] and the bytes of an Ethernet frame.
+//! Gives: [`RunResult`]: the program's return value, the frame as the program left it, the
+//! kernel-measured duration and, for test builds whose manifest names a verdict map, the
+//! decoded [`Verdict`] of that packet; [`Module::run_repeat`] gives the average time of many
+//! runs. XDP programs see an `xdp_md` context, TC programs an skb built from the same bytes.
+
+use crate::sys::{self, Update};
+use crate::{Error, Module};
+use iov_manifest::verdict;
+use std::time::Duration;
+
+/// The smallest frame the kernel test-runs: an Ethernet header.
+pub const MIN_FRAME: usize = 14;
+
+/// Where the program sent the packet, as the verdict map of a test build records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VerdictAction {
+    Pass,
+    Drop,
+    Redirect,
+    Reflect,
+    /// A code this runtime does not know (a newer compiler).
+    Other(u32),
+}
+
+/// The decision a test build recorded for the last packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub action: VerdictAction,
+    /// The egress port for [`VerdictAction::Redirect`], else whatever the program left.
+    pub port: u32,
+}
+
+/// What one run of the program did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    /// The program's return value (`XDP_PASS` = 2, `TC_ACT_OK` = 0, ...).
+    pub retval: u32,
+    /// The packet after the program ran (rewritten, grown or shrunk).
+    pub data: Vec<u8>,
+    /// How long the run took, as the kernel measured it.
+    pub duration: Duration,
+    /// The recorded decision, when the manifest has a verdict map and the program wrote it.
+    pub verdict: Option<Verdict>,
+}
+
+/// What `repeat` runs of the program did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatResult {
+    /// The return value of the last run: check it to know which path was measured.
+    pub retval: u32,
+    /// Average nanoseconds per run.
+    pub avg_ns: u32,
+    pub repeat: u32,
+}
+
+impl Module {
+    /// Runs the program once on `packet`.
+    pub fn run(&self, packet: &[u8]) -> Result<RunResult, Error> {
+        self.clear_verdict()?;
+        let run = self.test_run(packet, 1)?;
+        Ok(RunResult {
+            retval: run.retval,
+            data: run.data,
+            duration: Duration::from_nanos(u64::from(run.duration_ns)),
+            verdict: self.read_verdict()?,
+        })
+    }
+
+    /// Runs the program `repeat` times on `packet` and returns the average time per run.
+    ///
+    /// An XDP program runs again on the frame its previous run left behind (a router that
+    /// decrements the TTL ends up dropping), so check `retval` and the counters to know
+    /// which path the average measured.
+    pub fn run_repeat(&self, packet: &[u8], repeat: u32) -> Result<RepeatResult, Error> {
+        if repeat == 0 {
+            return Err(Error::ZeroRepeat);
+        }
+        let run = self.test_run(packet, repeat)?;
+        Ok(RepeatResult {
+            retval: run.retval,
+            avg_ns: run.duration_ns,
+            repeat,
+        })
+    }
+
+    fn test_run(&self, packet: &[u8], repeat: u32) -> Result<sys::TestRun, Error> {
+        if packet.len() < MIN_FRAME {
+            return Err(Error::FrameTooShort { len: packet.len() });
+        }
+        let fd = self.program_fd()?;
+        sys::test_run(fd, packet, repeat)
+            .map_err(|e| Error::syscall("BPF_PROG_TEST_RUN", &self.manifest.function, e))
+    }
+
+    fn clear_verdict(&self) -> Result<(), Error> {
+        let Some(name) = &self.manifest.verdict_map else {
+            return Ok(());
+        };
+        self.map(name)?
+            .update(&0u32.to_ne_bytes(), &[0; verdict::SIZE], Update::Any)
+            .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", name, e))
+    }
+
+    fn read_verdict(&self) -> Result<Option<Verdict>, Error> {
+        let Some(name) = &self.manifest.verdict_map else {
+            return Ok(None);
+        };
+        let value = self
+            .map(name)?
+            .lookup(&0u32.to_ne_bytes())
+            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", name, e))?
+            .unwrap_or_default();
+        if value.len() < verdict::SIZE {
+            return Ok(None);
+        }
+        let word = |at: usize| u32::from_ne_bytes(value[at..at + 4].try_into().expect("4 bytes"));
+        let action = match word(0) {
+            0 => return Ok(None),
+            verdict::PASS => VerdictAction::Pass,
+            verdict::DROP => VerdictAction::Drop,
+            verdict::REDIRECT => VerdictAction::Redirect,
+            verdict::REFLECT => VerdictAction::Reflect,
+            other => VerdictAction::Other(other),
+        };
+        Ok(Some(Verdict {
+            action,
+            port: word(4),
+        }))
+    }
+}

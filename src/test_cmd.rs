@@ -1,0 +1,340 @@
+//! `iov test PROGRAM.iov TESTS.stf`: runs packet tests in the kernel.
+//!
+//! Takes: a program and a `.stf` file (see `stf.rs` and docs/stf.md).
+//! Gives: the program compiled as a test build, loaded into the kernel, its tables set up as
+//! the file says, every packet run with BPF_PROG_TEST_RUN, and every expectation checked
+//! against what was observed: the program's recorded decision (drop, pass, reflect, or the
+//! port it redirected to) and the bytes it left. Prints one line per packet and a readable
+//! diff for each mismatch; exits 0 when everything matched, 1 when something did not, 2 on
+//! usage, input or environment errors.
+
+use crate::stf::{self, Command, Outcome, Pattern, Value};
+use crate::{read_source, render_all, Color, CHECK_STACK};
+use iov_runtime::{Match, Module, RunResult, VerdictAction};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Compiles `program` as a test build: `Ok(object)` or the rendered diagnostics.
+pub fn compile_for_test(program: &Path, color: Color) -> Result<Vec<u8>, String> {
+    let text = read_source(program).map_err(|_| String::new())?;
+    let name = program.display().to_string();
+    let stem = program
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    std::thread::Builder::new()
+        .stack_size(CHECK_STACK)
+        .spawn(move || {
+            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));
+            if checked.has_errors() {
+                return Err(render_all(&checked.diagnostics, &checked.files, color));
+            }
+            let opts = iov_codegen::Options {
+                test_build: true,
+                asm: false,
+            };
+            iov_codegen::build(&checked, &stem, &opts)
+                .map(|o| o.object)
+                .map_err(|d| render_all(&d, &checked.files, color))
+        })
+        .expect("a compiler thread starts")
+        .join()
+        .expect("the compiler does not panic")
+}
+
+fn to_match(v: &Value) -> Match {
+    match v {
+        Value::Int(n) => Match::Exact(*n),
+        Value::Prefix(v, len) => Match::Prefix {
+            value: *v,
+            len: *len,
+        },
+    }
+}
+
+fn int(v: &Value) -> u128 {
+    match v {
+        Value::Int(n) | Value::Prefix(n, _) => *n,
+    }
+}
+
+/// Orders `name:value` pairs as the manifest orders keys or parameters.
+fn ordered<'v>(
+    given: &'v [(String, Value)],
+    names: &[String],
+    what: &str,
+) -> Result<Vec<&'v Value>, String> {
+    if given.len() != names.len() {
+        return Err(format!(
+            "expected {} {what}{} ({}), got {}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            given.len()
+        ));
+    }
+    names
+        .iter()
+        .map(|n| {
+            given
+                .iter()
+                .find(|(g, _)| g == n || n.ends_with(&format!(".{g}")))
+                .map(|(_, v)| v)
+                .ok_or_else(|| format!("no value for {what} `{n}`"))
+        })
+        .collect()
+}
+
+fn describe(r: &RunResult) -> String {
+    match r.verdict.map(|v| (v.action, v.port)) {
+        Some((VerdictAction::Drop, _)) => "dropped".into(),
+        Some((VerdictAction::Pass, _)) => "passed to the kernel".into(),
+        Some((VerdictAction::Reflect, _)) => "reflected".into(),
+        Some((VerdictAction::Redirect, p)) => format!("sent to port {p}"),
+        Some((VerdictAction::Other(c), _)) => format!("decision {c}"),
+        None => format!("returned {}", r.retval),
+    }
+}
+
+/// Side-by-side hex rows with `^` under every differing nibble.
+fn diff(expected: &Pattern, actual: &[u8]) -> String {
+    let mut out = String::new();
+    let exp: Vec<char> = expected
+        .0
+        .iter()
+        .map(|n| n.map_or('*', |d| char::from_digit(u32::from(d), 16).unwrap_or('?')))
+        .collect();
+    let act: Vec<char> = actual
+        .iter()
+        .flat_map(|b| format!("{b:02x}").chars().collect::<Vec<_>>())
+        .collect();
+    let rows = exp.len().max(act.len()).div_ceil(32);
+    for row in 0..rows {
+        let (from, to) = (row * 32, (row + 1) * 32);
+        let slice = |v: &[char]| -> String { v.iter().skip(from).take(to - from).collect() };
+        let e = slice(&exp);
+        let a = slice(&act);
+        let marks: String = (from..to)
+            .map(|i| match (exp.get(i), act.get(i)) {
+                (Some('*'), Some(_)) => ' ',
+                (Some(x), Some(y)) if x == y => ' ',
+                (None, None) => ' ',
+                _ => '^',
+            })
+            .collect();
+        let _ = writeln!(out, "      {:04x}  expected {e}", row * 16);
+        let _ = writeln!(out, "            actual   {a}");
+        if marks.contains('^') {
+            let _ = writeln!(out, "                     {}", marks.trim_end());
+        }
+    }
+    if exp.len() != act.len() {
+        let _ = writeln!(
+            out,
+            "      length: expected {} bytes, got {}",
+            exp.len() / 2,
+            act.len() / 2
+        );
+    }
+    out
+}
+
+/// Checks one expectation against the last run; `Err(explanation)` when it does not hold.
+fn check(outcome: &Outcome, r: &RunResult) -> Result<(), String> {
+    let verdict = r.verdict.map(|v| (v.action, v.port));
+    let (wanted, pattern): (String, Option<&Pattern>) = match outcome {
+        Outcome::Drop => ("dropped".into(), None),
+        Outcome::Pass(p) => ("passed to the kernel".into(), Some(p)),
+        Outcome::Reflect(p) => ("reflected".into(), Some(p)),
+        Outcome::Port(n, p) => (format!("sent to port {n}"), Some(p)),
+    };
+    let went_right = match (outcome, verdict) {
+        (Outcome::Drop, Some((VerdictAction::Drop, _))) => true,
+        (Outcome::Pass(_), Some((VerdictAction::Pass, _))) => true,
+        (Outcome::Reflect(_), Some((VerdictAction::Reflect, _))) => true,
+        (Outcome::Port(n, _), Some((VerdictAction::Redirect, p))) => *n == p,
+        _ => false,
+    };
+    if !went_right {
+        return Err(format!(
+            "expected the packet {wanted}, but it was {}",
+            describe(r)
+        ));
+    }
+    match pattern {
+        Some(p) if !p.matches(&r.data) => Err(format!(
+            "the packet went the right way, but its bytes differ:\n{}",
+            diff(p, &r.data)
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
+    let Ok(text) = read_source(tests) else {
+        return ExitCode::from(2);
+    };
+    let commands = match stf::parse(&text) {
+        Ok(c) => c,
+        Err((line, msg)) => {
+            eprintln!(
+                "{:?}",
+                miette::miette!(
+                    help = "the format is described in docs/stf.md",
+                    "{}:{line}: {msg}",
+                    tests.display()
+                )
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let object = match compile_for_test(program, color) {
+        Ok(o) => o,
+        Err(rendered) => {
+            eprint!("{rendered}");
+            return ExitCode::from(if rendered.is_empty() { 2 } else { 1 });
+        }
+    };
+    let module = match Module::load(&object) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{:?}", miette::miette!("{e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let file = tests.display().to_string();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    let mut last: Option<(usize, RunResult)> = None;
+    for (line, cmd) in &commands {
+        let at = format!("{file}:{line}");
+        let result: Result<Option<String>, String> = match cmd {
+            Command::Add {
+                table,
+                keys,
+                action,
+                args,
+            } => (|| {
+                let t = module.table(table).map_err(|e| e.to_string())?;
+                let key_names: Vec<String> = t.keys.iter().map(|k| k.name.clone()).collect();
+                let keys: Vec<Match> = ordered(keys, &key_names, "key")?
+                    .into_iter()
+                    .map(to_match)
+                    .collect();
+                let params = t
+                    .actions
+                    .iter()
+                    .find(|a| a.name == *action)
+                    .map(|a| a.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let args: Vec<u128> = ordered(args, &params, "argument")?
+                    .into_iter()
+                    .map(int)
+                    .collect();
+                module
+                    .add_entry(table, &keys, action, &args)
+                    .map_err(|e| e.to_string())?;
+                Ok(None)
+            })(),
+            Command::SetDefault {
+                table,
+                action,
+                args,
+            } => (|| {
+                let t = module.table(table).map_err(|e| e.to_string())?;
+                let params = t
+                    .actions
+                    .iter()
+                    .find(|a| a.name == *action)
+                    .map(|a| a.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+                    .unwrap_or_default();
+                let args: Vec<u128> = ordered(args, &params, "argument")?
+                    .into_iter()
+                    .map(int)
+                    .collect();
+                module
+                    .set_default(table, action, &args)
+                    .map_err(|e| e.to_string())?;
+                Ok(None)
+            })(),
+            Command::Packet { port, bytes } => match module.run(bytes) {
+                Ok(r) => {
+                    let msg = format!(
+                        "packet in on port {port} ({} bytes): {}",
+                        bytes.len(),
+                        describe(&r)
+                    );
+                    last = Some((*line, r));
+                    Ok(Some(msg))
+                }
+                Err(e) => Err(e.to_string()),
+            },
+            Command::Expect(outcome) => match &last {
+                None => Err("`expect` before any `packet`".into()),
+                Some((_, r)) => check(outcome, r).map(|()| None),
+            },
+            Command::CheckCounter {
+                name,
+                index,
+                packets,
+                bytes,
+            } => match module.counter(name, *index) {
+                Ok((p, b)) if packets.is_none_or(|x| x == p) && bytes.is_none_or(|x| x == b) => {
+                    Ok(None)
+                }
+                Ok((p, b)) => Err(format!(
+                    "counter {name}[{index}] is packets {p}, bytes {b}; expected{}{}",
+                    packets.map_or(String::new(), |x| format!(" packets {x}")),
+                    bytes.map_or(String::new(), |x| format!(" bytes {x}"))
+                )),
+                Err(e) => Err(e.to_string()),
+            },
+            Command::CheckRegister { name, index, value } => {
+                match module.register_read(name, *index) {
+                    Ok(v) if v == *value => Ok(None),
+                    Ok(v) => Err(format!("register {name}[{index}] is {v}; expected {value}")),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        };
+        match result {
+            Ok(Some(msg)) => println!("{at}: {msg}"),
+            Ok(None) => {
+                if matches!(
+                    cmd,
+                    Command::Expect(_)
+                        | Command::CheckCounter { .. }
+                        | Command::CheckRegister { .. }
+                ) {
+                    passed += 1;
+                }
+            }
+            Err(why) => {
+                failed += 1;
+                println!("{at}: FAILED: {why}");
+            }
+        }
+    }
+    println!(
+        "{}: {passed} passed, {failed} failed",
+        Path::new(&file).display()
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_differing_nibbles() {
+        let p = Pattern(vec![Some(0), Some(1), None, Some(2)]);
+        let d = diff(&p, &[0x01, 0x33]);
+        assert!(d.contains("expected 01*2"), "{d}");
+        assert!(d.contains("actual   0133"), "{d}");
+        assert!(d.contains("                        ^"), "{d}");
+    }
+}
