@@ -1,0 +1,92 @@
+//! Packet tests in the real kernel: every `examples/NAME.stf` runs through
+//! `examples/NAME.iov` with `iov test`, and must pass.
+//!
+//! Loading BPF programs needs root (or CAP_BPF and CAP_NET_ADMIN). Without it the test says
+//! so and skips, except under CI (CI=true), where skipping is a failure.
+
+use std::path::Path;
+use std::process::Command;
+
+fn privileged() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id runs");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+fn require_privileges(what: &str) -> bool {
+    if privileged() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} needs root to load BPF programs, and CI must run it: run the tests as root"
+    );
+    eprintln!("skipping {what}: loading BPF programs needs root (or CAP_BPF); run `sudo -E cargo test` to include it");
+    false
+}
+
+#[test]
+fn every_example_passes_its_packet_tests_in_the_kernel() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stfs: Vec<_> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "stf"))
+        .collect();
+    stfs.sort();
+    assert!(!stfs.is_empty(), "examples/ has no .stf files");
+    let mut failures = Vec::new();
+    for stf in &stfs {
+        let program = stf.with_extension("iov");
+        let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(["test", "--color", "never"])
+            .arg(&program)
+            .arg(stf)
+            .current_dir(root)
+            .output()
+            .expect("iov runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().last().unwrap_or("");
+        if out.status.code() != Some(0) || !last.ends_with(" 0 failed") {
+            failures.push(format!(
+                "{}: exit {:?}\n{stdout}{}",
+                stf.display(),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_a_diff() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("iov-packets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stf = dir.join("wrong.stf");
+    // An ARP frame is passed untouched; expecting a changed byte must fail and show where.
+    let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
+    let mut wrong = arp.clone();
+    wrong.replace_range(0..2, "ff");
+    std::fs::write(&stf, format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .args(["test", "--color", "never", "examples/router.iov"])
+        .arg(&stf)
+        .current_dir(root)
+        .output()
+        .expect("iov runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("wrong.stf:2: FAILED: the packet went the right way, but its bytes differ"), "{stdout}");
+    assert!(stdout.contains("expected ff1122334455"), "{stdout}");
+    assert!(stdout.contains("actual   001122334455"), "{stdout}");
+    assert!(stdout.contains("wrong.stf:3: FAILED: expected the packet dropped, but it was passed to the kernel"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("0 passed, 2 failed"), "{stdout}");
+}
