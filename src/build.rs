@@ -16,12 +16,21 @@ pub enum Emit {
     Manifest,
 }
 
+/// What `iov build` was asked to do besides compiling.
+pub struct Checks {
+    /// Load the object into the kernel so the verifier judges it.
+    pub verify: bool,
+    /// Print the verifier's whole log.
+    pub verbose: bool,
+}
+
 pub fn build(
     file: &Path,
     out: Option<PathBuf>,
     emit: &[Emit],
     color: Color,
     include: Vec<PathBuf>,
+    checks: Checks,
 ) -> ExitCode {
     let text = match read_source(file) {
         Ok(t) => t,
@@ -45,19 +54,34 @@ pub fn build(
                 return Err(render_all(&checked.diagnostics, &checked.files, color));
             }
             let warnings = render_all(&checked.diagnostics, &checked.files, color);
+            let fallback = checked
+                .program
+                .entry
+                .as_ref()
+                .map(|e| e.span)
+                .unwrap_or_default();
             let opts = iov_codegen::Options {
+                omit_bounds_checks: false,
                 test_build: false,
                 asm: want_asm,
             };
             match iov_codegen::build(&checked, &stem, &opts) {
-                Ok(o) => Ok((o.object, o.manifest.to_json(), o.llvm_ir, o.asm, warnings)),
+                Ok(o) => Ok((
+                    o.object,
+                    o.manifest.to_json(),
+                    o.llvm_ir,
+                    o.asm,
+                    warnings,
+                    checked.files.clone(),
+                    fallback,
+                )),
                 Err(diags) => Err(render_all(&diags, &checked.files, color)),
             }
         })
         .expect("a compiler thread starts")
         .join()
         .expect("the compiler does not panic");
-    let (object, manifest, ir, asm, warnings) = match result {
+    let (object, manifest, ir, asm, warnings, files, fallback) = match result {
         Ok(r) => r,
         Err(rendered) => {
             eprint!("{rendered}");
@@ -65,6 +89,27 @@ pub fn build(
         }
     };
     eprint!("{warnings}");
+    if checks.verify {
+        match iov_runtime::Module::load(&object) {
+            Ok(m) => eprintln!(
+                "the kernel verifier accepted it ({} instructions processed)",
+                m.verified_instructions()
+                    .map_or("?".into(), |n| n.to_string())
+            ),
+            Err(iov_runtime::Error::Verifier { log, .. }) => {
+                if checks.verbose {
+                    eprintln!("{log}");
+                }
+                let d = iov::verifier::diagnose(&log, &files, fallback);
+                eprint!("{}", render_all(&[d], &files, color));
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                eprintln!("{:?}", miette::miette!("{e}"));
+                return ExitCode::from(2);
+            }
+        }
+    }
     let base = out.unwrap_or_else(|| file.with_extension("o"));
     let mut written = Vec::new();
     for kind in emit {

@@ -72,6 +72,12 @@ enum Command {
         color: Color,
         #[arg(short = 'I', long = "include")]
         include: Vec<std::path::PathBuf>,
+        /// Load the program into the kernel so its verifier checks it (needs root or CAP_BPF).
+        #[arg(long)]
+        verify: bool,
+        /// With --verify: print the verifier's whole log.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Run packet tests (.stf) through a program in the kernel (needs root or CAP_BPF).
     Test {
@@ -109,7 +115,16 @@ fn main() -> ExitCode {
             emit,
             color,
             include,
-        } => build::build(&file, output, &emit, color, include),
+            verify,
+            verbose,
+        } => build::build(
+            &file,
+            output,
+            &emit,
+            color,
+            include,
+            build::Checks { verify, verbose },
+        ),
         Command::Test {
             program,
             tests,

@@ -30,6 +30,7 @@ pub fn compile_for_test(program: &Path, color: Color) -> Result<Vec<u8>, String>
                 return Err(render_all(&checked.diagnostics, &checked.files, color));
             }
             let opts = iov_codegen::Options {
+                omit_bounds_checks: false,
                 test_build: true,
                 asm: false,
             };

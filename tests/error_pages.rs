@@ -30,6 +30,10 @@ fn examples_report_their_code_and_fixes_check_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut failures = Vec::new();
     for code in Code::ALL {
+        // E0701 comes from the kernel: tests/verifier.rs produces and checks it for real.
+        if *code == Code::E0701 {
+            continue;
+        }
         let name = format!("docs/errors/{code}.md");
         let page = std::fs::read_to_string(root.join(&name)).unwrap();
         let (Some(example), Some(fix)) = (

@@ -75,7 +75,11 @@ fn a_wrong_expectation_fails_with_a_diff() {
     let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
     let mut wrong = arp.clone();
     wrong.replace_range(0..2, "ff");
-    std::fs::write(&stf, format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n")).unwrap();
+    std::fs::write(
+        &stf,
+        format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n"),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_iov"))
         .args(["test", "--color", "never", "examples/router.iov"])
         .arg(&stf)
@@ -84,9 +88,20 @@ fn a_wrong_expectation_fails_with_a_diff() {
         .expect("iov runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("wrong.stf:2: FAILED: the packet went the right way, but its bytes differ"), "{stdout}");
+    assert!(
+        stdout.contains("wrong.stf:2: FAILED: the packet went the right way, but its bytes differ"),
+        "{stdout}"
+    );
     assert!(stdout.contains("expected ff1122334455"), "{stdout}");
     assert!(stdout.contains("actual   001122334455"), "{stdout}");
-    assert!(stdout.contains("wrong.stf:3: FAILED: expected the packet dropped, but it was passed to the kernel"), "{stdout}");
-    assert!(stdout.trim_end().ends_with("0 passed, 2 failed"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "wrong.stf:3: FAILED: expected the packet dropped, but it was passed to the kernel"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 2 failed"),
+        "{stdout}"
+    );
 }

@@ -97,6 +97,12 @@ pub enum Error {
     )]
     FrameTooShort { len: usize },
 
+    #[error(
+        "the kernel refused to test-run a {len}-byte frame on a TC program: skb test runs \
+         take at most one page minus headroom (3712 bytes with 4 KiB pages); use a shorter frame"
+    )]
+    FrameTooLong { len: usize },
+
     #[error("the repeat count must be at least 1")]
     ZeroRepeat,
 

@@ -32,7 +32,6 @@ pub struct Module {
 pub(crate) struct MapShape {
     pub key_size: usize,
     pub value_size: usize,
-    pub max_entries: u32,
     /// A per-CPU map: lookups return one value (padded to 8 bytes) per possible CPU.
     pub per_cpu: bool,
 }
@@ -304,7 +303,6 @@ fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapSha
             MapShape {
                 key_size: info.key_size() as usize,
                 value_size: info.value_size() as usize,
-                max_entries: info.max_entries(),
                 per_cpu: ty == MapType::PerCpuArray,
             },
         );

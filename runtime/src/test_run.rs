@@ -5,10 +5,12 @@
 //! kernel-measured duration and, for test builds whose manifest names a verdict map, the
 //! decoded [`Verdict`] of that packet; [`Module::run_repeat`] gives the average time of many
 //! runs. XDP programs see an `xdp_md` context, TC programs an skb built from the same bytes.
+//! Measured on kernel 6.18 (4 KiB pages): skb runs take at most 3712 bytes; XDP runs take
+//! longer frames too, but a program without `xdp.frags` sees only their first 3520 bytes.
 
 use crate::sys::{self, Update};
 use crate::{Error, Module};
-use iov_manifest::verdict;
+use iov_manifest::{verdict, Hook};
 use std::time::Duration;
 
 /// The smallest frame the kernel test-runs: an Ethernet header.
@@ -91,8 +93,13 @@ impl Module {
             return Err(Error::FrameTooShort { len: packet.len() });
         }
         let fd = self.program_fd()?;
-        sys::test_run(fd, packet, repeat)
-            .map_err(|e| Error::syscall("BPF_PROG_TEST_RUN", &self.manifest.function, e))
+        let tc = self.manifest.hook != Hook::Xdp;
+        sys::test_run(fd, packet, repeat).map_err(|e| {
+            if tc && e.raw_os_error() == Some(libc::EINVAL) && packet.len() > 1514 {
+                return Error::FrameTooLong { len: packet.len() };
+            }
+            Error::syscall("BPF_PROG_TEST_RUN", &self.manifest.function, e)
+        })
     }
 
     fn clear_verdict(&self) -> Result<(), Error> {

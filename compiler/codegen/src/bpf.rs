@@ -42,6 +42,30 @@ pub mod helper {
     pub const GET_PRANDOM_U32: u64 = 7;
 }
 
+/// Errors LLVM reports while generating code (its default handler would exit the process).
+type LlvmErrors = std::cell::RefCell<Vec<String>>;
+
+extern "C" fn collect_llvm_error(
+    info: inkwell::llvm_sys::prelude::LLVMDiagnosticInfoRef,
+    sink: *mut std::ffi::c_void,
+) {
+    use inkwell::llvm_sys::core::{
+        LLVMDisposeMessage, LLVMGetDiagInfoDescription, LLVMGetDiagInfoSeverity,
+    };
+    use inkwell::llvm_sys::LLVMDiagnosticSeverity;
+    // SAFETY: `sink` is the `LlvmErrors` box owned by the `Bpf` whose context calls us, and
+    // LLVM passes a valid diagnostic for the duration of the call.
+    unsafe {
+        if LLVMGetDiagInfoSeverity(info) != LLVMDiagnosticSeverity::LLVMDSError {
+            return;
+        }
+        let raw = LLVMGetDiagInfoDescription(info);
+        let text = std::ffi::CStr::from_ptr(raw).to_string_lossy().into_owned();
+        LLVMDisposeMessage(raw);
+        (*(sink as *const LlvmErrors)).borrow_mut().push(text);
+    }
+}
+
 pub struct Bpf<'ctx> {
     pub ctx: &'ctx Context,
     pub module: Module<'ctx>,
@@ -51,6 +75,7 @@ pub struct Bpf<'ctx> {
     pub subprogram: Option<DISubprogram<'ctx>>,
     /// Line starts of the root file, to turn byte offsets into lines and columns.
     line_starts: Vec<usize>,
+    llvm_errors: Box<LlvmErrors>,
 }
 
 impl<'ctx> Bpf<'ctx> {
@@ -91,6 +116,16 @@ impl<'ctx> Bpf<'ctx> {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
+        let llvm_errors: Box<LlvmErrors> = Box::default();
+        // SAFETY: the box outlives every use of the context by this `Bpf`; the handler only
+        // reads it through the pointer while LLVM runs on this thread.
+        unsafe {
+            inkwell::llvm_sys::core::LLVMContextSetDiagnosticHandler(
+                ctx.raw(),
+                Some(collect_llvm_error),
+                &*llvm_errors as *const LlvmErrors as *mut std::ffi::c_void,
+            );
+        }
         Bpf {
             ctx,
             module,
@@ -99,6 +134,7 @@ impl<'ctx> Bpf<'ctx> {
             cu,
             subprogram: None,
             line_starts,
+            llvm_errors,
         }
     }
 
@@ -510,6 +546,13 @@ impl<'ctx> Bpf<'ctx> {
         let obj = tm
             .write_to_memory_buffer(&self.module, FileType::Object)
             .map_err(|e| format!("internal error: writing the object failed: {e}"))?;
+        let errors = self.llvm_errors.borrow();
+        if !errors.is_empty() {
+            return Err(format!(
+                "LLVM could not generate BPF code: {}",
+                errors.join("; ")
+            ));
+        }
         let asm = if want_asm {
             let buf = tm
                 .write_to_memory_buffer(&self.module, FileType::Assembly)
@@ -526,4 +569,17 @@ impl<'ctx> Bpf<'ctx> {
 #[allow(clippy::single_range_in_vec_init)]
 fn dims(n: u32) -> [std::ops::Range<i64>; 1] {
     [0..i64::from(n)]
+}
+
+impl Drop for Bpf<'_> {
+    fn drop(&mut self) {
+        // SAFETY: removes the handler before its sink is freed.
+        unsafe {
+            inkwell::llvm_sys::core::LLVMContextSetDiagnosticHandler(
+                self.ctx.raw(),
+                None,
+                std::ptr::null_mut(),
+            );
+        }
+    }
 }

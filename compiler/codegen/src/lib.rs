@@ -19,6 +19,10 @@ pub struct Options {
     pub test_build: bool,
     /// Also produce BPF assembly.
     pub asm: bool,
+    /// Leaves out the packet bounds check of every `extract`, so the kernel verifier rejects
+    /// the program. Exists only so a test can prove that verifier rejections are reported on
+    /// the right `.iov` line; never set it otherwise.
+    pub omit_bounds_checks: bool,
 }
 
 pub struct Output {
@@ -41,7 +45,7 @@ pub fn build(
     let root = checked.files.get(program.modules[entry.parser.module].file);
     let ctx = inkwell::context::Context::create();
     let bpf = bpf::Bpf::new(&ctx, name, &root.name, &root.text);
-    let (bpf, manifest) = lower::lower(bpf, program, name, opts.test_build)?;
+    let (bpf, manifest) = lower::lower(bpf, program, name, opts)?;
     bpf.section_bytes("_license", "license", b"GPL\0");
     bpf.section_bytes(
         "iov_manifest",

@@ -86,6 +86,7 @@ codes! {
     E0602: "more than one entry",
     // Code generation and loading.
     E0700: "not supported by code generation yet",
+    E0701: "the kernel verifier rejected the program",
     // Warnings.
     W0001: "unreachable parser state",
 }

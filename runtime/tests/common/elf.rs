@@ -7,7 +7,7 @@
 //! keeps the tests free of hand-written BTF), and the manifest JSON in `.iov.manifest`.
 
 use iov_manifest::Manifest;
-use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
+use object::write::{Object, Relocation, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
     SymbolScope,
@@ -52,7 +52,11 @@ pub struct Program<'a> {
 pub fn object(program: &Program<'_>, maps: &[MapDef], manifest: Option<&Manifest>) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
 
-    let text = obj.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
+    let text = obj.add_section(
+        Vec::new(),
+        program.section.as_bytes().to_vec(),
+        SectionKind::Text,
+    );
     obj.set_section_data(text, program.code.clone(), 8);
     obj.add_symbol(Symbol {
         name: program.function.as_bytes().to_vec(),
@@ -94,7 +98,9 @@ pub fn object(program: &Program<'_>, maps: &[MapDef], manifest: Option<&Manifest
     }
 
     for (offset, map) in &program.relocs {
-        let symbol = *symbols.get(map).unwrap_or_else(|| panic!("no map {map} to relocate"));
+        let symbol = *symbols
+            .get(map)
+            .unwrap_or_else(|| panic!("no map {map} to relocate"));
         obj.add_relocation(
             text,
             Relocation {
@@ -117,6 +123,5 @@ pub fn object(program: &Program<'_>, maps: &[MapDef], manifest: Option<&Manifest
         );
         obj.set_section_data(section, manifest.to_json().into_bytes(), 1);
     }
-    let _ = StandardSection::Text;
     obj.write().expect("an ELF object")
 }

@@ -84,6 +84,8 @@ pub struct Gen<'a, 'ctx> {
     pub consts: HashMap<Span, usize>,
     /// The control's actions by name (for direct calls and table dispatch).
     pub actions: HashMap<String, ast::ActionDecl>,
+    /// See `Options::omit_bounds_checks`.
+    pub omit_bounds_checks: bool,
 }
 
 /// Offsets of fields in the hook's context struct.
@@ -199,7 +201,7 @@ pub fn lower<'a, 'ctx>(
     mut bpf: Bpf<'ctx>,
     p: &'a Program,
     name: &str,
-    test_build: bool,
+    opts: &crate::Options,
 ) -> Result<(Bpf<'ctx>, manifest::Manifest), Vec<Diagnostic>> {
     let entry = p.entry.clone().ok_or_else(Vec::new)?;
     let hook = match entry.hook.as_str() {
@@ -257,7 +259,7 @@ pub fn lower<'a, 'ctx>(
         counters: Vec::new(),
         registers: Vec::new(),
         errors: p.errors.clone(),
-        verdict_map: test_build.then(|| "iov_verdict".to_string()),
+        verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
     };
     let mut g = Gen {
         bpf,
@@ -285,6 +287,7 @@ pub fn lower<'a, 'ctx>(
         diags: Vec::new(),
         consts,
         actions: HashMap::new(),
+        omit_bounds_checks: opts.omit_bounds_checks,
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
@@ -336,7 +339,7 @@ pub fn lower<'a, 'ctx>(
     g.bpf.b.position_at_end(control_bb);
     g.lower_control(control);
     g.lower_control(deparser);
-    g.finish_decision(test_build);
+    g.finish_decision(opts.test_build);
     if g.diags.is_empty() {
         let Gen { bpf, manifest, .. } = g;
         Ok((bpf, manifest))

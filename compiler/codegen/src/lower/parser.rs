@@ -306,9 +306,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             )
         }
         .expect("gep");
-        let too_short = b
-            .build_int_compare(IntPredicate::UGT, end, self.data_end, "short")
-            .expect("cmp");
+        let too_short = if self.omit_bounds_checks {
+            self.bpf.c(1, 0)
+        } else {
+            b.build_int_compare(IntPredicate::UGT, end, self.data_end, "short")
+                .expect("cmp")
+        };
         let fail = self.block("too_short");
         let ok = self.block("extracted");
         self.bpf
