@@ -73,10 +73,9 @@ fn attach_error(iface: &str, what: &str, e: ProgramError) -> Error {
         Some(libc::EOPNOTSUPP) => {
             "; the driver has no native XDP support: attach in generic mode".to_string()
         }
-        Some(libc::EBUSY | libc::EEXIST) => {
-            "; another program is attached there: detach it first (`ip link set dev IFACE xdp off`)"
-                .to_string()
-        }
+        Some(libc::EBUSY | libc::EEXIST) => format!(
+            "; another program is attached there (see `ip link show dev {iface}`): detach it first"
+        ),
         _ => String::new(),
     };
     Error::Attach {

@@ -364,3 +364,192 @@ pub(crate) fn match_from_manifest(m: &manifest::KeyMatch) -> Result<Match, Error
         manifest::KeyMatch::Any => Match::Any,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iov_manifest::{Action, KeyField, Param};
+
+    fn field(name: &str, bits: u32, match_kind: MatchKind, offset: u32) -> KeyField {
+        KeyField {
+            name: name.into(),
+            bits,
+            match_kind,
+            offset,
+            bytes: bits.div_ceil(8),
+        }
+    }
+
+    fn table(kind: MapKind, keys: Vec<KeyField>, key_size: u32) -> Table {
+        Table {
+            name: "c.t".into(),
+            map: "t".into(),
+            default_map: "t_default".into(),
+            kind,
+            size: 16,
+            key_size,
+            value_size: 24,
+            keys,
+            actions: vec![
+                Action {
+                    name: "c.set".into(),
+                    id: 7,
+                    params: vec![
+                        Param {
+                            name: "port".into(),
+                            bits: 9,
+                            offset: 4,
+                            bytes: 2,
+                        },
+                        Param {
+                            name: "addr".into(),
+                            bits: 128,
+                            offset: 6,
+                            bytes: 16,
+                        },
+                    ],
+                },
+                Action {
+                    name: "c.nop".into(),
+                    id: 1,
+                    params: vec![],
+                },
+            ],
+            default_action: manifest::ActionCall {
+                action: "nop".into(),
+                args: vec![],
+            },
+            default_const: false,
+            entries: vec![],
+            entries_const: false,
+        }
+    }
+
+    #[test]
+    fn exact_keys_are_big_endian_and_right_aligned() {
+        let t = table(
+            MapKind::Hash,
+            vec![
+                field("a", 12, MatchKind::Exact, 0),
+                field("b", 48, MatchKind::Exact, 2),
+            ],
+            8,
+        );
+        let keys = [Match::Exact(0xabc), Match::Exact(0x0102_0304_0506)];
+        let raw = encode_key(&t, &keys).unwrap();
+        assert_eq!(raw, [0x0a, 0xbc, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(decode_key(&t, &raw).unwrap(), keys);
+        let err = encode_key(&t, &[Match::Exact(0x1000), Match::Exact(0)]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::TooWide {
+                    bits: 12,
+                    max: 0xfff,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn lpm_prefix_counts_exact_fields_and_the_padding_of_narrow_fields() {
+        // exact bit<16> at 0, lpm bit<12> at 2 (stored in 2 bytes, 4 high bits always zero).
+        let t = table(
+            MapKind::LpmTrie,
+            vec![
+                field("e", 16, MatchKind::Exact, 0),
+                field("p", 12, MatchKind::Lpm, 2),
+            ],
+            8,
+        );
+        let keys = [
+            Match::Exact(0x0800),
+            Match::Prefix {
+                value: 0xab0,
+                len: 8,
+            },
+        ];
+        let raw = encode_key(&t, &keys).unwrap();
+        // 16 exact bits + 4 padding bits + 8 prefix bits.
+        assert_eq!(raw[..4], 28u32.to_ne_bytes());
+        assert_eq!(raw[4..], [0x08, 0x00, 0x0a, 0xb0]);
+        assert_eq!(decode_key(&t, &raw).unwrap(), keys);
+        let full = encode_key(&t, &[Match::Exact(1), Match::Exact(0xfff)]).unwrap();
+        assert_eq!(full[..4], 32u32.to_ne_bytes());
+        let any = encode_key(&t, &[Match::Exact(1), Match::Any]).unwrap();
+        assert_eq!(any[..4], 20u32.to_ne_bytes());
+        assert_eq!(
+            decode_key(&t, &any).unwrap()[1],
+            Match::Prefix { value: 0, len: 0 }
+        );
+        let err = encode_key(
+            &t,
+            &[
+                Match::Exact(1),
+                Match::Prefix {
+                    value: 0xab1,
+                    len: 8,
+                },
+            ],
+        );
+        assert!(matches!(err, Err(Error::HostBits { masked: 0xab0, .. })));
+        let err = encode_key(&t, &[Match::Exact(1), Match::Prefix { value: 0, len: 13 }]);
+        assert!(matches!(
+            err,
+            Err(Error::PrefixTooLong {
+                len: 13,
+                bits: 12,
+                ..
+            })
+        ));
+        let err = encode_key(&t, &[Match::Any, Match::Any]).unwrap_err();
+        assert!(
+            matches!(err, Error::WrongMatch { kind: "exact", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn values_hold_the_action_id_then_big_endian_parameters() {
+        let t = table(MapKind::Hash, vec![field("a", 8, MatchKind::Exact, 0)], 1);
+        let call = ActionCall::new("set", [0x1ff, u128::MAX]);
+        let raw = encode_action(&t, &call).unwrap();
+        assert_eq!(raw.len(), 24);
+        assert_eq!(raw[..4], 7u32.to_ne_bytes());
+        assert_eq!(raw[4..6], [0x01, 0xff]);
+        assert_eq!(raw[6..22], [0xff; 16]);
+        assert_eq!(raw[22..], [0, 0]);
+        let back = decode_action(&t, "t", &raw).unwrap();
+        assert_eq!(back, ActionCall::new("c.set", [0x1ff, u128::MAX]));
+        let err = encode_action(&t, &ActionCall::new("set", [0x200, 0])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("argument `port` of action `c.set`"),
+            "{err}"
+        );
+        let err = encode_action(&t, &ActionCall::new("c.set", [1])).unwrap_err();
+        assert!(err.to_string().contains("(port, addr)"), "{err}");
+        let err = encode_action(&t, &ActionCall::new("drop", [])).unwrap_err();
+        assert!(err.to_string().contains("c.set, c.nop"), "{err}");
+        let err = decode_action(&t, "t", &[9, 0, 0, 0]).unwrap_err();
+        assert!(matches!(err, Error::UnknownActionId { id: 9, .. }), "{err}");
+    }
+
+    #[test]
+    fn manifest_layouts_past_the_map_size_are_blamed_on_the_manifest() {
+        let t = table(MapKind::Hash, vec![field("a", 32, MatchKind::Exact, 0)], 2);
+        let err = encode_key(&t, &[Match::Exact(1)]).unwrap_err();
+        assert!(matches!(err, Error::BadManifest(_)), "{err}");
+    }
+
+    #[test]
+    fn widths() {
+        assert_eq!(max_for(0), 0);
+        assert_eq!(max_for(9), 511);
+        assert_eq!(max_for(128), u128::MAX);
+        assert!(check_fits(String::new, u128::MAX, 128).is_ok());
+        assert!(check_fits(String::new, 1, 0).is_err());
+    }
+}

@@ -63,10 +63,10 @@ pub enum Error {
     )]
     PermissionDenied { doing: String },
 
-    #[error("the kernel verifier rejected program `{function}` ({errno}):\n{log}")]
+    #[error("the kernel verifier rejected program `{function}` (errno {errno}); its log:\n{log}")]
     Verifier {
         function: String,
-        errno: io::Error,
+        errno: i32,
         log: String,
     },
 

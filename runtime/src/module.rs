@@ -186,7 +186,7 @@ fn load_program(ebpf: &mut Ebpf, manifest: &Manifest) -> Result<(), Error> {
             } else {
                 Error::Verifier {
                     function: function.clone(),
-                    errno: io_error,
+                    errno: io_error.raw_os_error().unwrap_or_default(),
                     log: verifier_log.to_string(),
                 }
             }

@@ -78,7 +78,10 @@ fn maps_that_disagree_with_the_manifest_are_refused() {
     let err = Module::load(&router_with(|m| m.counters[0].map = "nowhere".into()))
         .err()
         .unwrap();
-    assert!(matches!(&err, Error::NoMap { map } if map == "nowhere"), "{err:?}");
+    assert!(
+        matches!(&err, Error::NoMap { map } if map == "nowhere"),
+        "{err:?}"
+    );
     let err = Module::load(&router_with(|m| m.function = "elsewhere".into()))
         .err()
         .unwrap();
@@ -119,12 +122,21 @@ fn unprivileged_child() {
 fn unprivileged_loads_say_to_run_as_root() {
     require_kernel!();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "unprivileged_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "unprivileged_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("IOV_UNPRIVILEGED_CHILD", "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("ERROR: permission denied"), "{stdout}");
     assert!(stdout.contains("run as root"), "{stdout}");
 }
@@ -135,11 +147,18 @@ fn pins_to_bpffs_and_explains_a_missing_bpffs() {
     let mut m = Module::load(&programs::router()).unwrap();
     let err = m.pin(&std::env::temp_dir().join("iov-pin")).unwrap_err();
     assert!(matches!(err, Error::BpffsMissing { .. }), "{err:?}");
-    assert!(err.to_string().contains("mount -t bpf bpf /sys/fs/bpf"), "{err}");
+    assert!(
+        err.to_string().contains("mount -t bpf bpf /sys/fs/bpf"),
+        "{err}"
+    );
 
     let root = std::path::Path::new("/sys/fs/bpf");
     if !iov_runtime::is_bpffs(root) {
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI needs bpffs at /sys/fs/bpf");
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI needs bpffs at /sys/fs/bpf"
+        );
         println!("SKIPPED the pinning half: no bpffs at /sys/fs/bpf");
         return;
     }
