@@ -14,7 +14,8 @@
 //! - a table value is `u32 action_id` (host order) followed by the action's parameters at the
 //!   offsets given here;
 //! - an `lpm` table key is `u32 prefix_len` (host order) followed by the key fields; exact
-//!   fields come first and the prefix length counts their bits too.
+//!   fields come first, and the prefix length counts stored bits: every byte of the exact
+//!   fields, then the lpm field's high padding bits and its prefix.
 
 use serde::{Deserialize, Serialize};
 

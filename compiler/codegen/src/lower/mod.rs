@@ -209,7 +209,11 @@ pub fn lower<'a, 'ctx>(
         "tc_ingress" => Hook::TcIngress,
         _ => Hook::TcEgress,
     };
-    let section = if hook == Hook::Xdp { "xdp" } else { "tc" };
+    let section = if hook == Hook::Xdp {
+        "xdp"
+    } else {
+        "classifier"
+    };
     let file = p.modules[entry.parser.module].file;
     let item = |r: iov_sema::ItemRef| &p.modules[r.module].ast.items[r.item];
     let (Item::Parser(parser), Item::Control(control), Item::Control(deparser)) = (

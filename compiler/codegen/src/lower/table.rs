@@ -289,7 +289,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let i8t = self.bpf.ctx.i8_type();
         let key = self.alloca_bytes(key_size, "key");
         let base = if lpm {
-            let total: u32 = keys.iter().map(|(_, k)| k.bits).sum();
+            // The trie compares stored bits: every byte of every field, high padding included.
+            let total: u32 = keys.iter().map(|(_, k)| k.bytes * 8).sum();
             self.bpf
                 .b
                 .build_store(key, self.bpf.c(32, u128::from(total)))
