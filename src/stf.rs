@@ -3,16 +3,23 @@
 //! Takes: the text of a `.stf` file.
 //! Gives: [`Command`]s with their line numbers, or an error naming the line and what is
 //! wrong. Values are written as in `.iov` source (decimal, hex, IPv4, IPv6, MAC, prefixes
-//! `10.0.0.0/8`); the dialect is documented in docs/stf.md.
+//! `10.0.0.0/8`), keys also as `VALUE&&&MASK`, `LOW..HIGH` or `_`; the dialect is documented
+//! in docs/stf.md.
 
 use iov_diagnostics::FileId;
 use iov_syntax::ast::ExprKind;
 
-/// A value for a key field or an action argument.
+/// A value for a key field or an action argument (arguments take only `Int` and `Prefix`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     Int(u128),
     Prefix(u128, u32),
+    /// `VALUE&&&MASK`
+    Mask(u128, u128),
+    /// `LOW..HIGH`, both included
+    Range(u128, u128),
+    /// `_`
+    Any,
 }
 
 /// Where a packet is expected to go.
@@ -45,9 +52,11 @@ impl Pattern {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// `add TABLE [priority] key:value ... action(arg:value, ...)`
+    /// `add TABLE [PRIORITY] key:value ... action(arg:value, ...)`
     Add {
         table: String,
+        /// Higher wins; only for tables with a `ternary`, `range` or `optional` key.
+        priority: Option<u32>,
         keys: Vec<(String, Value)>,
         action: String,
         args: Vec<(String, Value)>,
@@ -69,6 +78,13 @@ pub enum Command {
         packets: Option<u64>,
         bytes: Option<u64>,
     },
+    /// `check_direct_counter TABLE key:value ... [packets N] [bytes M]`
+    CheckDirectCounter {
+        table: String,
+        keys: Vec<(String, Value)>,
+        packets: Option<u64>,
+        bytes: Option<u64>,
+    },
     /// `check_register NAME INDEX VALUE`
     CheckRegister {
         name: String,
@@ -77,8 +93,33 @@ pub enum Command {
     },
 }
 
-/// Parses a value as `.iov` writes literals.
+/// Parses a key or argument value: `_`, `VALUE&&&MASK`, `LOW..HIGH`, or a literal as `.iov`
+/// writes it.
 pub fn value(text: &str) -> Result<Value, String> {
+    if text == "_" {
+        return Ok(Value::Any);
+    }
+    if let Some((v, m)) = text.split_once("&&&") {
+        return Ok(Value::Mask(number(v, text)?, number(m, text)?));
+    }
+    if let Some((low, high)) = text.split_once("..") {
+        return Ok(Value::Range(number(low, text)?, number(high, text)?));
+    }
+    literal(text)
+}
+
+/// One side of a mask or a range: a literal that is not a prefix.
+fn number(part: &str, whole: &str) -> Result<u128, String> {
+    match literal(part) {
+        Ok(Value::Int(v)) => Ok(v),
+        _ => Err(format!(
+            "`{part}` in `{whole}` is not a value (write a number or an address)"
+        )),
+    }
+}
+
+/// Parses a literal as `.iov` writes it.
+fn literal(text: &str) -> Result<Value, String> {
     let (e, diags) = iov_syntax::parse_expr(FileId(0), text);
     if !diags.is_empty() {
         return Err(format!("`{text}` is not a value"));
@@ -157,12 +198,35 @@ fn action_call(text: &str) -> Result<(String, Vec<(String, Value)>), String> {
                 .map(str::trim)
                 .filter(|a| !a.is_empty())
                 .collect();
-            Ok((name.trim().to_string(), pairs(&args)?))
+            let args = pairs(&args)?;
+            if let Some((arg, _)) = args
+                .iter()
+                .find(|(_, v)| matches!(v, Value::Mask(..) | Value::Range(..) | Value::Any))
+            {
+                return Err(format!(
+                    "argument `{arg}` must be a value; masks, ranges and `_` are for keys"
+                ));
+            }
+            Ok((name.trim().to_string(), args))
         }
     }
 }
 
-fn number<T: std::str::FromStr>(w: Option<&&str>, what: &str) -> Result<T, String> {
+/// `packets N` and `bytes M`, each at most once, in any order.
+fn counts(words: &[&str]) -> Result<(Option<u64>, Option<u64>), String> {
+    let (mut packets, mut bytes) = (None, None);
+    for kv in words.chunks(2) {
+        let v = count(kv.get(1), "count")?;
+        match kv[0] {
+            "packets" => packets = Some(v),
+            "bytes" => bytes = Some(v),
+            other => return Err(format!("`{other}` should be `packets` or `bytes`")),
+        }
+    }
+    Ok((packets, bytes))
+}
+
+fn count<T: std::str::FromStr>(w: Option<&&str>, what: &str) -> Result<T, String> {
     w.ok_or_else(|| format!("missing {what}"))?
         .parse()
         .map_err(|_| format!("`{}` is not a valid {what}", w.unwrap_or(&"")))
@@ -183,7 +247,12 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
                 let mut rest = &words[2..];
                 // An optional numeric priority comes first.
+                let mut priority = None;
                 if rest.first().is_some_and(|w| w.chars().all(|c| c.is_ascii_digit())) {
+                    let p = rest[0].parse().map_err(|_| {
+                        (line, format!("priority `{}` is larger than 4294967295", rest[0]))
+                    })?;
+                    priority = Some(p);
                     rest = &rest[1..];
                 }
                 let Some(split) = rest.iter().position(|w| !w.contains(':') || w.contains('(')) else {
@@ -191,7 +260,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 };
                 let keys = pairs(&rest[..split]).map_err(|e| (line, e))?;
                 let (action, args) = action_call(&rest[split..].join(" ")).map_err(|e| (line, e))?;
-                Command::Add { table, keys, action, args }
+                Command::Add { table, priority, keys, action, args }
             }
             "setdefault" => {
                 let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
@@ -199,7 +268,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 Command::SetDefault { table, action, args }
             }
             "packet" => {
-                let port = number(words.get(1), "port").map_err(|e| (line, e))?;
+                let port = count(words.get(1), "port").map_err(|e| (line, e))?;
                 let bytes = hex(&words[2..]).map_err(|e| (line, e))?;
                 Command::Packet { port, bytes }
             }
@@ -218,28 +287,28 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
             }
             "check_counter" => {
                 let name = words.get(1).ok_or((line, "missing counter name".to_string()))?.to_string();
-                let index = number(words.get(2), "index").map_err(|e| (line, e))?;
-                let (mut packets, mut bytes) = (None, None);
-                for kv in words[3..].chunks(2) {
-                    let v = number(kv.get(1), "count").map_err(|e| (line, e))?;
-                    match kv[0] {
-                        "packets" => packets = Some(v),
-                        "bytes" => bytes = Some(v),
-                        other => return Err((line, format!("`{other}` should be `packets` or `bytes`"))),
-                    }
-                }
+                let index = count(words.get(2), "index").map_err(|e| (line, e))?;
+                let (packets, bytes) = counts(&words[3..]).map_err(|e| (line, e))?;
                 Command::CheckCounter { name, index, packets, bytes }
+            }
+            "check_direct_counter" => {
+                let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
+                let rest = &words[2..];
+                let split = rest.iter().position(|w| !w.contains(':')).unwrap_or(rest.len());
+                let keys = pairs(&rest[..split]).map_err(|e| (line, e))?;
+                let (packets, bytes) = counts(&rest[split..]).map_err(|e| (line, e))?;
+                Command::CheckDirectCounter { table, keys, packets, bytes }
             }
             "check_register" => {
                 let name = words.get(1).ok_or((line, "missing register name".to_string()))?.to_string();
-                let index = number(words.get(2), "index").map_err(|e| (line, e))?;
+                let index = count(words.get(2), "index").map_err(|e| (line, e))?;
                 let value = match value(words.get(3).copied().unwrap_or("")).map_err(|e| (line, e))? {
                     Value::Int(v) => v,
-                    Value::Prefix(..) => return Err((line, "a register holds a number, not a prefix".into())),
+                    _ => return Err((line, "a register holds a number".into())),
                 };
                 Command::CheckRegister { name, index, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, setdefault, packet, expect, check_counter, check_register)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, setdefault, packet, expect, check_counter, check_direct_counter, check_register)"))),
         };
         out.push((line, cmd));
     }
@@ -268,6 +337,7 @@ mod tests {
             cmds[0].1,
             Command::Add {
                 table: "routes".into(),
+                priority: None,
                 keys: vec![("hdr.ipv4.dst".into(), Value::Prefix(0x0a00_0000, 8))],
                 action: "forward".into(),
                 args: vec![
@@ -297,6 +367,74 @@ mod tests {
                 value: 16
             }
         );
+    }
+
+    #[test]
+    fn reads_masks_ranges_any_priorities_and_direct_counters() {
+        let cmds = parse(
+            "add acl 10 hdr.ipv4.protocol:6&&&0xff port:1000..0x7d0 dst:10.0.0.0&&&255.0.0.0 src:_ deny()\n\
+             add acl 4294967295 k:10.0.0.1..10.0.0.9 allow\n\
+             add acl k:0x0800 allow\n\
+             check_direct_counter acl hdr.ipv4.protocol:6&&&0xff k:_ packets 2 bytes 120\n\
+             check_direct_counter MyIngress.acl k:1\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cmds[0].1,
+            Command::Add {
+                table: "acl".into(),
+                priority: Some(10),
+                keys: vec![
+                    ("hdr.ipv4.protocol".into(), Value::Mask(6, 0xff)),
+                    ("port".into(), Value::Range(1000, 2000)),
+                    ("dst".into(), Value::Mask(0x0a00_0000, 0xff00_0000)),
+                    ("src".into(), Value::Any),
+                ],
+                action: "deny".into(),
+                args: vec![],
+            }
+        );
+        let Command::Add { priority, keys, .. } = &cmds[1].1 else {
+            panic!("{:?}", cmds[1])
+        };
+        assert_eq!(*priority, Some(u32::MAX));
+        assert_eq!(keys[0].1, Value::Range(0x0a00_0001, 0x0a00_0009));
+        assert!(matches!(&cmds[2].1, Command::Add { priority: None, .. }));
+        assert_eq!(
+            cmds[3].1,
+            Command::CheckDirectCounter {
+                table: "acl".into(),
+                keys: vec![
+                    ("hdr.ipv4.protocol".into(), Value::Mask(6, 0xff)),
+                    ("k".into(), Value::Any),
+                ],
+                packets: Some(2),
+                bytes: Some(120),
+            }
+        );
+        assert_eq!(
+            cmds[4].1,
+            Command::CheckDirectCounter {
+                table: "MyIngress.acl".into(),
+                keys: vec![("k".into(), Value::Int(1))],
+                packets: None,
+                bytes: None,
+            }
+        );
+    }
+
+    #[test]
+    fn bad_masks_ranges_priorities_and_counts_are_refused() {
+        let err = |text: &str| parse(text).unwrap_err().1;
+        assert!(err("add t k:1&&&10.0.0.0/8 a()").contains("is not a value"));
+        assert!(err("add t k:1..x a()").contains("`x` in `1..x`"));
+        assert!(err("add t 4294967296 k:1 a()").contains("larger than 4294967295"));
+        assert!(err("add t k:1 a(x:_)").contains("masks, ranges and `_` are for keys"));
+        assert!(err("add t k:1 a(x:1..2)").contains("argument `x`"));
+        assert!(err("check_direct_counter t k:1 packets").contains("missing count"));
+        assert!(err("check_direct_counter t k:1 frames 2").contains("`frames`"));
+        assert!(err("check_direct_counter").contains("missing table name"));
+        assert!(err("check_register r 0 1..2").contains("holds a number"));
     }
 
     #[test]

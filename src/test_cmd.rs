@@ -44,19 +44,36 @@ pub fn compile_for_test(program: &Path, color: Color) -> Result<Vec<u8>, String>
 }
 
 fn to_match(v: &Value) -> Match {
-    match v {
-        Value::Int(n) => Match::Exact(*n),
-        Value::Prefix(v, len) => Match::Prefix {
-            value: *v,
-            len: *len,
-        },
+    match *v {
+        Value::Int(n) => Match::Exact(n),
+        Value::Prefix(value, len) => Match::Prefix { value, len },
+        Value::Mask(value, mask) => Match::Ternary { value, mask },
+        Value::Range(low, high) => Match::Range { low, high },
+        Value::Any => Match::Any,
     }
 }
 
+/// An argument's value (`stf::parse` lets only numbers and prefixes through).
 fn int(v: &Value) -> u128 {
     match v {
         Value::Int(n) | Value::Prefix(n, _) => *n,
+        Value::Mask(n, _) | Value::Range(n, _) => *n,
+        Value::Any => 0,
     }
+}
+
+/// The keys of `table` in the manifest's order, as the runtime takes them.
+fn table_keys(
+    module: &Module,
+    table: &str,
+    keys: &[(String, Value)],
+) -> Result<Vec<Match>, String> {
+    let t = module.table(table).map_err(|e| e.to_string())?;
+    let key_names: Vec<String> = t.keys.iter().map(|k| k.name.clone()).collect();
+    Ok(ordered(keys, &key_names, "key")?
+        .into_iter()
+        .map(to_match)
+        .collect())
 }
 
 /// Orders `name:value` pairs as the manifest orders keys or parameters.
@@ -211,16 +228,13 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
         let result: Result<Option<String>, String> = match cmd {
             Command::Add {
                 table,
+                priority,
                 keys,
                 action,
                 args,
             } => (|| {
                 let t = module.table(table).map_err(|e| e.to_string())?;
-                let key_names: Vec<String> = t.keys.iter().map(|k| k.name.clone()).collect();
-                let keys: Vec<Match> = ordered(keys, &key_names, "key")?
-                    .into_iter()
-                    .map(to_match)
-                    .collect();
+                let keys = table_keys(&module, table, keys)?;
                 let params = t
                     .actions
                     .iter()
@@ -231,9 +245,11 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                     .into_iter()
                     .map(int)
                     .collect();
-                module
-                    .add_entry(table, &keys, action, &args)
-                    .map_err(|e| e.to_string())?;
+                match priority {
+                    Some(p) => module.add_entry_with_priority(table, *p, &keys, action, &args),
+                    None => module.add_entry(table, &keys, action, &args),
+                }
+                .map_err(|e| e.to_string())?;
                 Ok(None)
             })(),
             Command::SetDefault {
@@ -289,6 +305,26 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 )),
                 Err(e) => Err(e.to_string()),
             },
+            Command::CheckDirectCounter {
+                table,
+                keys,
+                packets,
+                bytes,
+            } => table_keys(&module, table, keys).and_then(|keys| {
+                match module.direct_counter(table, &keys) {
+                    Ok((p, b))
+                        if packets.is_none_or(|x| x == p) && bytes.is_none_or(|x| x == b) =>
+                    {
+                        Ok(None)
+                    }
+                    Ok((p, b)) => Err(format!(
+                        "the direct counter of that entry of {table} is packets {p}, bytes {b}; expected{}{}",
+                        packets.map_or(String::new(), |x| format!(" packets {x}")),
+                        bytes.map_or(String::new(), |x| format!(" bytes {x}"))
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            }),
             Command::CheckRegister { name, index, value } => {
                 match module.register_read(name, *index) {
                     Ok(v) if v == *value => Ok(None),
@@ -304,6 +340,7 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                     cmd,
                     Command::Expect(_)
                         | Command::CheckCounter { .. }
+                        | Command::CheckDirectCounter { .. }
                         | Command::CheckRegister { .. }
                 ) {
                     passed += 1;

@@ -4,16 +4,21 @@
 //! just `name` when unambiguous), typed keys ([`Match`]), action names and `u128` values.
 //! Gives: table entries added, changed, deleted and listed; default actions set and read;
 //! counters summed over CPUs; registers read and written. Every request is checked against
-//! the manifest (names, counts, bit widths, prefix lengths, const-ness) before any map is
-//! touched, so a refused request changes nothing.
+//! the manifest (names, counts, bit widths, prefix lengths, masks, ranges, priorities,
+//! const-ness, room in the table) before any map is touched, so a refused request changes
+//! nothing. Array tables are rewritten slot by slot as `slots.rs` plans; a table's direct
+//! counters start at zero with their entry and survive changes of its action.
 
 use crate::encode::{check_fits, decode_action, decode_key, encode_action, encode_key, Match};
-use crate::encode::{ActionCall, Entry};
+use crate::encode::{in_bounds, ActionCall, Entry};
 use crate::error::list;
-use crate::sys::Update;
+use crate::slots::{decode_slot_key, encode_slot_key, make_slot, next_priority, plan_delete};
+use crate::slots::{plan_insert, priority, same_keys, set_priority, value_of, Op};
+use crate::sys::{RawMap, Update};
 use crate::{Error, Module};
-use iov_manifest::{Counter, Register, Table};
+use iov_manifest::{Counter, MapKind, Register, Table};
 use std::io;
+use std::sync::MutexGuard;
 
 /// Finds `name` among `items` by full name, else by the last `.` segment.
 fn by_name<'a, T>(items: &'a [T], name: &str, full: impl Fn(&T) -> &str) -> Option<&'a T> {
@@ -49,7 +54,27 @@ impl Module {
         })
     }
 
+    /// The manifest table `name`, refused when its entries are `const`.
+    fn writable(&self, name: &str) -> Result<&Table, Error> {
+        let t = self.table(name)?;
+        if t.entries_const {
+            return Err(Error::ConstEntries {
+                table: t.name.clone(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// Serializes this module's read-modify-write table changes.
+    fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Adds an entry to `table`; refused when an entry with the same keys exists.
+    ///
+    /// In an array table (a `ternary`, `range` or `optional` key) the entry matches after
+    /// every existing one: its priority is one less than the lowest in the table (at least
+    /// 1, a tie going after the existing entries), or the table's `size` in an empty table.
     pub fn add_entry(
         &self,
         table: &str,
@@ -57,10 +82,77 @@ impl Module {
         action: &str,
         args: &[u128],
     ) -> Result<(), Error> {
-        self.write_entry(table, keys, action, args, Update::NoExist)
+        self.insert(table, None, keys, action, args)
     }
 
-    /// Changes the action of the existing entry of `table` with these keys.
+    /// Adds an entry with `priority` (at least 1; the higher wins) to an array table. It goes
+    /// after the entries of a higher or the same priority. Refused for exact and lpm tables,
+    /// whose entries have no priority, and when an entry with the same keys exists, whatever
+    /// its priority.
+    pub fn add_entry_with_priority(
+        &self,
+        table: &str,
+        priority: u32,
+        keys: &[Match],
+        action: &str,
+        args: &[u128],
+    ) -> Result<(), Error> {
+        self.insert(table, Some(priority), keys, action, args)
+    }
+
+    fn insert(
+        &self,
+        table: &str,
+        priority: Option<u32>,
+        keys: &[Match],
+        action: &str,
+        args: &[u128],
+    ) -> Result<(), Error> {
+        let t = self.writable(table)?;
+        if t.kind != MapKind::Array {
+            if priority.is_some() {
+                return Err(Error::NoPriority {
+                    table: t.name.clone(),
+                });
+            }
+            let key = encode_key(t, keys)?;
+            // Zeroed, direct counter included.
+            let value = encode_action(t, &ActionCall::new(action, args))?;
+            let _guard = self.write_lock();
+            return self
+                .map(&t.map)?
+                .update(&key, &value, Update::NoExist)
+                .map_err(|e| update_error(t, e));
+        }
+        if priority == Some(0) {
+            return Err(Error::ZeroPriority {
+                table: t.name.clone(),
+            });
+        }
+        let key = encode_slot_key(t, keys)?;
+        let value = encode_action(t, &ActionCall::new(action, args))?;
+        let _guard = self.write_lock();
+        let map = self.map(&t.map)?;
+        let used = read_slots(&map, t)?;
+        if used.iter().any(|s| same_keys(t, s, &key)) {
+            return Err(Error::EntryExists {
+                table: t.name.clone(),
+            });
+        }
+        if used.len() >= t.size as usize {
+            return Err(Error::TableFull {
+                table: t.name.clone(),
+                size: t.size,
+            });
+        }
+        let priority = priority.unwrap_or_else(|| next_priority(t, &used));
+        let ops = plan_insert(&used, make_slot(&key, priority, &value));
+        write_slots(&map, t, &ops)
+    }
+
+    /// Changes the action of the existing entry of `table` with these keys. The entry keeps
+    /// its priority, its place and its direct counter (less any hit counted while the change
+    /// is being written).
     pub fn modify_entry(
         &self,
         table: &str,
@@ -68,65 +160,87 @@ impl Module {
         action: &str,
         args: &[u128],
     ) -> Result<(), Error> {
-        self.write_entry(table, keys, action, args, Update::Exist)
-    }
-
-    fn write_entry(
-        &self,
-        table: &str,
-        keys: &[Match],
-        action: &str,
-        args: &[u128],
-        how: Update,
-    ) -> Result<(), Error> {
-        let t = self.table(table)?;
-        if t.entries_const {
-            return Err(Error::ConstEntries {
-                table: t.name.clone(),
-            });
+        let t = self.writable(table)?;
+        let no_entry = || Error::NoEntry {
+            table: t.name.clone(),
+        };
+        if t.kind == MapKind::Array {
+            let key = encode_slot_key(t, keys)?;
+            let mut value = encode_action(t, &ActionCall::new(action, args))?;
+            let _guard = self.write_lock();
+            let map = self.map(&t.map)?;
+            let used = read_slots(&map, t)?;
+            let index = used
+                .iter()
+                .position(|s| same_keys(t, s, &key))
+                .ok_or_else(no_entry)?;
+            // Read again just before writing, to lose as few counted hits as possible.
+            let current = read_slot(&map, t, index as u32)?;
+            keep_counter(t, value_of(t, &current), &mut value);
+            let slot = make_slot(&key, priority(&current), &value);
+            let index = index as u32;
+            return write_slots(&map, t, &[Op::Write { index, slot }]);
         }
         let key = encode_key(t, keys)?;
-        let value = encode_action(t, &ActionCall::new(action, args))?;
+        let mut value = encode_action(t, &ActionCall::new(action, args))?;
+        let _guard = self.write_lock();
         let map = self.map(&t.map)?;
-        map.update(&key, &value, how)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::EEXIST) => Error::EntryExists {
-                    table: t.name.clone(),
-                },
-                Some(libc::ENOENT) => Error::NoEntry {
-                    table: t.name.clone(),
-                },
-                Some(libc::E2BIG | libc::ENOSPC) => Error::TableFull {
-                    table: t.name.clone(),
-                    size: t.size,
-                },
-                _ => Error::syscall("BPF_MAP_UPDATE_ELEM", &t.map, e),
-            })
+        if t.direct_counter.is_some() {
+            let current = map
+                .lookup(&key)
+                .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
+                .ok_or_else(no_entry)?;
+            keep_counter(t, &current, &mut value);
+        }
+        map.update(&key, &value, Update::Exist)
+            .map_err(|e| update_error(t, e))
     }
 
-    /// Deletes the entry of `table` with these keys.
+    /// Deletes the entry of `table` with these keys. In an array table the entries after it
+    /// move up by one slot.
     pub fn delete_entry(&self, table: &str, keys: &[Match]) -> Result<(), Error> {
-        let t = self.table(table)?;
-        if t.entries_const {
-            return Err(Error::ConstEntries {
-                table: t.name.clone(),
-            });
+        let t = self.writable(table)?;
+        let no_entry = || Error::NoEntry {
+            table: t.name.clone(),
+        };
+        if t.kind == MapKind::Array {
+            let key = encode_slot_key(t, keys)?;
+            let _guard = self.write_lock();
+            let map = self.map(&t.map)?;
+            let used = read_slots(&map, t)?;
+            let index = used
+                .iter()
+                .position(|s| same_keys(t, s, &key))
+                .ok_or_else(no_entry)?;
+            return write_slots(&map, t, &plan_delete(used.len(), index));
         }
         let key = encode_key(t, keys)?;
         let map = self.map(&t.map)?;
         match map.delete(&key) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Error::NoEntry {
-                table: t.name.clone(),
-            }),
+            Ok(false) => Err(no_entry()),
             Err(e) => Err(Error::syscall("BPF_MAP_DELETE_ELEM", &t.map, e)),
         }
     }
 
-    /// Every entry of `table` (const entries included), sorted by keys.
+    /// Every entry of `table` (const entries included): for an array table in the order the
+    /// program tries them (descending priority), otherwise sorted by keys.
     pub fn entries(&self, table: &str) -> Result<Vec<Entry>, Error> {
         let t = self.table(table)?;
         let map = self.map(&t.map)?;
+        if t.kind == MapKind::Array {
+            let _guard = self.write_lock();
+            return read_slots(&map, t)?
+                .iter()
+                .map(|slot| {
+                    Ok(Entry {
+                        keys: decode_slot_key(t, slot)?,
+                        action: decode_action(t, &t.map, value_of(t, slot))?,
+                        priority: Some(priority(slot)),
+                    })
+                })
+                .collect();
+        }
         let keys = map
             .keys()
             .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
@@ -140,10 +254,49 @@ impl Module {
             entries.push(Entry {
                 keys: decode_key(t, &raw)?,
                 action: decode_action(t, &t.map, &value)?,
+                priority: None,
             });
         }
         entries.sort();
         Ok(entries)
+    }
+
+    /// `(packets, bytes)` of the direct counter of the entry of `table` with these keys:
+    /// the hits of that entry since it was added.
+    pub fn direct_counter(&self, table: &str, keys: &[Match]) -> Result<(u64, u64), Error> {
+        let t = self.table(table)?;
+        let Some(dc) = &t.direct_counter else {
+            return Err(Error::NoDirectCounter {
+                table: t.name.clone(),
+            });
+        };
+        let no_entry = || Error::NoEntry {
+            table: t.name.clone(),
+        };
+        let map = self.map(&t.map)?;
+        let value = if t.kind == MapKind::Array {
+            let key = encode_slot_key(t, keys)?;
+            let _guard = self.write_lock();
+            let slot = read_slots(&map, t)?
+                .into_iter()
+                .find(|s| same_keys(t, s, &key))
+                .ok_or_else(no_entry)?;
+            value_of(t, &slot).to_vec()
+        } else {
+            let key = encode_key(t, keys)?;
+            map.lookup(&key)
+                .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
+                .ok_or_else(no_entry)?
+        };
+        let at = dc.offset as usize;
+        in_bounds(
+            &format!("direct counter `{}`", dc.name),
+            at,
+            16,
+            value.len(),
+        )?;
+        let word = |at: usize| u64::from_ne_bytes(value[at..at + 8].try_into().expect("8 bytes"));
+        Ok((word(at), word(at + 8)))
     }
 
     /// Sets the action `table` runs on a miss; refused for a `const default_action`.
@@ -154,9 +307,17 @@ impl Module {
                 table: t.name.clone(),
             });
         }
-        let value = encode_action(t, &ActionCall::new(action, args))?;
-        self.map(&t.default_map)?
-            .update(&0u32.to_ne_bytes(), &value, Update::Any)
+        let mut value = encode_action(t, &ActionCall::new(action, args))?;
+        let _guard = self.write_lock();
+        let map = self.map(&t.default_map)?;
+        if t.direct_counter.is_some() {
+            let current = map
+                .lookup(&0u32.to_ne_bytes())
+                .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.default_map, e))?
+                .unwrap_or_default();
+            keep_counter(t, &current, &mut value);
+        }
+        map.update(&0u32.to_ne_bytes(), &value, Update::Any)
             .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &t.default_map, e))
     }
 
@@ -226,6 +387,96 @@ impl Module {
         map.update(&index.to_ne_bytes(), &bytes, Update::Any)
             .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &r.map, e))
     }
+}
+
+/// The error for a failed update of an entry of `t`.
+fn update_error(t: &Table, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(libc::EEXIST) => Error::EntryExists {
+            table: t.name.clone(),
+        },
+        Some(libc::ENOENT) => Error::NoEntry {
+            table: t.name.clone(),
+        },
+        Some(libc::E2BIG | libc::ENOSPC) => Error::TableFull {
+            table: t.name.clone(),
+            size: t.size,
+        },
+        _ => Error::syscall("BPF_MAP_UPDATE_ELEM", &t.map, e),
+    }
+}
+
+/// Copies the direct counter of `current` (a table value) into `value`, when `t` has one.
+fn keep_counter(t: &Table, current: &[u8], value: &mut [u8]) {
+    if let Some(dc) = &t.direct_counter {
+        let at = dc.offset as usize;
+        if let (Some(from), Some(to)) = (current.get(at..at + 16), value.get_mut(at..at + 16)) {
+            to.copy_from_slice(from);
+        }
+    }
+}
+
+/// Slot `index` of the array map of `t`.
+fn read_slot(map: &RawMap<'_>, t: &Table, index: u32) -> Result<Vec<u8>, Error> {
+    map.lookup(&index.to_ne_bytes())
+        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
+        .ok_or_else(|| {
+            let e = io::Error::from_raw_os_error(libc::ENOENT);
+            Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e)
+        })
+}
+
+/// The used slots of the array map of `t`: from slot 0 to the first empty one.
+fn read_slots(map: &RawMap<'_>, t: &Table) -> Result<Vec<Vec<u8>>, Error> {
+    let mut used = Vec::new();
+    for index in 0..t.size {
+        let slot = read_slot(map, t, index)?;
+        if priority(&slot) == 0 {
+            break;
+        }
+        used.push(slot);
+    }
+    Ok(used)
+}
+
+/// Performs `ops` on the array map of `t`, in order.
+fn write_slots(map: &RawMap<'_>, t: &Table, ops: &[Op]) -> Result<(), Error> {
+    let write = |index: u32, slot: &[u8]| {
+        map.update(&index.to_ne_bytes(), slot, Update::Any)
+            .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &t.map, e))
+    };
+    // An empty slot becomes used in two steps: its bytes under priority 0, then the priority.
+    let fill = |index: u32, slot: &[u8]| {
+        let mut hidden = slot.to_vec();
+        set_priority(&mut hidden, 0);
+        write(index, &hidden)?;
+        write(index, slot)
+    };
+    for op in ops {
+        match op {
+            Op::Fill { index, slot } => fill(*index, slot)?,
+            Op::Write { index, slot } => write(*index, slot)?,
+            Op::Copy {
+                from,
+                to,
+                into_empty,
+            } => {
+                let slot = read_slot(map, t, *from)?;
+                if *into_empty {
+                    fill(*to, &slot)?;
+                } else {
+                    write(*to, &slot)?;
+                }
+            }
+            Op::Clear { index } => {
+                let mut slot = read_slot(map, t, *index)?;
+                set_priority(&mut slot, 0);
+                write(*index, &slot)?;
+                write(*index, &vec![0; slot.len()])?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_index(kind: &'static str, name: &str, index: u32, size: u32) -> Result<(), Error> {

@@ -8,7 +8,9 @@
 //! The layout (see `iov_manifest`): values are big-endian in `ceil(bits / 8)` bytes,
 //! right-aligned; a table value is a host-order `u32` action id followed by the parameters;
 //! an `lpm` key is a host-order `u32` prefix length (in bits of the key data, counting the
-//! exact fields before the lpm field) followed by the fields.
+//! exact fields before the lpm field) followed by the fields. Array tables (a `ternary`,
+//! `range` or `optional` key) store a pair `a`, `b` per field; [`field_pair`] computes it for
+//! every match kind and `slots.rs` lays the pairs out.
 
 use crate::error::list;
 use crate::Error;
@@ -16,12 +18,29 @@ use iov_manifest::{self as manifest, MapKind, MatchKind, Table};
 use std::fmt;
 
 /// How one key field of a table entry matches.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// What each key kind accepts (anything else is refused with [`Error::WrongMatch`]):
+///
+/// | key | accepts |
+/// |---|---|
+/// | `exact` | `Exact` |
+/// | `lpm` | `Exact` (full length), `Prefix`, `Ternary` with a prefix mask (ones then zeros), `Any` |
+/// | `ternary` | `Exact` (mask all ones), `Ternary`, `Prefix`, `Any` (mask zero) |
+/// | `range` | `Exact` (`v..v`), `Range`, `Any` (the whole range) |
+/// | `optional` | `Exact`, `Any` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Match {
-    /// Exactly this value. On an `lpm` field it means the full-length prefix.
+    /// Exactly this value. On an `lpm` field it means the full-length prefix, on a `ternary`
+    /// field a mask of all ones, on a `range` field the range `value..value`.
     Exact(u128),
-    /// The first `len` bits of `value` (`lpm` fields only); bits after them must be zero.
+    /// The first `len` bits of `value` (`lpm` and `ternary` fields); bits after them must be
+    /// zero.
     Prefix { value: u128, len: u32 },
+    /// The bits of `mask` must equal those of `value` (`value &&& mask`; `ternary` fields, and
+    /// `lpm` fields when the mask is a prefix); `value` has no bits outside `mask`.
+    Ternary { value: u128, mask: u128 },
+    /// `low..high`, both included (`range` fields); `low <= high`.
+    Range { low: u128, high: u128 },
     /// Anything (`_`): on an `lpm` field the same as `Prefix { value: 0, len: 0 }`.
     Any,
 }
@@ -31,6 +50,8 @@ impl fmt::Display for Match {
         match self {
             Match::Exact(v) => write!(f, "{v}"),
             Match::Prefix { value, len } => write!(f, "{value}/{len}"),
+            Match::Ternary { value, mask } => write!(f, "{value:#x}&&&{mask:#x}"),
+            Match::Range { low, high } => write!(f, "{low}..{high}"),
             Match::Any => f.write_str("_"),
         }
     }
@@ -52,14 +73,19 @@ impl ActionCall {
     }
 }
 
-/// One table entry: its keys (one per key field) and the action it runs.
+/// One table entry: its keys (one per key field), the action it runs and, in array tables,
+/// its priority.
 ///
-/// Entries read back from an `lpm` table give the lpm field as [`Match::Prefix`], whatever
-/// form it was added in.
+/// Entries read back give each field in one form, whatever form it was added in: `lpm`
+/// fields as [`Match::Prefix`], `ternary` fields as [`Match::Ternary`] (`_` is mask 0),
+/// `range` fields as [`Match::Range`] (`_` is the whole range), `exact` fields as
+/// [`Match::Exact`] and `optional` fields as [`Match::Exact`] or [`Match::Any`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Entry {
     pub keys: Vec<Match>,
     pub action: ActionCall,
+    /// The entry's priority in an array table (higher wins); `None` in exact and lpm tables.
+    pub priority: Option<u32>,
 }
 
 /// The largest value of `bits` bits.
@@ -88,7 +114,12 @@ pub(crate) fn check_fits(
     Ok(())
 }
 
-fn put_be(buf: &mut [u8], offset: usize, bytes: usize, value: u128) {
+/// The mask of the first `len` of `bits` bits.
+pub(crate) fn prefix_mask(bits: u32, len: u32) -> u128 {
+    max_for(bits) & !max_for(bits.saturating_sub(len))
+}
+
+pub(crate) fn put_be(buf: &mut [u8], offset: usize, bytes: usize, value: u128) {
     for i in 0..bytes {
         let shift = 8 * (bytes - 1 - i);
         buf[offset + i] = if shift < 128 {
@@ -99,26 +130,27 @@ fn put_be(buf: &mut [u8], offset: usize, bytes: usize, value: u128) {
     }
 }
 
-fn get_be(buf: &[u8], offset: usize, bytes: usize) -> u128 {
+pub(crate) fn get_be(buf: &[u8], offset: usize, bytes: usize) -> u128 {
     buf[offset..offset + bytes]
         .iter()
         .fold(0u128, |acc, &b| (acc << 8) | u128::from(b))
 }
 
-fn u32_at(buf: &[u8], offset: usize) -> u32 {
+pub(crate) fn u32_at(buf: &[u8], offset: usize) -> u32 {
     u32::from_ne_bytes(buf[offset..offset + 4].try_into().expect("four bytes"))
 }
 
-/// Where the key fields start in the map key (after the lpm prefix length).
+/// Where the key fields start in the map key (after the lpm prefix length, or in an array
+/// slot after the priority).
 fn key_base(table: &Table) -> usize {
     match table.kind {
         MapKind::Hash => 0,
-        MapKind::LpmTrie => 4,
+        MapKind::LpmTrie | MapKind::Array => 4,
     }
 }
 
 /// Checks that `offset + bytes` fits in `size`, else blames the manifest.
-fn in_bounds(what: &str, offset: usize, bytes: usize, size: usize) -> Result<(), Error> {
+pub(crate) fn in_bounds(what: &str, offset: usize, bytes: usize, size: usize) -> Result<(), Error> {
     if offset + bytes > size {
         return Err(Error::BadManifest(format!(
             "{what} lies at bytes {offset}..{} but the map's size is {size}",
@@ -147,12 +179,118 @@ fn given(m: &Match) -> &'static str {
     match m {
         Match::Exact(_) => "an exact value",
         Match::Prefix { .. } => "a prefix",
+        Match::Ternary { .. } => "a value and mask",
+        Match::Range { .. } => "a range",
         Match::Any => "`_` (any)",
     }
 }
 
-/// The map key for `keys` in `table`.
-pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
+/// Key `field` of `table` matched as `m`, as the pair `(a, b)` an array slot stores: exact
+/// `(value, all ones)`, lpm and ternary `(value, mask)`, range `(low, high)`, optional
+/// `(value, all ones)` or `(0, 0)` for `_`. "All ones" is `bits` wide. Every check of the
+/// match against the field (kind, widths, prefix length, bits outside the mask, empty
+/// ranges) happens here.
+pub(crate) fn field_pair(
+    table: &Table,
+    field: &manifest::KeyField,
+    m: &Match,
+) -> Result<(u128, u128), Error> {
+    let what = || format!("key `{}` of table `{}`", field.name, table.name);
+    let bits = field.bits;
+    let all = max_for(bits);
+    let wrong = |given, accepts| Error::WrongMatch {
+        what: what(),
+        kind: kind_name(field.match_kind),
+        given,
+        accepts,
+    };
+    let prefix = |value: u128, len: u32| -> Result<(u128, u128), Error> {
+        check_fits(what, value, bits)?;
+        if len > bits {
+            return Err(Error::PrefixTooLong {
+                what: what(),
+                len,
+                bits,
+            });
+        }
+        let mask = prefix_mask(bits, len);
+        if value & !mask != 0 {
+            return Err(Error::HostBits {
+                what: what(),
+                value,
+                len,
+                masked: value & mask,
+            });
+        }
+        Ok((value, mask))
+    };
+    let masked = |value: u128, mask: u128| -> Result<(u128, u128), Error> {
+        check_fits(what, value, bits)?;
+        check_fits(|| format!("the mask of {}", what()), mask, bits)?;
+        if value & !mask != 0 {
+            return Err(Error::MaskBits {
+                what: what(),
+                value,
+                mask,
+                masked: value & mask,
+            });
+        }
+        Ok((value, mask))
+    };
+    match (field.match_kind, *m) {
+        (MatchKind::Exact | MatchKind::Optional, Match::Exact(v))
+        | (MatchKind::Lpm | MatchKind::Ternary, Match::Exact(v)) => {
+            check_fits(what, v, bits)?;
+            Ok((v, all))
+        }
+        (MatchKind::Exact, _) => Err(wrong(given(m), "an exact value")),
+        (MatchKind::Optional, Match::Any) => Ok((0, 0)),
+        (MatchKind::Optional, _) => Err(wrong(given(m), "an exact value or `_`")),
+        (MatchKind::Lpm | MatchKind::Ternary, Match::Prefix { value, len }) => prefix(value, len),
+        (MatchKind::Lpm | MatchKind::Ternary, Match::Any) => Ok((0, 0)),
+        (MatchKind::Ternary, Match::Ternary { value, mask }) => masked(value, mask),
+        (MatchKind::Lpm, Match::Ternary { value, mask }) => {
+            let len = mask.count_ones();
+            if mask != prefix_mask(bits, len) {
+                check_fits(|| format!("the mask of {}", what()), mask, bits)?;
+                return Err(wrong(
+                    "a mask that is not a prefix",
+                    "a value, a prefix, a prefix mask (ones, then zeros) or `_`",
+                ));
+            }
+            masked(value, mask)
+        }
+        (MatchKind::Lpm, Match::Range { .. }) => Err(wrong(
+            given(m),
+            "a value, a prefix, a prefix mask (ones, then zeros) or `_`",
+        )),
+        (MatchKind::Ternary, Match::Range { .. }) => Err(wrong(
+            given(m),
+            "a value, a value and mask, a prefix or `_`",
+        )),
+        (MatchKind::Range, Match::Exact(v)) => {
+            check_fits(what, v, bits)?;
+            Ok((v, v))
+        }
+        (MatchKind::Range, Match::Range { low, high }) => {
+            check_fits(|| format!("the low bound of {}", what()), low, bits)?;
+            check_fits(|| format!("the high bound of {}", what()), high, bits)?;
+            if low > high {
+                return Err(Error::EmptyRange {
+                    what: what(),
+                    low,
+                    high,
+                });
+            }
+            Ok((low, high))
+        }
+        (MatchKind::Range, Match::Any) => Ok((0, all)),
+        (MatchKind::Range, _) => Err(wrong(given(m), "a value, a range `low..high` or `_`")),
+    }
+}
+
+/// Refuses a key list whose length differs from the table's key fields.
+pub(crate) fn check_key_count(table: &Table, keys: &[Match]) -> Result<(), Error> {
     if keys.len() != table.keys.len() {
         return Err(Error::KeyCount {
             table: table.name.clone(),
@@ -161,6 +299,13 @@ pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error
             fields: list(table.keys.iter().map(|k| k.name.as_str())),
         });
     }
+    Ok(())
+}
+
+/// The map key for `keys` in `table` (an exact or lpm table; array tables are laid out by
+/// `slots.rs`).
+pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
+    check_key_count(table, keys)?;
     let size = table.key_size as usize;
     let base = key_base(table);
     let mut buf = vec![0u8; size];
@@ -169,58 +314,21 @@ pub(crate) fn encode_key(table: &Table, keys: &[Match]) -> Result<Vec<u8>, Error
         let what = || format!("key `{}` of table `{}`", field.name, table.name);
         let offset = base + field.offset as usize;
         in_bounds(&what(), offset, field.bytes as usize, size)?;
-        let wrong = |accepts| Error::WrongMatch {
-            what: what(),
-            kind: kind_name(field.match_kind),
-            given: given(m),
-            accepts,
-        };
-        let value = match (field.match_kind, table.kind) {
-            (MatchKind::Lpm, MapKind::LpmTrie) => {
-                let (value, len) = match *m {
-                    Match::Exact(v) => (v, field.bits),
-                    Match::Prefix { value, len } => (value, len),
-                    Match::Any => (0, 0),
-                };
-                check_fits(what, value, field.bits)?;
-                if len > field.bits {
-                    return Err(Error::PrefixTooLong {
-                        what: what(),
-                        len,
-                        bits: field.bits,
-                    });
-                }
-                let host = max_for(field.bits - len);
-                if value & host != 0 {
-                    return Err(Error::HostBits {
-                        what: what(),
-                        value,
-                        len,
-                        masked: value & !host,
-                    });
-                }
-                prefix = Some(lpm_base(field) + len);
-                value
-            }
-            (MatchKind::Exact | MatchKind::Optional, _) => match *m {
-                Match::Exact(v) => {
-                    check_fits(what, v, field.bits)?;
-                    v
-                }
-                _ => return Err(wrong("an exact value")),
-            },
-            (MatchKind::Lpm, MapKind::Hash) => {
+        match (field.match_kind, table.kind) {
+            (MatchKind::Exact, MapKind::Hash | MapKind::LpmTrie)
+            | (MatchKind::Lpm, MapKind::LpmTrie) => {}
+            (kind, map) => {
                 return Err(Error::BadManifest(format!(
-                    "{} is an lpm key in a hash map",
-                    what()
+                    "{} is a `{}` key in a {map:?} map",
+                    what(),
+                    kind_name(kind)
                 )))
             }
-            (MatchKind::Ternary | MatchKind::Range, _) => {
-                return Err(wrong(
-                    "nothing: this runtime cannot store ternary or range keys yet",
-                ))
-            }
-        };
+        }
+        let (value, mask) = field_pair(table, field, m)?;
+        if field.match_kind == MatchKind::Lpm {
+            prefix = Some(lpm_base(field) + mask.count_ones());
+        }
         put_be(&mut buf, offset, field.bytes as usize, value);
     }
     if table.kind == MapKind::LpmTrie {
@@ -362,6 +470,19 @@ pub(crate) fn match_from_manifest(m: &manifest::KeyMatch) -> Result<Match, Error
             len: *len,
         },
         manifest::KeyMatch::Any => Match::Any,
+        // The program's `value &&& mask` ignores the value's bits outside the mask; the
+        // layout stores them cleared.
+        manifest::KeyMatch::Mask { value, mask } => {
+            let mask = decimal("mask", mask)?;
+            Match::Ternary {
+                value: decimal("key", value)? & mask,
+                mask,
+            }
+        }
+        manifest::KeyMatch::Range { low, high } => Match::Range {
+            low: decimal("range bound", low)?,
+            high: decimal("range bound", high)?,
+        },
     })
 }
 
@@ -422,6 +543,7 @@ mod tests {
             default_const: false,
             entries: vec![],
             entries_const: false,
+            direct_counter: None,
         }
     }
 
@@ -509,6 +631,64 @@ mod tests {
             matches!(err, Error::WrongMatch { kind: "exact", .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn masks_on_lpm_keys_are_prefixes_and_other_kinds_are_refused() {
+        let t = table(
+            MapKind::LpmTrie,
+            vec![
+                field("e", 16, MatchKind::Exact, 0),
+                field("p", 32, MatchKind::Lpm, 2),
+            ],
+            10,
+        );
+        let mask = Match::Ternary {
+            value: 0x0a01_0000,
+            mask: 0xffff_0000,
+        };
+        let raw = encode_key(&t, &[Match::Exact(1), mask]).unwrap();
+        assert_eq!(raw[..4], 32u32.to_ne_bytes(), "16 exact bits + /16");
+        assert_eq!(
+            decode_key(&t, &raw).unwrap()[1],
+            Match::Prefix {
+                value: 0x0a01_0000,
+                len: 16
+            }
+        );
+        let holes = Match::Ternary {
+            value: 0,
+            mask: 0xff00_ff00,
+        };
+        let err = encode_key(&t, &[Match::Exact(1), holes]).unwrap_err();
+        assert!(
+            matches!(err, Error::WrongMatch { kind: "lpm", .. }),
+            "{err}"
+        );
+        let range = Match::Range { low: 1, high: 2 };
+        let err = encode_key(&t, &[range, Match::Any]).unwrap_err();
+        assert!(
+            matches!(err, Error::WrongMatch { kind: "exact", .. }),
+            "{err}"
+        );
+        // The manifest's `value &&& mask` keeps only the bits under the mask.
+        let m = match_from_manifest(&manifest::KeyMatch::Mask {
+            value: "4660".into(), // 0x1234
+            mask: "65280".into(), // 0xff00
+        })
+        .unwrap();
+        assert_eq!(
+            m,
+            Match::Ternary {
+                value: 0x1200,
+                mask: 0xff00
+            }
+        );
+        let m = match_from_manifest(&manifest::KeyMatch::Range {
+            low: "1".into(),
+            high: "x".into(),
+        });
+        assert!(matches!(m, Err(Error::BadManifest(_))));
     }
 
     #[test]

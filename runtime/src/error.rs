@@ -174,6 +174,20 @@ pub enum Error {
         masked: u128,
     },
 
+    #[error(
+        "{what} = {value:#x} &&& {mask:#x} has bits set outside the mask; write \
+         {masked:#x} &&& {mask:#x} (the value with those bits cleared)"
+    )]
+    MaskBits {
+        what: String,
+        value: u128,
+        mask: u128,
+        masked: u128,
+    },
+
+    #[error("{what} = {low}..{high} is empty (its low bound is above its high bound); write {high}..{low}")]
+    EmptyRange { what: String, low: u128, high: u128 },
+
     #[error("{what} is a `{kind}` match and cannot take {given}; give {accepts}")]
     WrongMatch {
         what: String,
@@ -190,6 +204,24 @@ pub enum Error {
 
     #[error("table `{table}` has no entry with these keys")]
     NoEntry { table: String },
+
+    #[error(
+        "priority 0 is not allowed in table `{table}`: 0 marks an empty slot; priorities \
+         start at 1 and the higher one wins"
+    )]
+    ZeroPriority { table: String },
+
+    #[error(
+        "table `{table}` has only exact and lpm keys, so its entries have no priority; add \
+         the entry without one"
+    )]
+    NoPriority { table: String },
+
+    #[error(
+        "table `{table}` has no direct counter; attach one with `counters = NAME;` in the \
+         table (NAME a `direct_counter`)"
+    )]
+    NoDirectCounter { table: String },
 
     #[error(
         "the entries of table `{table}` are `const` in the program; change them in the source"

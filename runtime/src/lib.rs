@@ -11,7 +11,8 @@
 //! | `manifest.rs` | object bytes | the [`Manifest`](iov_manifest::Manifest) |
 //! | `module.rs` | object bytes | [`Module::load`]: maps created, program loaded, defaults installed |
 //! | `encode.rs` | manifest table + typed values | map key/value bytes and back (pure) |
-//! | `control.rs` | a module, names, typed values | table, counter and register operations |
+//! | `slots.rs` | an array table, its used slots | slot bytes, and the ordered writes of an insert or delete (pure) |
+//! | `control.rs` | a module, names, typed values | table, direct counter, counter and register operations |
 //! | `test_run.rs` | a module, a packet | [`RunResult`] with the verdict of test builds |
 //! | `attach.rs` | a module, an interface | [`Attachment`] (XDP generic/native, TC) |
 //! | `pin.rs` | a module, a bpffs directory | pinned program and maps |
@@ -25,6 +26,7 @@ mod error;
 mod manifest;
 mod module;
 mod pin;
+mod slots;
 mod sys;
 mod test_run;
 

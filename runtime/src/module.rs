@@ -4,20 +4,23 @@
 //! manifest section).
 //! Gives: a [`Module`]: the aya [`Ebpf`] with its maps created and its program loaded as XDP
 //! or TC (SchedClassifier) per the manifest's hook, every map checked against the manifest,
-//! every table's default action and `const entries` installed. The module owns everything;
+//! every table's default action and `const entries` installed (an array table's by
+//! descending priority). The module owns everything;
 //! dropping it detaches and unloads the program and frees the maps.
 
-use crate::encode::{call_from_manifest, encode_action, encode_key, match_from_manifest};
+use crate::encode::{call_from_manifest, encode_action, encode_key, match_from_manifest, Match};
 use crate::error::{chain, io_cause, is_permission};
 use crate::manifest::{check_section, read_manifest};
+use crate::slots::{encode_slot_key, make_slot};
 use crate::sys::{RawMap, Update};
 use crate::Error;
 use aya::maps::{Map, MapData, MapType};
 use aya::programs::{ProgramError, SchedClassifier, Xdp};
 use aya::{Ebpf, EbpfLoader};
-use iov_manifest::{Hook, Manifest, MapKind};
+use iov_manifest::{Hook, Manifest, MapKind, Table};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Mutex;
 
 /// A loaded program with its maps and its manifest.
 pub struct Module {
@@ -25,6 +28,9 @@ pub struct Module {
     pub(crate) manifest: Manifest,
     /// Key and value sizes of every map the manifest names, as the kernel reports them.
     pub(crate) maps: HashMap<String, MapShape>,
+    /// Held by every read-modify-write of a table (array slots shifted, direct counters
+    /// kept), so two threads sharing the module never interleave them.
+    pub(crate) writes: Mutex<()>,
 }
 
 /// What the kernel says about one map.
@@ -67,6 +73,7 @@ impl Module {
             ebpf,
             manifest,
             maps,
+            writes: Mutex::new(()),
         };
         module.install()?;
         Ok(module)
@@ -134,14 +141,13 @@ impl Module {
             if table.entries.is_empty() {
                 continue;
             }
+            if table.kind == MapKind::Array {
+                self.install_slots(table)?;
+                continue;
+            }
             let map = self.map(&table.map)?;
             for entry in &table.entries {
-                let keys = entry
-                    .keys
-                    .iter()
-                    .map(match_from_manifest)
-                    .collect::<Result<Vec<_>, _>>()?;
-                let key = encode_key(table, &keys)?;
+                let key = encode_key(table, &entry_keys(entry)?)?;
                 let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
                 map.update(&key, &value, Update::Any)
                     .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
@@ -149,6 +155,67 @@ impl Module {
         }
         Ok(())
     }
+
+    /// Writes the entries of an array table into slots 0, 1, ... by descending priority
+    /// (ties in the manifest's order). Nothing runs the program yet, so order of writes
+    /// does not matter.
+    fn install_slots(&self, table: &Table) -> Result<(), Error> {
+        if table.entries.len() > table.size as usize {
+            return Err(Error::BadManifest(format!(
+                "table `{}` has {} entries but room for {}",
+                table.name,
+                table.entries.len(),
+                table.size
+            )));
+        }
+        let mut entries: Vec<_> = table.entries.iter().collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.priority));
+        let map = self.map(&table.map)?;
+        for (index, entry) in entries.into_iter().enumerate() {
+            if entry.priority == 0 {
+                return Err(Error::BadManifest(format!(
+                    "an entry of table `{}` has priority 0, which marks an empty slot",
+                    table.name
+                )));
+            }
+            let key = encode_slot_key(table, &entry_keys(entry)?)?;
+            let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            let slot = make_slot(&key, entry.priority, &value);
+            map.update(&(index as u32).to_ne_bytes(), &slot, Update::Any)
+                .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The keys of a manifest entry as typed values.
+fn entry_keys(entry: &iov_manifest::Entry) -> Result<Vec<Match>, Error> {
+    entry.keys.iter().map(match_from_manifest).collect()
+}
+
+/// Refuses a table whose direct counter does not fit its value or overlaps an action's
+/// parameters.
+fn check_direct_counter(t: &Table) -> Result<(), Error> {
+    let Some(dc) = &t.direct_counter else {
+        return Ok(());
+    };
+    let params_end = t
+        .actions
+        .iter()
+        .flat_map(|a| a.params.iter().map(|p| p.offset + p.bytes))
+        .fold(4, u32::max);
+    if dc.offset < params_end || dc.offset + 16 > t.value_size {
+        return Err(Error::BadManifest(format!(
+            "direct counter `{}` of table `{}` lies at bytes {}..{} of a {}-byte value whose \
+             action id and parameters take bytes 0..{params_end}",
+            dc.name,
+            t.name,
+            dc.offset,
+            dc.offset + 16,
+            t.value_size
+        )));
+    }
+    Ok(())
 }
 
 /// Loads the manifest's program into the kernel as the hook's program type.
@@ -210,15 +277,18 @@ pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
 fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapShape>, Error> {
     let mut expected = Vec::new();
     for t in &manifest.tables {
-        let ty = match t.kind {
-            MapKind::Hash => MapType::Hash,
-            MapKind::LpmTrie => MapType::LpmTrie,
+        check_direct_counter(t)?;
+        // An array table's map holds slots: the key half (priority and pairs), then the value.
+        let (ty, key_size, value_size) = match t.kind {
+            MapKind::Hash => (MapType::Hash, t.key_size, t.value_size),
+            MapKind::LpmTrie => (MapType::LpmTrie, t.key_size, t.value_size),
+            MapKind::Array => (MapType::Array, 4, t.key_size + t.value_size),
         };
         expected.push(Expect {
             name: &t.map,
             ty,
-            key_size: t.key_size,
-            value_size: Some(t.value_size),
+            key_size,
+            value_size: Some(value_size),
             max_entries: t.size,
         });
         expected.push(Expect {

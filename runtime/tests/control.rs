@@ -14,6 +14,7 @@ fn entry(keys: Vec<Match>, action: &str, args: &[u128]) -> Entry {
     Entry {
         keys,
         action: ActionCall::new(format!("ingress.{action}"), args),
+        priority: None,
     }
 }
 
@@ -318,6 +319,7 @@ fn const_entries_are_installed_and_read_only() {
                 action: "fwd".into(),
                 args: vec!["9".into()],
             },
+            priority: 0,
         }];
         t.entries_const = true;
         t.default_action = MActionCall {

@@ -115,10 +115,10 @@ fn router_lpm_entries_match_by_longest_prefix() {
     let net = |a, len| Match::Prefix { value: ip(a), len };
     let v4 = Match::Exact(u128::from(IPV4));
     module
-        .add_entry("routes", &[v4.clone(), net([10, 0, 0, 0], 8)], "drop", &[])
+        .add_entry("routes", &[v4, net([10, 0, 0, 0], 8)], "drop", &[])
         .unwrap();
     module
-        .add_entry("routes", &[v4.clone(), net([10, 1, 0, 0], 16)], "fwd", &[7])
+        .add_entry("routes", &[v4, net([10, 1, 0, 0], 16)], "fwd", &[7])
         .unwrap();
     module
         .add_entry(

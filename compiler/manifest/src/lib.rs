@@ -15,7 +15,18 @@
 //!   offsets given here;
 //! - an `lpm` table key is `u32 prefix_len` (host order) followed by the key fields; exact
 //!   fields come first, and the prefix length counts stored bits: every byte of the exact
-//!   fields, then the lpm field's high padding bits and its prefix.
+//!   fields, then the lpm field's high padding bits and its prefix;
+//! - an `array` table (any `ternary`, `range` or `optional` key) is an array map of `size`
+//!   slots of `key_size + value_size` bytes, scanned from slot 0 until the first empty slot;
+//!   the first slot that matches wins. A slot is `u32 priority` (host order; 0 = empty),
+//!   then for each key field two values `a`, `b` of `bytes` bytes at `offset` and
+//!   `offset + bytes` (offsets counted after the priority): `exact` a = value, b = all ones;
+//!   `ternary` a = value & mask, b = mask; `optional` a = value, b = all ones, or both zero
+//!   for "any"; `lpm` a = value & mask, b = the prefix mask; `range` a = low, b = high
+//!   (inclusive). The table value follows at `key_size`. Writers keep slots sorted by
+//!   descending priority, so the scan finds the highest priority first;
+//! - a table with a `direct_counter` keeps `{u64 packets; u64 bytes}` (host order, updated
+//!   atomically) at `direct_counter.offset` in every entry's value, counted on hits.
 
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +70,9 @@ pub enum MapKind {
     Hash,
     /// BPF_MAP_TYPE_LPM_TRIE: one lpm key after any exact keys.
     LpmTrie,
+    /// BPF_MAP_TYPE_ARRAY of priority-ordered slots, scanned in order: tables with
+    /// `ternary`, `range` or `optional` keys.
+    Array,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +105,18 @@ pub struct Table {
     /// then read-only for the control plane when `entries_const` is true.
     pub entries: Vec<Entry>,
     pub entries_const: bool,
+    /// The table's `direct_counter`, when it has one.
+    #[serde(default)]
+    pub direct_counter: Option<DirectCounter>,
+}
+
+/// A counter kept in every entry of a table, counted when the entry is hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectCounter {
+    /// `Control.name` of the `direct_counter` instance.
+    pub name: String,
+    /// Byte offset of `{u64 packets; u64 bytes}` in the table value.
+    pub offset: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +159,10 @@ pub struct Entry {
     /// One per key field.
     pub keys: Vec<KeyMatch>,
     pub action: ActionCall,
+    /// For `array` tables: higher wins. Const entries get priorities from their order, the
+    /// first listed highest.
+    #[serde(default)]
+    pub priority: u32,
 }
 
 /// How one key field of an entry matches.
@@ -145,6 +175,10 @@ pub enum KeyMatch {
     Prefix { value: String, len: u32 },
     /// Anything (`_`).
     Any,
+    /// `value &&& mask` (ternary keys).
+    Mask { value: String, mask: String },
+    /// `low..high`, inclusive (range keys).
+    Range { low: String, high: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,6 +86,16 @@ impl Asm {
         self.raw(0x0f, dst, src, 0, 0)
     }
 
+    /// `dst &= src` (64-bit).
+    pub fn and(&mut self, dst: u8, src: u8) -> &mut Self {
+        self.raw(0x5f, dst, src, 0, 0)
+    }
+
+    /// `lock *(u64 *)(dst + off) += src` (`BPF_ATOMIC` `BPF_ADD`).
+    pub fn atomic_add64(&mut self, dst: u8, off: i16, src: u8) -> &mut Self {
+        self.raw(0xdb, dst, src, off, 0)
+    }
+
     /// `dst -= src` (64-bit).
     pub fn sub(&mut self, dst: u8, src: u8) -> &mut Self {
         self.raw(0x1f, dst, src, 0, 0)

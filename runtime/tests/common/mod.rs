@@ -2,9 +2,11 @@
 //!
 //! Takes: nothing.
 //! Gives: [`kernel_ok`] (skip when not root, but fail under CI=true), the hand-written
-//! objects (`programs`), the assembler (`asm`) and object writer (`elf`) behind them.
+//! objects (`programs`, and `acl` for array tables), the assembler (`asm`) and object writer
+//! (`elf`) behind them.
 #![allow(dead_code)]
 
+pub mod acl;
 pub mod asm;
 pub mod elf;
 pub mod programs;

@@ -30,7 +30,7 @@ pub fn manifest(program: &str, hook: Hook, section: &str, function: &str) -> Man
     }
 }
 
-fn program<'a>(section: &'a str, function: &'a str, asm: &Asm) -> Program<'a> {
+pub fn program<'a>(section: &'a str, function: &'a str, asm: &Asm) -> Program<'a> {
     let (code, relocs) = asm.finish();
     Program {
         section,
@@ -133,6 +133,7 @@ fn table(name: &str, map: &str, kind: MapKind, size: u32, keys: Vec<KeyField>) -
         default_const: false,
         entries: Vec::new(),
         entries_const: false,
+        direct_counter: None,
     }
 }
 

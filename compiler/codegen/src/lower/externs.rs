@@ -24,6 +24,20 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let full = format!("{}.{}", self.control, inst.name.name);
         let name = inst.name.name.clone();
+        if ext == "internet_checksum" {
+            // A running one's-complement sum, kept unfolded in 32 bits.
+            let slot = self.alloca(32, &name);
+            let scalar = super::Scalar { slot, bits: 32 };
+            self.scopes
+                .last_mut()
+                .expect("scope")
+                .insert(format!("csum:{name}"), scalar);
+            return;
+        }
+        if ext == "direct_counter" {
+            // Lives in the values of the table that names it in `counters = ...`.
+            return;
+        }
         let size = inst
             .args
             .first()
@@ -168,11 +182,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     // nothing, since every change was made in the packet already.
                     ("packet_out", "emit") => None,
                     ("packet_in", "length") => Some(self.pkt_len),
+                    // Counted on every hit of the table's entries; an explicit call adds nothing.
+                    ("direct_counter", "count") => None,
                     ("counter", "count") => {
                         self.count(obj, &args[0]);
                         None
                     }
                     ("register", _) => self.register(e, obj, m, args),
+                    ("internet_checksum", _) => self.checksum_method(e, obj, m, args),
                     _ => {
                         self.unsupported(e.span, &format!("`{ext}.{m}`"));
                         None
@@ -294,6 +311,159 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("load")
                 .into_int_value()
         })
+    }
+
+    /// `internet_checksum` methods on the instance's running sum.
+    fn checksum_method(
+        &mut self,
+        e: &ast::Expr,
+        obj: &ast::Expr,
+        method: &str,
+        args: &[ast::Expr],
+    ) -> Option<IntValue<'ctx>> {
+        let ExprKind::Name(n) = &obj.kind else {
+            return None;
+        };
+        let slot = self.lookup_scalar(&format!("csum:{}", n.name))?.slot;
+        let i32t = self.bpf.ctx.i32_type();
+        let sum = self
+            .bpf
+            .b
+            .build_load(i32t, slot, "sum")
+            .expect("load")
+            .into_int_value();
+        match method {
+            "clear" => self.set(slot, 32, 0),
+            "set_state" => {
+                let v = self.expr(&args[0]);
+                let v = self.fit(v, 32);
+                self.bpf.b.build_store(slot, v).expect("store");
+            }
+            "get_state" => return Some(self.fold16(sum)),
+            "get" => {
+                let f = self.fold16(sum);
+                return Some(self.bpf.b.build_not(f, "csum").expect("not"));
+            }
+            "add" | "subtract" => {
+                // A header that is not valid adds nothing (and its pointer must not be read).
+                let header = self
+                    .path_of(&args[0])
+                    .and_then(|p| self.headers.get(&p).copied());
+                let done = header.map(|h| {
+                    let valid = self
+                        .bpf
+                        .b
+                        .build_load(self.bpf.i(1), h.valid, "valid")
+                        .expect("load")
+                        .into_int_value();
+                    let body = self.block("csum_add");
+                    let done = self.block("csum_added");
+                    self.bpf
+                        .b
+                        .build_conditional_branch(valid, body, done)
+                        .expect("br");
+                    self.bpf.b.position_at_end(body);
+                    done
+                });
+                let sum = self
+                    .bpf
+                    .b
+                    .build_load(i32t, slot, "sum")
+                    .expect("load")
+                    .into_int_value();
+                let words = self.words16(&args[0])?;
+                let mut acc = sum;
+                for w in words {
+                    let w = if method == "subtract" {
+                        self.bpf.b.build_not(w, "cw").expect("not")
+                    } else {
+                        w
+                    };
+                    let w = self.fit(w, 32);
+                    acc = self.bpf.b.build_int_add(acc, w, "acc").expect("add");
+                }
+                // Fold now and then so the running sum never overflows 32 bits.
+                let folded = self.fold16(acc);
+                let folded = self.fit(folded, 32);
+                self.bpf.b.build_store(slot, folded).expect("store");
+                if let Some(done) = done {
+                    self.goto(done);
+                    self.bpf.b.position_at_end(done);
+                }
+            }
+            _ => self.unsupported(e.span, &format!("`internet_checksum.{method}`")),
+        }
+        None
+    }
+
+    /// Folds a 32-bit one's-complement sum into 16 bits.
+    fn fold16(&self, sum: IntValue<'ctx>) -> IntValue<'ctx> {
+        let i32t = self.bpf.ctx.i32_type();
+        let mut s = sum;
+        for _ in 0..2 {
+            let b = &self.bpf.b;
+            let lo = b
+                .build_and(s, i32t.const_int(0xffff, false), "lo")
+                .expect("and");
+            let hi = b
+                .build_right_shift(s, i32t.const_int(16, false), false, "hi")
+                .expect("shr");
+            s = b.build_int_add(lo, hi, "fold").expect("add");
+        }
+        self.fit(s, 16)
+    }
+
+    /// The 16-bit words of a header (from the packet) or of a bit string.
+    fn words16(&mut self, data: &ast::Expr) -> Option<Vec<IntValue<'ctx>>> {
+        if let Some(h) = self
+            .path_of(data)
+            .and_then(|p| self.headers.get(&p).copied())
+        {
+            let (_, size) = layout::header_fields(self.p, h.id);
+            if !size.is_multiple_of(2) {
+                self.unsupported(
+                    data.span,
+                    "the checksum of a header of an odd number of bytes",
+                );
+                return None;
+            }
+            let base = self
+                .bpf
+                .b
+                .build_load(self.bpf.ptr(), h.slot, "hp")
+                .expect("load")
+                .into_pointer_value();
+            return Some(
+                (0..size / 2)
+                    .map(|w| self.load_bits(base, w * 16, 16))
+                    .collect(),
+            );
+        }
+        let v = self.expr(data);
+        let bits = v.get_type().get_bit_width();
+        if !bits.is_multiple_of(16) {
+            self.unsupported(
+                data.span,
+                "the checksum of a value whose width is not a multiple of 16",
+            );
+            return None;
+        }
+        Some(
+            (0..bits / 16)
+                .rev()
+                .map(|w| {
+                    let shifted = if w == 0 {
+                        v
+                    } else {
+                        self.bpf
+                            .b
+                            .build_right_shift(v, self.bpf.c(bits, u128::from(w * 16)), false, "w")
+                            .expect("shr")
+                    };
+                    self.fit(shifted, 16)
+                })
+                .collect(),
+        )
     }
 
     /// The RFC 1071 checksum of a valid header, with its `checksum` field counted as zero.

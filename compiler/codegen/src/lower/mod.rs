@@ -156,6 +156,20 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         slot
     }
 
+    /// A pointer slot on the stack (in the entry block), holding null.
+    pub fn alloca_ptr(&self, name: &str) -> PointerValue<'ctx> {
+        let entry = self.func.get_first_basic_block().expect("entry");
+        let tmp = self.bpf.ctx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => tmp.position_before(&i),
+            None => tmp.position_at_end(entry),
+        }
+        let slot = tmp.build_alloca(self.bpf.ptr(), name).expect("alloca");
+        tmp.build_store(slot, self.bpf.ptr().const_null())
+            .expect("init");
+        slot
+    }
+
     /// A zeroed byte buffer on the stack (in the entry block, as BPF needs static frames).
     pub fn alloca_bytes(&self, n: u32, name: &str) -> PointerValue<'ctx> {
         let entry = self.func.get_first_basic_block().expect("entry");

@@ -10,15 +10,23 @@ use super::Gen;
 use crate::bpf::{map_type, F_NO_PREALLOC};
 use crate::layout::{bits_of, bytes_for};
 use inkwell::values::{GlobalValue, IntValue, PointerValue};
+use inkwell::IntPredicate;
 use iov_manifest as manifest;
 use iov_syntax::ast::{self, Keyset, TableProp};
+
+/// The most entries a scanned (ternary, range, optional) table may have: the kernel verifier
+/// walks every slot of the scan, about 500 steps each, and stops at a million steps.
+pub const MAX_SCANNED: u32 = 1024;
 
 pub struct TableGen<'ctx> {
     pub map: GlobalValue<'ctx>,
     pub default_map: GlobalValue<'ctx>,
     pub keys: Vec<(ast::Expr, manifest::KeyField)>,
-    pub lpm: bool,
+    pub kind: manifest::MapKind,
+    pub size: u32,
     pub key_size: u32,
+    /// Where the direct counter sits in the value, when the table has one.
+    pub counter_offset: Option<u32>,
     pub actions: Vec<manifest::Action>,
     pub hit: PointerValue<'ctx>,
     pub action: PointerValue<'ctx>,
@@ -50,38 +58,28 @@ fn source_text(e: &ast::Expr) -> String {
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     pub fn declare_table(&mut self, t: &ast::TableDecl) {
-        let mut keys = Vec::new();
-        let mut offset = 0;
+        // Keys in source order, with the position each takes in the map key.
+        let mut keys: Vec<(ast::Expr, manifest::KeyField)> = Vec::new();
         let mut action_refs: Vec<ast::ActionRef> = Vec::new();
         let mut default = None;
         let mut default_const = false;
         let mut entries: Vec<ast::Entry> = Vec::new();
         let mut entries_const = false;
         let mut size = 1024;
+        let mut counter: Option<String> = None;
         for prop in &t.props {
             match prop {
                 TableProp::Key(elems, _) => {
                     for k in elems {
-                        let kind = match_kind(&k.match_kind.name);
-                        if !matches!(kind, manifest::MatchKind::Exact | manifest::MatchKind::Lpm) {
-                            self.unsupported(
-                                k.match_kind.span,
-                                &format!("a `{}` key", k.match_kind.name),
-                            );
-                        }
                         let bits = bits_of(self.p, &self.ty(&k.expr));
-                        let bytes = bytes_for(bits);
-                        keys.push((
-                            k.expr.clone(),
-                            manifest::KeyField {
-                                name: source_text(&k.expr),
-                                bits,
-                                match_kind: kind,
-                                offset,
-                                bytes,
-                            },
-                        ));
-                        offset += bytes;
+                        let field = manifest::KeyField {
+                            name: source_text(&k.expr),
+                            bits,
+                            match_kind: match_kind(&k.match_kind.name),
+                            offset: 0,
+                            bytes: bytes_for(bits),
+                        };
+                        keys.push((k.expr.clone(), field));
                     }
                 }
                 TableProp::Actions(list, _) => action_refs = list.clone(),
@@ -102,23 +100,53 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 TableProp::Other(name, e, _) if name.name == "size" => {
                     size = self.const_of(e) as u32
                 }
+                TableProp::Other(name, e, _) if name.name == "counters" => {
+                    counter = match &e.kind {
+                        ast::ExprKind::Name(n) => Some(n.name.clone()),
+                        _ => None,
+                    }
+                }
                 TableProp::Other(name, _, span) => {
                     self.unsupported(*span, &format!("table property `{}`", name.name))
                 }
                 TableProp::Error(_) => {}
             }
         }
-        // lpm last: exact fields first, the prefix length counts them too.
-        keys.sort_by_key(|(_, k)| k.match_kind == manifest::MatchKind::Lpm);
+        use manifest::MatchKind as K;
+        let kind = if keys
+            .iter()
+            .any(|(_, k)| matches!(k.match_kind, K::Ternary | K::Range | K::Optional))
+        {
+            manifest::MapKind::Array
+        } else if keys.iter().any(|(_, k)| k.match_kind == K::Lpm) {
+            manifest::MapKind::LpmTrie
+        } else {
+            manifest::MapKind::Hash
+        };
+        // Storage order: in an LPM trie the lpm field comes last; elsewhere source order.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        if kind == manifest::MapKind::LpmTrie {
+            order.sort_by_key(|&i| keys[i].1.match_kind == K::Lpm);
+        }
+        let keys: Vec<(ast::Expr, manifest::KeyField)> =
+            order.iter().map(|&i| keys[i].clone()).collect();
+        let mut keys = keys;
         let mut off = 0;
         for (_, k) in keys.iter_mut() {
             k.offset = off;
-            off += k.bytes;
+            // Array slots hold two values per field (value and mask, or low and high).
+            off += if kind == manifest::MapKind::Array {
+                2 * k.bytes
+            } else {
+                k.bytes
+            };
         }
-        let lpm = keys
-            .iter()
-            .any(|(_, k)| k.match_kind == manifest::MatchKind::Lpm);
-        let key_size = (if lpm { 4 } else { 0 } + off).max(4);
+        let key_size = match kind {
+            manifest::MapKind::Hash => off.max(4),
+            manifest::MapKind::LpmTrie => 4 + off,
+            // Padded so the value (and any counter in it) stays 8-byte aligned.
+            manifest::MapKind::Array => (4 + off).div_ceil(8) * 8,
+        };
         let mut actions = Vec::new();
         let mut value_size = 4;
         for (i, a) in action_refs.iter().enumerate() {
@@ -147,16 +175,52 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 params: ps,
             });
         }
-        let value_size = value_size.div_ceil(4) * 4;
-        let name = &t.name.name;
-        let (kind, flags) = if lpm {
-            (map_type::LPM_TRIE, F_NO_PREALLOC)
-        } else {
-            (map_type::HASH, 0)
+        let (value_size, direct_counter) = match &counter {
+            Some(c) => {
+                let offset = value_size.div_ceil(8) * 8;
+                (
+                    offset + 16,
+                    Some(manifest::DirectCounter {
+                        name: format!("{}.{c}", self.control),
+                        offset,
+                    }),
+                )
+            }
+            None => (value_size.div_ceil(4) * 4, None),
         };
-        let map = self
-            .bpf
-            .map(name, kind, key_size, value_size, size.max(1), flags);
+        let name = &t.name.name;
+        if kind == manifest::MapKind::Array && size > MAX_SCANNED {
+            let span = t.props.iter().find_map(|p| match p {
+                TableProp::Other(n, e, _) if n.name == "size" => Some(e.span),
+                _ => None,
+            });
+            self.unsupported(
+                span.unwrap_or(t.name.span),
+                &format!("a table with ternary, range or optional keys and more than {MAX_SCANNED} entries"),
+            );
+        }
+        let map = match kind {
+            manifest::MapKind::Hash => {
+                self.bpf
+                    .map(name, map_type::HASH, key_size, value_size, size.max(1), 0)
+            }
+            manifest::MapKind::LpmTrie => self.bpf.map(
+                name,
+                map_type::LPM_TRIE,
+                key_size,
+                value_size,
+                size.max(1),
+                F_NO_PREALLOC,
+            ),
+            manifest::MapKind::Array => self.bpf.map(
+                name,
+                map_type::ARRAY,
+                4,
+                key_size + value_size,
+                size.max(1),
+                0,
+            ),
+        };
         let default_name = format!("{name}_default");
         let default_map = self
             .bpf
@@ -178,26 +242,32 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             },
         };
         let mut m_entries = Vec::new();
-        for e in &entries {
+        let n = entries.len() as u32;
+        for (i, e) in entries.iter().enumerate() {
             let elems: Vec<&Keyset> = match &e.keys {
                 Keyset::Tuple(v, _) => v.iter().collect(),
                 one => vec![one],
             };
-            let matches = elems.iter().map(|ks| self.key_match(ks)).collect();
+            let matches = order
+                .iter()
+                .filter_map(|&k| elems.get(k))
+                .map(|ks| self.key_match(ks))
+                .collect();
+            let priority = match &e.priority {
+                Some(p) => self.const_of(p) as u32,
+                None => n - i as u32,
+            };
             m_entries.push(manifest::Entry {
                 keys: matches,
                 action: call(self, &e.action),
+                priority,
             });
         }
         self.manifest.tables.push(manifest::Table {
             name: format!("{}.{}", self.control, name),
             map: name.clone(),
             default_map: default_name.clone(),
-            kind: if lpm {
-                manifest::MapKind::LpmTrie
-            } else {
-                manifest::MapKind::Hash
-            },
+            kind,
             size,
             key_size,
             value_size,
@@ -207,6 +277,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             default_const,
             entries: m_entries,
             entries_const,
+            direct_counter: direct_counter.clone(),
         });
         let hit = self.alloca(1, "hit");
         let action = self.alloca(32, "action_run");
@@ -216,8 +287,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 map,
                 default_map,
                 keys,
-                lpm,
+                kind,
+                size,
                 key_size,
+                counter_offset: direct_counter.map(|c| c.offset),
                 actions,
                 hit,
                 action,
@@ -236,6 +309,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 _ => manifest::KeyMatch::Value {
                     value: self.value_of(e).to_string(),
                 },
+            },
+            Keyset::Mask(v, m, _) => manifest::KeyMatch::Mask {
+                value: self.value_of(v).to_string(),
+                mask: self.value_of(m).to_string(),
+            },
+            Keyset::Range(lo, hi, _) => manifest::KeyMatch::Range {
+                low: self.value_of(lo).to_string(),
+                high: self.value_of(hi).to_string(),
             },
             other => {
                 self.unsupported(other.span(), "this kind of entry key");
@@ -282,28 +363,22 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(span, "applying this table");
             return;
         };
-        let (map, default_map, lpm, key_size, hit, action) =
-            (t.map, t.default_map, t.lpm, t.key_size, t.hit, t.action);
+        let (map, default_map, kind, size, key_size, counter, hit, action) = (
+            t.map,
+            t.default_map,
+            t.kind,
+            t.size,
+            t.key_size,
+            t.counter_offset,
+            t.hit,
+            t.action,
+        );
         let keys = t.keys.clone();
         let actions = t.actions.clone();
-        let i8t = self.bpf.ctx.i8_type();
-        let key = self.alloca_bytes(key_size, "key");
-        let base = if lpm {
-            // The trie compares stored bits: every byte of every field, high padding included.
-            let total: u32 = keys.iter().map(|(_, k)| k.bytes * 8).sum();
-            self.bpf
-                .b
-                .build_store(key, self.bpf.c(32, u128::from(total)))
-                .expect("store");
-            unsafe { self.bpf.b.build_gep(i8t, key, &[self.bpf.c(64, 4)], "kd") }.expect("gep")
-        } else {
-            key
+        let found = match kind {
+            manifest::MapKind::Array => self.scan(map, size, key_size, &keys),
+            _ => self.lookup_key(map, kind, key_size, &keys),
         };
-        for (e, k) in &keys {
-            let v = self.expr(e);
-            self.store_bits(base, k.offset * 8 + (k.bytes * 8 - k.bits), k.bits, v);
-        }
-        let found = self.bpf.lookup(map, key);
         let is_hit = self.bpf.b.build_is_not_null(found, "is_hit").expect("cmp");
         let use_hit = self.block("table_hit");
         let miss = self.block("table_miss");
@@ -316,6 +391,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("br");
         self.bpf.b.position_at_end(use_hit);
         self.set(hit, 1, 1);
+        if let Some(off) = counter {
+            self.count_direct(found, off);
+        }
+        let use_hit = self.bpf.b.get_insert_block().expect("block");
         self.goto(dispatch);
         self.bpf.b.position_at_end(miss);
         self.set(hit, 1, 0);
@@ -361,6 +440,200 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.position_at_end(here);
         self.bpf.b.build_switch(id, done, &arms).expect("switch");
         self.bpf.b.position_at_end(done);
+    }
+
+    /// Builds the key in network order and looks it up in a hash map or LPM trie.
+    fn lookup_key(
+        &mut self,
+        map: GlobalValue<'ctx>,
+        kind: manifest::MapKind,
+        key_size: u32,
+        keys: &[(ast::Expr, manifest::KeyField)],
+    ) -> PointerValue<'ctx> {
+        let i8t = self.bpf.ctx.i8_type();
+        let key = self.alloca_bytes(key_size, "key");
+        let base = if kind == manifest::MapKind::LpmTrie {
+            // The trie compares stored bits: every byte of every field, high padding included.
+            let total: u32 = keys.iter().map(|(_, k)| k.bytes * 8).sum();
+            self.bpf
+                .b
+                .build_store(key, self.bpf.c(32, u128::from(total)))
+                .expect("store");
+            unsafe { self.bpf.b.build_gep(i8t, key, &[self.bpf.c(64, 4)], "kd") }.expect("gep")
+        } else {
+            key
+        };
+        for (e, k) in keys {
+            let v = self.expr(e);
+            self.store_bits(base, k.offset * 8 + (k.bytes * 8 - k.bits), k.bits, v);
+        }
+        self.bpf.lookup(map, key)
+    }
+
+    /// Scans the slots of an array table in order; returns a pointer to the value of the
+    /// first slot that matches, or null. The loop is bounded by the table's size.
+    fn scan(
+        &mut self,
+        map: GlobalValue<'ctx>,
+        size: u32,
+        key_size: u32,
+        keys: &[(ast::Expr, manifest::KeyField)],
+    ) -> PointerValue<'ctx> {
+        let values: Vec<IntValue<'ctx>> = keys.iter().map(|(e, _)| self.expr(e)).collect();
+        let i32t = self.bpf.ctx.i32_type();
+        let index = self.alloca(32, "slot_index");
+        let result = self.alloca_ptr("found");
+        self.bpf
+            .b
+            .build_store(result, self.bpf.ptr().const_null())
+            .expect("store");
+        self.bpf
+            .b
+            .build_store(index, i32t.const_zero())
+            .expect("store");
+        let head = self.block("scan");
+        let body = self.block("scan_slot");
+        let check = self.block("scan_check");
+        let matched = self.block("scan_match");
+        let next = self.block("scan_next");
+        let end = self.block("scan_end");
+        self.goto(head);
+        self.bpf.b.position_at_end(head);
+        let i = self
+            .bpf
+            .b
+            .build_load(i32t, index, "i")
+            .expect("load")
+            .into_int_value();
+        let more = self
+            .bpf
+            .b
+            .build_int_compare(
+                IntPredicate::ULT,
+                i,
+                i32t.const_int(u64::from(size), false),
+                "more",
+            )
+            .expect("cmp");
+        self.bpf
+            .b
+            .build_conditional_branch(more, body, end)
+            .expect("br");
+        self.bpf.b.position_at_end(body);
+        let slot = self.bpf.lookup(map, index);
+        let has = self.bpf.b.build_is_not_null(slot, "has").expect("cmp");
+        self.bpf
+            .b
+            .build_conditional_branch(has, check, end)
+            .expect("br");
+        self.bpf.b.position_at_end(check);
+        let prio = self
+            .bpf
+            .b
+            .build_load(i32t, slot, "prio")
+            .expect("load")
+            .into_int_value();
+        let used = self
+            .bpf
+            .b
+            .build_int_compare(IntPredicate::NE, prio, i32t.const_zero(), "used")
+            .expect("cmp");
+        let mut all = used;
+        for ((_, k), v) in keys.iter().zip(&values) {
+            let pad = k.bytes * 8 - k.bits;
+            let a = self.load_bits(slot, (4 + k.offset) * 8 + pad, k.bits);
+            let b = self.load_bits(slot, (4 + k.offset + k.bytes) * 8 + pad, k.bits);
+            let v = self.fit(*v, k.bits);
+            let bd = &self.bpf.b;
+            let ok = if k.match_kind == manifest::MatchKind::Range {
+                let lo = bd
+                    .build_int_compare(IntPredicate::UGE, v, a, "lo")
+                    .expect("cmp");
+                let hi = bd
+                    .build_int_compare(IntPredicate::ULE, v, b, "hi")
+                    .expect("cmp");
+                bd.build_and(lo, hi, "in").expect("and")
+            } else {
+                let masked = bd.build_and(v, b, "m").expect("and");
+                bd.build_int_compare(IntPredicate::EQ, masked, a, "eq")
+                    .expect("cmp")
+            };
+            all = self.bpf.b.build_and(all, ok, "all").expect("and");
+        }
+        // An empty slot ends the scan; a used one that does not match moves on.
+        let stop = self.bpf.b.build_not(used, "empty").expect("not");
+        let go_on = self.block("scan_go_on");
+        self.bpf
+            .b
+            .build_conditional_branch(all, matched, go_on)
+            .expect("br");
+        self.bpf.b.position_at_end(go_on);
+        self.bpf
+            .b
+            .build_conditional_branch(stop, end, next)
+            .expect("br");
+        self.bpf.b.position_at_end(matched);
+        let value = unsafe {
+            self.bpf.b.build_gep(
+                self.bpf.ctx.i8_type(),
+                slot,
+                &[self.bpf.c(64, u128::from(key_size))],
+                "value",
+            )
+        }
+        .expect("gep");
+        self.bpf.b.build_store(result, value).expect("store");
+        self.goto(end);
+        self.bpf.b.position_at_end(next);
+        let i1 = self
+            .bpf
+            .b
+            .build_int_add(i, i32t.const_int(1, false), "i1")
+            .expect("add");
+        self.bpf.b.build_store(index, i1).expect("store");
+        self.goto(head);
+        self.bpf.b.position_at_end(end);
+        // Forget where the scan stopped: the verifier can then treat every exit alike
+        // instead of checking the rest of the program once per slot.
+        self.bpf
+            .b
+            .build_store(index, i32t.const_zero())
+            .expect("store");
+        self.bpf
+            .b
+            .build_load(self.bpf.ptr(), result, "found")
+            .expect("load")
+            .into_pointer_value()
+    }
+
+    /// Adds one packet and its bytes to the direct counter in an entry's value.
+    fn count_direct(&mut self, value: PointerValue<'ctx>, offset: u32) {
+        let i64t = self.bpf.ctx.i64_type();
+        let len = self
+            .bpf
+            .b
+            .build_int_z_extend(self.pkt_len, i64t, "len")
+            .expect("zext");
+        for (at, add) in [(offset, i64t.const_int(1, false)), (offset + 8, len)] {
+            let p = unsafe {
+                self.bpf.b.build_gep(
+                    self.bpf.ctx.i8_type(),
+                    value,
+                    &[self.bpf.c(64, u128::from(at))],
+                    "dc",
+                )
+            }
+            .expect("gep");
+            self.bpf
+                .b
+                .build_atomicrmw(
+                    inkwell::AtomicRMWBinOp::Add,
+                    p,
+                    add,
+                    inkwell::AtomicOrdering::Monotonic,
+                )
+                .expect("atomic add");
+        }
     }
 
     /// `.hit`, `.miss` or `.action_run` of `t.apply()` (which runs the lookup).
