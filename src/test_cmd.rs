@@ -103,6 +103,26 @@ fn ordered<'v>(
         .collect()
 }
 
+/// An action's arguments, given by name, in the order of its parameters.
+fn action_args(
+    module: &Module,
+    table: &str,
+    action: &str,
+    args: &[(String, Value)],
+) -> Result<Vec<u128>, String> {
+    let t = module.table(table).map_err(|e| e.to_string())?;
+    let params: Vec<String> = t
+        .actions
+        .iter()
+        .find(|a| a.name == action)
+        .map(|a| a.params.iter().map(|p| p.name.clone()).collect())
+        .unwrap_or_default();
+    Ok(ordered(args, &params, "argument")?
+        .into_iter()
+        .map(int)
+        .collect())
+}
+
 fn describe(r: &RunResult) -> String {
     match r.verdict.map(|v| (v.action, v.port)) {
         Some((VerdictAction::Drop, _)) => "dropped".into(),
@@ -233,18 +253,8 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 action,
                 args,
             } => (|| {
-                let t = module.table(table).map_err(|e| e.to_string())?;
                 let keys = table_keys(&module, table, keys)?;
-                let params = t
-                    .actions
-                    .iter()
-                    .find(|a| a.name == *action)
-                    .map(|a| a.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                let args: Vec<u128> = ordered(args, &params, "argument")?
-                    .into_iter()
-                    .map(int)
-                    .collect();
+                let args = action_args(&module, table, action, args)?;
                 match priority {
                     Some(p) => module.add_entry_with_priority(table, *p, &keys, action, &args),
                     None => module.add_entry(table, &keys, action, &args),
@@ -257,17 +267,7 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 action,
                 args,
             } => (|| {
-                let t = module.table(table).map_err(|e| e.to_string())?;
-                let params = t
-                    .actions
-                    .iter()
-                    .find(|a| a.name == *action)
-                    .map(|a| a.params.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                let args: Vec<u128> = ordered(args, &params, "argument")?
-                    .into_iter()
-                    .map(int)
-                    .collect();
+                let args = action_args(&module, table, action, args)?;
                 module
                     .set_default(table, action, &args)
                     .map_err(|e| e.to_string())?;

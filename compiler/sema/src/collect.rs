@@ -146,13 +146,7 @@ impl Cx {
 
     fn declare(&mut self, m: usize, name: &ast::Ident, kind: SymKind) {
         if let Some(prev) = self.own[m].get(&name.name) {
-            let d = Diagnostic::new(
-                Code::E0101,
-                format!("`{}` is defined more than once", name.name),
-                name.span,
-            )
-            .label("defined again here")
-            .secondary(prev.span, "first defined here");
+            let d = crate::scope::redefined(name, prev.span);
             self.error(d);
             return;
         }

@@ -6,7 +6,7 @@
 
 use crate::types::*;
 use crate::ItemRef;
-use iov_diagnostics::Span;
+use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::Direction;
 
 #[derive(Clone, Debug)]
@@ -82,4 +82,15 @@ impl Local {
             value: None,
         }
     }
+}
+
+/// E0101 for a name declared again in the same scope.
+pub fn redefined(name: &iov_syntax::ast::Ident, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::E0101,
+        format!("`{}` is defined more than once", name.name),
+        name.span,
+    )
+    .label("defined again here")
+    .secondary(first, "first defined here")
 }

@@ -20,13 +20,7 @@ impl Cx {
         }
         let scope = self.locals.last_mut().expect("a scope");
         if let Some(prev) = scope.get(&name.name) {
-            let d = Diagnostic::new(
-                Code::E0101,
-                format!("`{}` is defined more than once", name.name),
-                name.span,
-            )
-            .label("defined again here")
-            .secondary(prev.span, "first defined here");
+            let d = crate::scope::redefined(name, prev.span);
             self.error(d);
             return;
         }

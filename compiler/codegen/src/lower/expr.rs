@@ -168,29 +168,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let f = *f;
         let result = self.alloca(f.bits, "field");
-        let valid = self
-            .bpf
-            .b
-            .build_load(self.bpf.i(1), h.valid, "valid")
-            .expect("load")
-            .into_int_value();
-        let read = self.block("read");
-        let done = self.block("read_done");
-        self.bpf
-            .b
-            .build_conditional_branch(valid, read, done)
-            .expect("br");
-        self.bpf.b.position_at_end(read);
-        let base = self
-            .bpf
-            .b
-            .build_load(self.bpf.ptr(), h.slot, "hp")
-            .expect("load")
-            .into_pointer_value();
+        let (base, done) = self.when_valid(h);
         let v = self.load_bits(base, f.offset, f.bits);
         self.bpf.b.build_store(result, v).expect("store");
-        self.goto(done);
-        self.bpf.b.position_at_end(done);
+        self.end_valid(done);
         self.bpf
             .b
             .build_load(self.bpf.i(f.bits), result, "f")
@@ -333,28 +314,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     let Some(f) = fields.iter().find(|(n, _)| *n == m.name).map(|(_, f)| *f) else {
                         return;
                     };
-                    let valid = self
-                        .bpf
-                        .b
-                        .build_load(self.bpf.i(1), h.valid, "valid")
-                        .expect("load")
-                        .into_int_value();
-                    let write = self.block("write");
-                    let done = self.block("write_done");
-                    self.bpf
-                        .b
-                        .build_conditional_branch(valid, write, done)
-                        .expect("br");
-                    self.bpf.b.position_at_end(write);
-                    let base = self
-                        .bpf
-                        .b
-                        .build_load(self.bpf.ptr(), h.slot, "hp")
-                        .expect("load")
-                        .into_pointer_value();
+                    let (base, done) = self.when_valid(h);
                     self.store_bits(base, f.offset, f.bits, v);
-                    self.goto(done);
-                    self.bpf.b.position_at_end(done);
+                    self.end_valid(done);
                     return;
                 }
             }

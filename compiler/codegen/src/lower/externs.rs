@@ -349,22 +349,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let header = self
                     .path_of(&args[0])
                     .and_then(|p| self.headers.get(&p).copied());
-                let done = header.map(|h| {
-                    let valid = self
-                        .bpf
-                        .b
-                        .build_load(self.bpf.i(1), h.valid, "valid")
-                        .expect("load")
-                        .into_int_value();
-                    let body = self.block("csum_add");
-                    let done = self.block("csum_added");
-                    self.bpf
-                        .b
-                        .build_conditional_branch(valid, body, done)
-                        .expect("br");
-                    self.bpf.b.position_at_end(body);
-                    done
-                });
+                let done = header.map(|h| self.when_valid(h).1);
                 let sum = self
                     .bpf
                     .b
@@ -387,8 +372,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let folded = self.fit(folded, 32);
                 self.bpf.b.build_store(slot, folded).expect("store");
                 if let Some(done) = done {
-                    self.goto(done);
-                    self.bpf.b.position_at_end(done);
+                    self.end_valid(done);
                 }
             }
             _ => self.unsupported(e.span, &format!("`internet_checksum.{method}`")),
@@ -478,25 +462,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .iter()
             .find(|(n, _)| n == "checksum")
             .map(|(_, f)| *f);
-        let valid = self
-            .bpf
-            .b
-            .build_load(self.bpf.i(1), hv.valid, "valid")
-            .expect("load")
-            .into_int_value();
-        let body = self.block("csum");
-        let done = self.block("csum_done");
-        self.bpf
-            .b
-            .build_conditional_branch(valid, body, done)
-            .expect("br");
-        self.bpf.b.position_at_end(body);
-        let base = self
-            .bpf
-            .b
-            .build_load(self.bpf.ptr(), hv.slot, "hp")
-            .expect("load")
-            .into_pointer_value();
+        let (base, done) = self.when_valid(hv);
         let i32t = self.bpf.ctx.i32_type();
         let mut sum = i32t.const_zero();
         for word in 0..size / 2 {
@@ -508,22 +474,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let w = self.fit(w, 32);
             sum = self.bpf.b.build_int_add(sum, w, "s").expect("add");
         }
-        for _ in 0..2 {
-            let b = &self.bpf.b;
-            let lo = b
-                .build_and(sum, i32t.const_int(0xffff, false), "lo")
-                .expect("and");
-            let hi = b
-                .build_right_shift(sum, i32t.const_int(16, false), false, "hi")
-                .expect("shr");
-            sum = b.build_int_add(lo, hi, "fold").expect("add");
-        }
-        let b = &self.bpf.b;
-        let c = b.build_not(sum, "inv").expect("not");
-        let c = self.fit(c, 16);
+        let folded = self.fold16(sum);
+        let c = self.bpf.b.build_not(folded, "inv").expect("not");
         self.bpf.b.build_store(result, c).expect("store");
-        self.goto(done);
-        self.bpf.b.position_at_end(done);
+        self.end_valid(done);
         self.bpf
             .b
             .build_load(self.bpf.i(16), result, "c")

@@ -156,6 +156,31 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         slot
     }
 
+    /// Starts code that runs only when header `h` is valid: returns the header's start in
+    /// the packet and the block to finish in (see [`Gen::end_valid`]).
+    pub fn when_valid(&self, h: HeaderVar<'ctx>) -> (PointerValue<'ctx>, BasicBlock<'ctx>) {
+        let b = &self.bpf.b;
+        let valid = b
+            .build_load(self.bpf.i(1), h.valid, "valid")
+            .expect("load")
+            .into_int_value();
+        let body = self.block("valid");
+        let done = self.block("valid_done");
+        b.build_conditional_branch(valid, body, done).expect("br");
+        b.position_at_end(body);
+        let base = b
+            .build_load(self.bpf.ptr(), h.slot, "hp")
+            .expect("load")
+            .into_pointer_value();
+        (base, done)
+    }
+
+    /// Ends code started with [`Gen::when_valid`].
+    pub fn end_valid(&self, done: BasicBlock<'ctx>) {
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+    }
+
     /// A pointer slot on the stack (in the entry block), holding null.
     pub fn alloca_ptr(&self, name: &str) -> PointerValue<'ctx> {
         let entry = self.func.get_first_basic_block().expect("entry");
