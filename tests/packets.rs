@@ -1,5 +1,6 @@
-//! Packet tests in the real kernel: every `examples/NAME.stf` runs through
-//! `examples/NAME.iov` with `iov test`, and must pass.
+//! Packet tests in the real kernel: every `NAME.stf` in examples/ and tests/programs/ runs
+//! through the `NAME.iov` beside it with `iov test`, and must pass. examples/ shows the
+//! language; tests/programs/ holds code-generation regression tests.
 //!
 //! Loading BPF programs needs root (or CAP_BPF and CAP_NET_ADMIN). Without it the test says
 //! so and skips, except under CI (CI=true), where skipping is a failure.
@@ -25,14 +26,14 @@ fn require_privileges(what: &str) -> bool {
 }
 
 #[test]
-fn every_example_passes_its_packet_tests_in_the_kernel() {
+fn every_program_passes_its_packet_tests_in_the_kernel() {
     if !require_privileges("the packet tests") {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut stfs: Vec<_> = std::fs::read_dir(root.join("examples"))
-        .unwrap()
-        .flatten()
+    let mut stfs: Vec<_> = ["examples", "tests/programs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().flatten())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "stf"))
         .collect();

@@ -362,11 +362,14 @@ impl Module {
             .lookup(&index.to_ne_bytes())
             .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &r.map, e))?
             .unwrap_or_default();
-        Ok(match value.len() {
+        let raw = match value.len() {
             8 => u128::from(u64::from_ne_bytes(value[..].try_into().expect("8 bytes"))),
             16 => u128::from_ne_bytes(value[..].try_into().expect("16 bytes")),
             _ => 0,
-        })
+        };
+        // The program adds to the whole 64-bit cell; the register's value is its low bits
+        // (wrap-around arithmetic on `bit<N>`, two's complement on `int<N>`).
+        Ok(raw & crate::encode::max_for(r.bits))
     }
 
     /// Sets register `name` at `index` to `value`, which must fit the register's bits.

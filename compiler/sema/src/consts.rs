@@ -211,8 +211,12 @@ impl Cx {
         }
         self.poisoned = false;
         let v = self.eval(e);
-        if v.is_none() && !self.poisoned {
-            self.not_constant(e);
+        match &v {
+            Some(v) => {
+                self.p.const_values.insert(e.span, v.clone());
+            }
+            None if !self.poisoned => self.not_constant(e),
+            None => {}
         }
         v
     }

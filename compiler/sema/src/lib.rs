@@ -106,6 +106,9 @@ pub struct Program {
     pub errors: Vec<String>,
     /// The type of every checked expression, by its span.
     pub expr_types: HashMap<Span, Ty>,
+    /// The value of every expression that had to be constant (widths, sizes, slice bounds,
+    /// entries, default arguments, constant initializers), by its span.
+    pub const_values: HashMap<Span, Value>,
     /// Every use of a name and the span of the declaration it refers to.
     pub references: Vec<(Span, Span)>,
     pub entry: Option<Entry>,

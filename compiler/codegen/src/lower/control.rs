@@ -32,7 +32,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     pub fn lower_local(&mut self, local: &ast::Local) {
         match local {
             ast::Local::Var(v) => self.declare_var(v),
-            ast::Local::Const(_) => {}
+            ast::Local::Const(c) => self.declare_const(c),
             ast::Local::Instance(inst) => self.instance(inst),
             ast::Local::Action(a) => {
                 self.actions.insert(a.name.name.clone(), a.clone());
@@ -40,6 +40,18 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             ast::Local::Table(t) => self.declare_table(t),
             ast::Local::Error(_) => {}
         }
+    }
+
+    /// A local constant: a slot holding its value, so reads work like any variable's.
+    fn declare_const(&mut self, c: &ast::ConstDecl) {
+        let v = self.expr(&c.value);
+        let bits = v.get_type().get_bit_width();
+        let slot = self.alloca(bits, &c.name.name);
+        self.bpf.b.build_store(slot, v).expect("store");
+        self.scopes
+            .last_mut()
+            .expect("scope")
+            .insert(c.name.name.clone(), Scalar { slot, bits });
     }
 
     fn declare_var(&mut self, v: &ast::VarDecl) {
@@ -118,7 +130,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.at(s.span().start);
         match s {
             Stmt::Var(v) => self.declare_var(v),
-            Stmt::Const(_) | Stmt::Error(_) => {}
+            Stmt::Const(c) => self.declare_const(c),
+            Stmt::Error(_) => {}
             Stmt::Assign(lhs, rhs, _) => {
                 let v = self.expr(rhs);
                 self.store(lhs, v);
@@ -251,7 +264,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.return_bb = saved_return;
     }
 
-    fn top_level_action(&self, name: &str) -> Option<ast::ActionDecl> {
+    pub fn top_level_action(&self, name: &str) -> Option<ast::ActionDecl> {
         self.p
             .modules
             .iter()

@@ -23,6 +23,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     pub fn expr(&mut self, e: &ast::Expr) -> IntValue<'ctx> {
         let bits = self.width(e);
+        if let Some(v) = self.p.const_values.get(&e.span) {
+            return self.bpf.c(bits, value_bits(v, bits));
+        }
         match &e.kind {
             ExprKind::Int(l) => self.bpf.c(bits, l.value & mask(bits)),
             ExprKind::Bool(b) => self.bpf.c(1, u128::from(*b)),
@@ -43,15 +46,30 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             ExprKind::Binary(op, a, b) => self.binary(e, *op, a, b),
             ExprKind::Ternary(c, a, b) => {
+                // Only the chosen arm runs: it may apply a table or call an extern.
                 let cond = self.expr(c);
-                let x = self.expr(a);
-                let x = self.fit(x, bits);
-                let y = self.expr(b);
-                let y = self.fit(y, bits);
+                let result = self.alloca(bits, "sel");
+                let (yes, no, done) = (
+                    self.block("sel_a"),
+                    self.block("sel_b"),
+                    self.block("sel_done"),
+                );
                 self.bpf
                     .b
-                    .build_select(cond, x, y, "sel")
-                    .expect("select")
+                    .build_conditional_branch(cond, yes, no)
+                    .expect("br");
+                for (bb, arm) in [(yes, a), (no, b)] {
+                    self.bpf.b.position_at_end(bb);
+                    let v = self.expr(arm);
+                    let v = self.fit(v, bits);
+                    self.bpf.b.build_store(result, v).expect("store");
+                    self.goto(done);
+                }
+                self.bpf.b.position_at_end(done);
+                self.bpf
+                    .b
+                    .build_load(self.bpf.i(bits), result, "sel")
+                    .expect("load")
                     .into_int_value()
             }
             ExprKind::Cast(_, inner) => {
@@ -88,18 +106,25 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
-    /// The compile-time value of a checked constant expression.
+    /// The compile-time value of a checked constant expression (as the checker computed it),
+    /// wrapped to `bits` when negative.
     pub fn const_of(&mut self, e: &ast::Expr) -> u128 {
-        match &e.kind {
-            ExprKind::Int(l) => l.value,
-            ExprKind::Name(_) => match self.global_const(e) {
-                Some(Value::Int(v)) => v,
-                _ => 0,
+        let bits = self.width(e);
+        match self
+            .p
+            .const_values
+            .get(&e.span)
+            .cloned()
+            .or_else(|| self.global_const(e))
+        {
+            Some(v) => value_bits(&v, bits),
+            None => match &e.kind {
+                ExprKind::Int(l) => l.value,
+                _ => {
+                    self.unsupported(e.span, "a computed constant here");
+                    0
+                }
             },
-            _ => {
-                self.unsupported(e.span, "a computed constant here");
-                0
-            }
         }
     }
 
@@ -330,16 +355,40 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
+    /// `a && b` and `a || b`: `b` runs only when it decides the result.
+    fn short_circuit(&mut self, and: bool, a: &ast::Expr, b: &ast::Expr) -> IntValue<'ctx> {
+        let x = self.expr(a);
+        let result = self.alloca(1, "sc");
+        self.bpf.b.build_store(result, x).expect("store");
+        let (rhs, done) = (self.block("sc_rhs"), self.block("sc_done"));
+        let (then, otherwise) = if and { (rhs, done) } else { (done, rhs) };
+        self.bpf
+            .b
+            .build_conditional_branch(x, then, otherwise)
+            .expect("br");
+        self.bpf.b.position_at_end(rhs);
+        let y = self.expr(b);
+        self.bpf.b.build_store(result, y).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        self.bpf
+            .b
+            .build_load(self.bpf.i(1), result, "sc")
+            .expect("load")
+            .into_int_value()
+    }
+
     fn binary(&mut self, e: &ast::Expr, op: BinOp, a: &ast::Expr, b: &ast::Expr) -> IntValue<'ctx> {
+        if matches!(op, BinOp::And | BinOp::Or) {
+            return self.short_circuit(op == BinOp::And, a, b);
+        }
         let x = self.expr(a);
         let y = self.expr(b);
         let signed = matches!(self.ty(a), Ty::Int(_));
         let bits = self.width(e);
-        let bd = &self.bpf.b;
         use BinOp::*;
         match op {
-            And => bd.build_and(x, y, "and").expect("and"),
-            Or => bd.build_or(x, y, "or").expect("or"),
+            And | Or => unreachable!("short-circuited above"),
             Eq | Ne | Lt | Le | Gt | Ge => {
                 let w = x
                     .get_type()
@@ -423,28 +472,38 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     BitAnd => b.build_and(x, y, "band").expect("and"),
                     BitOr => b.build_or(x, y, "bor").expect("or"),
                     BitXor => b.build_xor(x, y, "bxor").expect("xor"),
-                    SatAdd => {
-                        let s = b.build_int_add(x, y, "s").expect("add");
-                        let over = b
-                            .build_int_compare(IntPredicate::ULT, s, x, "ov")
-                            .expect("cmp");
-                        b.build_select(over, self.bpf.c(bits, mask(bits)), s, "sat")
-                            .expect("select")
-                            .into_int_value()
-                    }
-                    SatSub => {
-                        let under = b
-                            .build_int_compare(IntPredicate::ULT, x, y, "un")
-                            .expect("cmp");
-                        let d = b.build_int_sub(x, y, "d").expect("sub");
-                        b.build_select(under, self.bpf.c(bits, 0), d, "sat")
-                            .expect("select")
+                    SatAdd | SatSub => {
+                        let name = match (op, signed) {
+                            (SatAdd, false) => "llvm.uadd.sat",
+                            (SatAdd, true) => "llvm.sadd.sat",
+                            (_, false) => "llvm.usub.sat",
+                            (_, true) => "llvm.ssub.sat",
+                        };
+                        let f = inkwell::intrinsics::Intrinsic::find(name)
+                            .and_then(|i| {
+                                i.get_declaration(&self.bpf.module, &[self.bpf.i(bits).into()])
+                            })
+                            .expect("LLVM has saturating arithmetic");
+                        b.build_call(f, &[x.into(), y.into()], "sat")
+                            .expect("call")
+                            .try_as_basic_value()
+                            .basic()
+                            .expect("a value")
                             .into_int_value()
                     }
                     _ => unreachable!("handled above"),
                 }
             }
         }
+    }
+}
+
+/// A compile-time value as `bits` bits (negative values in two's complement).
+pub fn value_bits(v: &Value, bits: u32) -> u128 {
+    match v {
+        Value::Int(n) => n & mask(bits),
+        Value::Neg(n) => n.wrapping_neg() & mask(bits),
+        Value::Bool(b) => u128::from(*b),
     }
 }
 

@@ -8,7 +8,7 @@
 use super::{decision, Gen};
 use crate::bpf::{helper, map_type};
 use crate::layout;
-use inkwell::values::IntValue;
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::AtomicOrdering;
 use inkwell::AtomicRMWBinOp;
 use iov_manifest as manifest;
@@ -167,13 +167,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let h = self
                     .path_of(obj)
                     .and_then(|p| self.headers.get(&p).copied())?;
-                Some(
-                    self.bpf
-                        .b
-                        .build_load(self.bpf.i(1), h.valid, "valid")
-                        .expect("load")
-                        .into_int_value(),
-                )
+                Some(self.is_valid(h))
             }
             (Ty::Extern(x, _), m) => {
                 let ext = self.p.externs[x].name.clone();
@@ -349,14 +343,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let header = self
                     .path_of(&args[0])
                     .and_then(|p| self.headers.get(&p).copied());
-                let done = header.map(|h| self.when_valid(h).1);
+                let guard = header.map(|h| self.when_valid(h));
                 let sum = self
                     .bpf
                     .b
                     .build_load(i32t, slot, "sum")
                     .expect("load")
                     .into_int_value();
-                let words = self.words16(&args[0])?;
+                let words = self.words16(&args[0], guard.map(|(base, _)| base))?;
                 let mut acc = sum;
                 for w in words {
                     let w = if method == "subtract" {
@@ -371,7 +365,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let folded = self.fold16(acc);
                 let folded = self.fit(folded, 32);
                 self.bpf.b.build_store(slot, folded).expect("store");
-                if let Some(done) = done {
+                if let Some((_, done)) = guard {
                     self.end_valid(done);
                 }
             }
@@ -397,28 +391,27 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.fit(s, 16)
     }
 
-    /// The 16-bit words of a header (from the packet) or of a bit string.
-    fn words16(&mut self, data: &ast::Expr) -> Option<Vec<IntValue<'ctx>>> {
-        if let Some(h) = self
-            .path_of(data)
-            .and_then(|p| self.headers.get(&p).copied())
-        {
-            let (_, size) = layout::header_fields(self.p, h.id);
-            if !size.is_multiple_of(2) {
+    /// The 16-bit words of a header (read at `header`, its start in the packet) or of a bit
+    /// string.
+    fn words16(
+        &mut self,
+        data: &ast::Expr,
+        header: Option<PointerValue<'ctx>>,
+    ) -> Option<Vec<IntValue<'ctx>>> {
+        if let (Some(base), Some(h)) = (
+            header,
+            self.path_of(data)
+                .and_then(|p| self.headers.get(&p).copied()),
+        ) {
+            if !h.size.is_multiple_of(2) {
                 self.unsupported(
                     data.span,
                     "the checksum of a header of an odd number of bytes",
                 );
                 return None;
             }
-            let base = self
-                .bpf
-                .b
-                .build_load(self.bpf.ptr(), h.slot, "hp")
-                .expect("load")
-                .into_pointer_value();
             return Some(
-                (0..size / 2)
+                (0..h.size / 2)
                     .map(|w| self.load_bits(base, w * 16, 16))
                     .collect(),
             );

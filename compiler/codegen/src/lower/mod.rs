@@ -23,6 +23,7 @@ use crate::bpf::Bpf;
 use crate::layout::{self, Leaf};
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{FunctionValue, GlobalValue, IntValue, PointerValue};
+use inkwell::IntPredicate;
 use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_manifest::{self as manifest, Hook};
 use iov_sema::types::{StructId, Ty};
@@ -30,13 +31,21 @@ use iov_sema::Program;
 use iov_syntax::ast::{self, Item};
 use std::collections::HashMap;
 
-/// A header instance: where its pointer and validity flag live, and its type.
+/// A header instance: the stack slot holding its offset in the packet ([`NOT_VALID`] while
+/// it is not valid), its type and its size in bytes.
 #[derive(Clone, Copy)]
 pub struct HeaderVar<'ctx> {
     pub slot: PointerValue<'ctx>,
-    pub valid: PointerValue<'ctx>,
     pub id: StructId,
+    pub size: u32,
 }
+
+/// The offset of a header that is not valid: beyond the end of any packet a hook sees in
+/// practice (XDP frames are at most a page; a TC program sees the linear part of the skb),
+/// yet low enough that the verifier, whose packet offsets stop at 0xffff, can still follow a
+/// bounds check on it (headers are at most 255 bytes). Validity and the bounds check the
+/// verifier needs are then one test: the check fails for a header that is not valid.
+pub const NOT_VALID: u64 = 0xff00;
 
 /// A scalar on the stack.
 #[derive(Clone, Copy)]
@@ -86,6 +95,8 @@ pub struct Gen<'a, 'ctx> {
     pub actions: HashMap<String, ast::ActionDecl>,
     /// See `Options::omit_bounds_checks`.
     pub omit_bounds_checks: bool,
+    /// Entries of the scanned tables so far (see `table::MAX_SCANNED`).
+    pub scanned: u32,
 }
 
 /// Offsets of fields in the hook's context struct.
@@ -157,22 +168,56 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// Starts code that runs only when header `h` is valid: returns the header's start in
-    /// the packet and the block to finish in (see [`Gen::end_valid`]).
+    /// the packet and the block to finish in (see [`Gen::end_valid`]). Every access re-checks
+    /// the header's bounds against `data_end`, so the verifier always sees a check right
+    /// before the access, whatever LLVM did to the code between the parser and here.
     pub fn when_valid(&self, h: HeaderVar<'ctx>) -> (PointerValue<'ctx>, BasicBlock<'ctx>) {
         let b = &self.bpf.b;
-        let valid = b
-            .build_load(self.bpf.i(1), h.valid, "valid")
+        let i64t = self.bpf.ctx.i64_type();
+        let i8t = self.bpf.ctx.i8_type();
+        let off = b
+            .build_load(i64t, h.slot, "off")
             .expect("load")
             .into_int_value();
+        let base = unsafe { b.build_gep(i8t, self.data, &[off], "hp") }.expect("gep");
+        let valid = if self.omit_bounds_checks {
+            b.build_int_compare(
+                IntPredicate::NE,
+                off,
+                i64t.const_int(NOT_VALID, false),
+                "valid",
+            )
+            .expect("cmp")
+        } else {
+            let end = unsafe {
+                b.build_gep(i8t, base, &[i64t.const_int(u64::from(h.size), false)], "he")
+            }
+            .expect("gep");
+            b.build_int_compare(IntPredicate::ULE, end, self.data_end, "valid")
+                .expect("cmp")
+        };
         let body = self.block("valid");
         let done = self.block("valid_done");
         b.build_conditional_branch(valid, body, done).expect("br");
         b.position_at_end(body);
-        let base = b
-            .build_load(self.bpf.ptr(), h.slot, "hp")
-            .expect("load")
-            .into_pointer_value();
         (base, done)
+    }
+
+    /// `h.isValid()`.
+    pub fn is_valid(&self, h: HeaderVar<'ctx>) -> IntValue<'ctx> {
+        let b = &self.bpf.b;
+        let i64t = self.bpf.ctx.i64_type();
+        let off = b
+            .build_load(i64t, h.slot, "off")
+            .expect("load")
+            .into_int_value();
+        b.build_int_compare(
+            IntPredicate::NE,
+            off,
+            i64t.const_int(NOT_VALID, false),
+            "valid",
+        )
+        .expect("cmp")
     }
 
     /// Ends code started with [`Gen::when_valid`].
@@ -331,6 +376,7 @@ pub fn lower<'a, 'ctx>(
         consts,
         actions: HashMap::new(),
         omit_bounds_checks: opts.omit_bounds_checks,
+        scanned: 0,
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
@@ -344,13 +390,10 @@ pub fn lower<'a, 'ctx>(
         for (path, leaf) in leaves {
             match leaf {
                 Leaf::Header(id) => {
-                    let slot = g.bpf.b.build_alloca(g.bpf.ptr(), &path).expect("alloca");
-                    g.bpf
-                        .b
-                        .build_store(slot, g.bpf.ptr().const_null())
-                        .expect("store");
-                    let valid = g.alloca(1, "valid");
-                    g.headers.insert(path, HeaderVar { slot, valid, id });
+                    let slot = g.alloca(64, &path);
+                    g.set(slot, 64, u128::from(NOT_VALID));
+                    let (_, size) = layout::header_fields(p, id);
+                    g.headers.insert(path, HeaderVar { slot, id, size });
                 }
                 Leaf::Scalar(bits) => {
                     let slot = g.alloca(bits, &path);

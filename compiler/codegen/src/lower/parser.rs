@@ -288,7 +288,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(target.span, "extracting into a header stack");
             return;
         };
-        let (_, size) = crate::layout::header_fields(self.p, h.id);
+        let size = h.size;
+        if size > 255 {
+            self.unsupported(target.span, "extracting a header longer than 255 bytes");
+            return;
+        }
         let i64t = self.bpf.ctx.i64_type();
         let i8t = self.bpf.ctx.i8_type();
         let b = &self.bpf.b;
@@ -296,6 +300,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(i64t, self.cursor, "cur")
             .expect("load")
             .into_int_value();
+        // Offsets past what any packet holds fail at once (and give the verifier a bound).
+        let far = b
+            .build_int_compare(
+                IntPredicate::UGT,
+                cur,
+                i64t.const_int(super::NOT_VALID - u64::from(size), false),
+                "far",
+            )
+            .expect("cmp");
+        let fail = self.block("too_short");
+        let near = self.block("extract_near");
+        self.bpf
+            .b
+            .build_conditional_branch(far, fail, near)
+            .expect("br");
+        self.bpf.b.position_at_end(near);
+        let b = &self.bpf.b;
         let start = unsafe { b.build_gep(i8t, self.data, &[cur], "hdr") }.expect("gep");
         let end = unsafe {
             b.build_gep(
@@ -312,7 +333,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             b.build_int_compare(IntPredicate::UGT, end, self.data_end, "short")
                 .expect("cmp")
         };
-        let fail = self.block("too_short");
         let ok = self.block("extracted");
         self.bpf
             .b
@@ -324,8 +344,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.goto(reject);
         self.bpf.b.position_at_end(ok);
         let b = &self.bpf.b;
-        b.build_store(h.slot, start).expect("store");
-        b.build_store(h.valid, self.bpf.c(1, 1)).expect("store");
+        b.build_store(h.slot, cur).expect("store");
         let next = b
             .build_int_add(cur, i64t.const_int(u64::from(size), false), "next")
             .expect("add");

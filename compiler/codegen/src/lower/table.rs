@@ -12,11 +12,16 @@ use crate::layout::{bits_of, bytes_for};
 use inkwell::values::{GlobalValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use iov_manifest as manifest;
+use iov_sema::types::Ty;
 use iov_syntax::ast::{self, Keyset, TableProp};
 
-/// The most entries a scanned (ternary, range, optional) table may have: the kernel verifier
-/// walks every slot of the scan, about 500 steps each, and stops at a million steps.
+/// The most entries the scanned (ternary, range, optional) tables of a program may have in
+/// all: the kernel verifier walks every slot of every scan, about 500 steps each, and stops
+/// at a million steps (and at 8192 pending branches).
 pub const MAX_SCANNED: u32 = 1024;
+
+/// The size of a scanned table that does not give one.
+pub const DEFAULT_SCANNED: u32 = 256;
 
 pub struct TableGen<'ctx> {
     pub map: GlobalValue<'ctx>,
@@ -65,7 +70,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let mut default_const = false;
         let mut entries: Vec<ast::Entry> = Vec::new();
         let mut entries_const = false;
-        let mut size = 1024;
+        let mut size = None;
         let mut counter: Option<String> = None;
         for prop in &t.props {
             match prop {
@@ -98,7 +103,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     entries_const = *is_const;
                 }
                 TableProp::Other(name, e, _) if name.name == "size" => {
-                    size = self.const_of(e) as u32
+                    size = Some(self.const_of(e) as u32)
                 }
                 TableProp::Other(name, e, _) if name.name == "counters" => {
                     counter = match &e.kind {
@@ -153,7 +158,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let params = self
                 .actions
                 .get(&a.name.name)
-                .map(|decl| decl.params.clone())
+                .cloned()
+                .or_else(|| self.top_level_action(&a.name.name))
+                .map(|decl| decl.params)
                 .unwrap_or_default();
             let mut off = 4;
             let mut ps = Vec::new();
@@ -188,15 +195,24 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             None => (value_size.div_ceil(4) * 4, None),
         };
+        // Scanned tables cost the verifier per slot: they default to fewer entries.
+        let size = size.unwrap_or(if kind == manifest::MapKind::Array {
+            DEFAULT_SCANNED
+        } else {
+            1024
+        });
         let name = &t.name.name;
-        if kind == manifest::MapKind::Array && size > MAX_SCANNED {
+        if kind == manifest::MapKind::Array {
+            self.scanned += size;
+        }
+        if kind == manifest::MapKind::Array && self.scanned > MAX_SCANNED {
             let span = t.props.iter().find_map(|p| match p {
                 TableProp::Other(n, e, _) if n.name == "size" => Some(e.span),
                 _ => None,
             });
             self.unsupported(
                 span.unwrap_or(t.name.span),
-                &format!("a table with ternary, range or optional keys and more than {MAX_SCANNED} entries"),
+                &format!("more than {MAX_SCANNED} entries in all in tables with ternary, range or optional keys"),
             );
         }
         let map = match kind {
@@ -340,12 +356,21 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             ast::TypeRef::Bit(w, _) | ast::TypeRef::Int(w, _) => self.const_of(w) as u32,
             ast::TypeRef::Bool(_) => 1,
             _ => {
+                let named =
+                    |name: &str| matches!(&p.ty, ast::TypeRef::Named(n, _, _) if n.name == name);
                 let ty = self
                     .p
                     .typedefs
                     .iter()
-                    .find(|t| matches!(&p.ty, ast::TypeRef::Named(n, _, _) if n.name == t.name))
-                    .map(|t| t.target.clone());
+                    .find(|t| named(&t.name))
+                    .map(|t| t.target.clone())
+                    .or_else(|| {
+                        self.p
+                            .enums
+                            .iter()
+                            .position(|e| named(&e.name))
+                            .map(Ty::Enum)
+                    });
                 match ty {
                     Some(t) => bits_of(self.p, &t),
                     None => {
