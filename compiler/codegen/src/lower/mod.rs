@@ -3,9 +3,9 @@
 //! Takes: the checked `Program` with its entry (parser, control, deparser) and the builder.
 //! Gives: the function's IR and the manifest's tables, counters and registers.
 //!
-//! Where things live: headers stay in the packet. `extract` checks the bounds once and keeps a
-//! pointer to the header plus a validity flag on the stack, so even large header sets use a
-//! few bytes of the 512-byte stack; field reads and writes go straight to packet memory (in
+//! Where things live: headers stay in the packet. `extract` checks the bounds and keeps the
+//! header's offset on the stack, so even large header sets use a few bytes of the 512-byte
+//! stack; field reads and writes re-check the bounds and go straight to packet memory (in
 //! network order), which is also why `emit` has nothing to copy. Metadata, locals and action
 //! parameters are stack slots. The per-packet decision is a stack slot turned into the hook's
 //! return code at the end.
