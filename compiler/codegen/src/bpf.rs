@@ -241,20 +241,23 @@ impl<'ctx> Bpf<'ctx> {
             .expect("a basic debug type")
     }
 
-    /// `int (*name)[n]`: how libbpf's `__uint(name, n)` encodes a number in a map definition.
-    fn uint_member(&self, scope: DIScope<'ctx>, name: &str, n: u32, offset: u64) -> DIType<'ctx> {
-        let int = self.basic("int", 32, 5);
-        let arr = self
-            .di
-            .create_array_type(int.as_type(), 32 * u64::from(n), 32, &dims(n));
+    /// A member `name` at `offset` bits that points to `pointee`.
+    fn ptr_member(
+        &self,
+        scope: DIScope<'ctx>,
+        name: &str,
+        pointee: DIType<'ctx>,
+        offset: u64,
+    ) -> DIType<'ctx> {
         let ptr = self
             .di
-            .create_pointer_type("", arr.as_type(), 64, 64, AddressSpace::default());
+            .create_pointer_type("", pointee, 64, 64, AddressSpace::default());
+        let file = self.cu.get_file();
         self.di
             .create_member_type(
                 scope,
                 name,
-                self.cu.get_file(),
+                file,
                 0,
                 64,
                 64,
@@ -263,6 +266,20 @@ impl<'ctx> Bpf<'ctx> {
                 ptr.as_type(),
             )
             .as_type()
+    }
+
+    /// An array of `n` elements of `elem` (`bits` wide each).
+    fn array(&self, elem: DIType<'ctx>, bits: u64, n: u32) -> DIType<'ctx> {
+        let size = bits * u64::from(n);
+        self.di
+            .create_array_type(elem, size, bits as u32, &dims(n))
+            .as_type()
+    }
+
+    /// `int (*name)[n]`: how libbpf's `__uint(name, n)` encodes a number in a map definition.
+    fn uint_member(&self, scope: DIScope<'ctx>, name: &str, n: u32, offset: u64) -> DIType<'ctx> {
+        let int = self.basic("int", 32, 5).as_type();
+        self.ptr_member(scope, name, self.array(int, 32, n), offset)
     }
 
     /// `T *name` where T is an array of `bytes` unsigned chars (a key or value layout).
@@ -273,26 +290,8 @@ impl<'ctx> Bpf<'ctx> {
         bytes: u32,
         offset: u64,
     ) -> DIType<'ctx> {
-        let uchar = self.basic("unsigned char", 8, 8);
-        let arr = self
-            .di
-            .create_array_type(uchar.as_type(), 8 * u64::from(bytes), 8, &dims(bytes));
-        let ptr = self
-            .di
-            .create_pointer_type("", arr.as_type(), 64, 64, AddressSpace::default());
-        self.di
-            .create_member_type(
-                scope,
-                name,
-                self.cu.get_file(),
-                0,
-                64,
-                64,
-                offset,
-                DIFlags::ZERO,
-                ptr.as_type(),
-            )
-            .as_type()
+        let uchar = self.basic("unsigned char", 8, 8).as_type();
+        self.ptr_member(scope, name, self.array(uchar, 8, bytes), offset)
     }
 
     /// `T *name` for a map key: the kernel wants an `unsigned int` for arrays and a struct
@@ -302,48 +301,42 @@ impl<'ctx> Bpf<'ctx> {
         let pointee = match kind {
             map_type::ARRAY | map_type::PERCPU_ARRAY => self.basic("unsigned int", 32, 8).as_type(),
             map_type::LPM_TRIE => {
-                let u32t = self.basic("unsigned int", 32, 8);
-                let uchar = self.basic("unsigned char", 8, 8);
+                let u32t = self.basic("unsigned int", 32, 8).as_type();
+                let uchar = self.basic("unsigned char", 8, 8).as_type();
                 let data_len = bytes - 4;
-                let arr = self.di.create_array_type(
-                    uchar.as_type(),
-                    8 * u64::from(data_len),
-                    8,
-                    &dims(data_len),
-                );
-                let m1 = self.di.create_member_type(
-                    scope,
-                    "prefixlen",
-                    file,
-                    0,
-                    32,
-                    32,
-                    0,
-                    DIFlags::ZERO,
-                    u32t.as_type(),
-                );
-                let m2 = self.di.create_member_type(
-                    scope,
-                    "data",
-                    file,
-                    0,
-                    8 * u64::from(data_len),
-                    8,
-                    32,
-                    DIFlags::ZERO,
-                    arr.as_type(),
-                );
+                let data = self.array(uchar, 8, data_len);
+                let data_bits = 8 * u64::from(data_len);
+                let member = |name: &str, bits: u64, align: u32, at: u64, ty: DIType<'ctx>| {
+                    self.di
+                        .create_member_type(
+                            scope,
+                            name,
+                            file,
+                            0,
+                            bits,
+                            align,
+                            at,
+                            DIFlags::ZERO,
+                            ty,
+                        )
+                        .as_type()
+                };
+                let fields = [
+                    member("prefixlen", 32, 32, 0, u32t),
+                    member("data", data_bits, 8, 32, data),
+                ];
+                let size = 8 * u64::from(bytes);
                 self.di
                     .create_struct_type(
                         scope,
                         "",
                         file,
                         0,
-                        8 * u64::from(bytes),
+                        size,
                         32,
                         DIFlags::ZERO,
                         None,
-                        &[m1.as_type(), m2.as_type()],
+                        &fields,
                         0,
                         None,
                         "",
@@ -352,22 +345,7 @@ impl<'ctx> Bpf<'ctx> {
             }
             _ => return self.bytes_member(scope, "key", bytes, offset),
         };
-        let ptr = self
-            .di
-            .create_pointer_type("", pointee, 64, 64, AddressSpace::default());
-        self.di
-            .create_member_type(
-                scope,
-                "key",
-                file,
-                0,
-                64,
-                64,
-                offset,
-                DIFlags::ZERO,
-                ptr.as_type(),
-            )
-            .as_type()
+        self.ptr_member(scope, "key", pointee, offset)
     }
 
     /// A BTF-defined map in section `.maps`, as libbpf and aya read them.

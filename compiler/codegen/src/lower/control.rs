@@ -55,8 +55,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     fn declare_var(&mut self, v: &ast::VarDecl) {
-        let m = self.file;
-        let _ = m;
         let ty = self.p.expr_types.get(&v.name.span).cloned();
         let bits = match ty {
             Some(t) => crate::layout::bits_of(self.p, &t),

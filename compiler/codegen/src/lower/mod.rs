@@ -63,7 +63,6 @@ pub mod decision {
 pub struct Gen<'a, 'ctx> {
     pub bpf: Bpf<'ctx>,
     pub p: &'a Program,
-    pub file: iov_diagnostics::FileId,
     pub func: FunctionValue<'ctx>,
     pub hook: Hook,
     pub ctx_ptr: PointerValue<'ctx>,
@@ -153,14 +152,20 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
-    pub fn alloca(&self, bits: u32, name: &str) -> PointerValue<'ctx> {
-        // Allocas go to the entry block so LLVM can promote them to registers.
+    /// A builder at the top of the entry block, where stack slots belong (BPF frames are
+    /// static, and LLVM promotes entry-block slots to registers).
+    fn entry_builder(&self) -> inkwell::builder::Builder<'ctx> {
         let entry = self.func.get_first_basic_block().expect("entry");
         let tmp = self.bpf.ctx.create_builder();
         match entry.get_first_instruction() {
             Some(i) => tmp.position_before(&i),
             None => tmp.position_at_end(entry),
         }
+        tmp
+    }
+
+    pub fn alloca(&self, bits: u32, name: &str) -> PointerValue<'ctx> {
+        let tmp = self.entry_builder();
         let slot = tmp.build_alloca(self.bpf.i(bits), name).expect("alloca");
         tmp.build_store(slot, self.bpf.i(bits).const_zero())
             .expect("init");
@@ -228,12 +233,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// A pointer slot on the stack (in the entry block), holding null.
     pub fn alloca_ptr(&self, name: &str) -> PointerValue<'ctx> {
-        let entry = self.func.get_first_basic_block().expect("entry");
-        let tmp = self.bpf.ctx.create_builder();
-        match entry.get_first_instruction() {
-            Some(i) => tmp.position_before(&i),
-            None => tmp.position_at_end(entry),
-        }
+        let tmp = self.entry_builder();
         let slot = tmp.build_alloca(self.bpf.ptr(), name).expect("alloca");
         tmp.build_store(slot, self.bpf.ptr().const_null())
             .expect("init");
@@ -242,12 +242,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// A zeroed byte buffer on the stack (in the entry block, as BPF needs static frames).
     pub fn alloca_bytes(&self, n: u32, name: &str) -> PointerValue<'ctx> {
-        let entry = self.func.get_first_basic_block().expect("entry");
-        let tmp = self.bpf.ctx.create_builder();
-        match entry.get_first_instruction() {
-            Some(i) => tmp.position_before(&i),
-            None => tmp.position_at_end(entry),
-        }
+        let tmp = self.entry_builder();
         let ty = self.bpf.ctx.i8_type().array_type(n);
         let slot = tmp.build_alloca(ty, name).expect("alloca");
         tmp.build_store(slot, ty.const_zero()).expect("init");
@@ -298,7 +293,6 @@ pub fn lower<'a, 'ctx>(
     } else {
         "classifier"
     };
-    let file = p.modules[entry.parser.module].file;
     let item = |r: iov_sema::ItemRef| &p.modules[r.module].ast.items[r.item];
     let (Item::Parser(parser), Item::Control(control), Item::Control(deparser)) = (
         item(entry.parser),
@@ -307,11 +301,8 @@ pub fn lower<'a, 'ctx>(
     ) else {
         return Err(Vec::new());
     };
-    let line = {
-        let text_offset = entry.span.start as usize;
-        let _ = text_offset;
-        1
-    };
+    // The function's debug info starts at the top of the file; statements carry their lines.
+    let line = 1;
     let func = bpf.program("iov_main", section, line);
     let entry_bb = bpf.ctx.append_basic_block(func, "entry");
     bpf.b.position_at_end(entry_bb);
@@ -352,7 +343,6 @@ pub fn lower<'a, 'ctx>(
     let mut g = Gen {
         bpf,
         p,
-        file,
         func,
         hook,
         ctx_ptr,
