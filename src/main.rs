@@ -86,6 +86,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Run the language server on stdin/stdout (editors start this).
+    Lsp,
     /// Explain a diagnostic code, e.g. `iov explain E0201`.
     Explain { code: String },
 }
@@ -130,6 +132,7 @@ fn main() -> ExitCode {
             tests,
             color,
         } => test_cmd::test(&program, &tests, color),
+        Command::Lsp => lsp(),
         Command::Explain { code } => explain(&code),
     }
 }
@@ -263,6 +266,23 @@ fn check(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn lsp() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // The checker recurses over expressions; give it the room `iov check` has.
+        .thread_stack_size(CHECK_STACK / 4)
+        .build();
+    match runtime {
+        Ok(rt) => {
+            rt.block_on(iov_lsp::serve_stdio(|| {
+                Box::new(loader::FsLoader::new(vec![]))
+            }));
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage_error(miette::miette!("cannot start the language server: {e}")),
     }
 }
 

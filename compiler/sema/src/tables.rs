@@ -380,6 +380,7 @@ impl Cx {
         let Some(info) = self.action_info(&a.name.name) else {
             return;
         };
+        self.p.references.push((a.name.span, info.span));
         let cp: Vec<_> = info
             .params
             .iter()

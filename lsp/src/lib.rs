@@ -1,0 +1,152 @@
+//! iov-lsp: the language server, spoken over stdio (`iov lsp`).
+//!
+//! Takes: documents from the editor (open, change, close) and requests about positions.
+//! Gives: the same diagnostics as `iov check` (codes, spans, messages) on every change, hover
+//! (expression types, header layouts with bit offsets, declarations), go to definition, find
+//! references and document symbols. It builds on the front end alone (iov-syntax,
+//! iov-sema), never on code generation, so it builds and starts fast. Reading imported files
+//! and writing the standard library's sources where an editor can open them is its only IO.
+
+mod analysis;
+mod position;
+
+use analysis::Analysis;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::lsp_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server, UriExt};
+
+/// Makes the loader that finds imported files (the command line's file loader).
+pub type MakeLoader = fn() -> Box<dyn iov_sema::Loader>;
+
+pub struct Backend {
+    client: Client,
+    /// Open documents by URI, with their latest text.
+    docs: Mutex<HashMap<Uri, String>>,
+    make_loader: MakeLoader,
+}
+
+impl Backend {
+    fn new(client: Client, make_loader: MakeLoader) -> Backend {
+        Backend {
+            client,
+            docs: Mutex::new(HashMap::new()),
+            make_loader,
+        }
+    }
+
+    fn analyze(&self, uri: &Uri) -> Option<Analysis> {
+        let text = self.docs.lock().ok()?.get(uri).cloned()?;
+        let path = uri.to_file_path().map(|p| p.into_owned());
+        Some(Analysis::new(
+            path.as_deref(),
+            &text,
+            &mut *(self.make_loader)(),
+        ))
+    }
+
+    async fn publish(&self, uri: Uri) {
+        let Some(a) = self.analyze(&uri) else { return };
+        let diags = a.diagnostics(&uri);
+        self.client.publish_diagnostics(uri, diags, None).await;
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, _: InitializeParams) -> Result<InitializeResult> {
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "iov".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Kind(
+                    TextDocumentSyncKind::FULL,
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                ..ServerCapabilities::default()
+            },
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if let Ok(mut docs) = self.docs.lock() {
+            docs.insert(uri.clone(), params.text_document.text);
+        }
+        self.publish(uri).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        // Full synchronisation: the last change holds the whole text.
+        if let (Some(change), Ok(mut docs)) =
+            (params.content_changes.into_iter().last(), self.docs.lock())
+        {
+            docs.insert(uri.clone(), change.text);
+        }
+        self.publish(uri).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if let Ok(mut docs) = self.docs.lock() {
+            docs.remove(&uri);
+        }
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let pos = params.text_document_position_params;
+        Ok(self
+            .analyze(&pos.text_document.uri)
+            .and_then(|a| a.hover(pos.position)))
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let pos = params.text_document_position_params;
+        Ok(self
+            .analyze(&pos.text_document.uri)
+            .and_then(|a| a.definition(&pos.text_document.uri, pos.position))
+            .map(GotoDefinitionResponse::Scalar))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let pos = params.text_document_position;
+        Ok(self.analyze(&pos.text_document.uri).map(|a| {
+            a.references(
+                &pos.text_document.uri,
+                pos.position,
+                params.context.include_declaration,
+            )
+        }))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        Ok(self
+            .analyze(&params.text_document.uri)
+            .map(|a| DocumentSymbolResponse::Nested(a.symbols())))
+    }
+}
+
+/// Serves the language server on stdin and stdout until the editor exits.
+pub async fn serve_stdio(make_loader: MakeLoader) {
+    let (service, socket) = LspService::new(move |client| Backend::new(client, make_loader));
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .serve(service)
+        .await;
+}

@@ -1,0 +1,260 @@
+//! The language server driven over stdio as an editor drives it: initialize, open a file,
+//! receive its diagnostics, then hover, go to definition, find references and list symbols.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_iov"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("iov lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Client {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
+    }
+
+    fn send(&mut self, msg: Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn receive(&mut self) -> Value {
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            assert!(
+                self.stdout.read_line(&mut line).unwrap() > 0,
+                "the server closed its output"
+            );
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                len = n.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        self.stdout.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let msg = self.receive();
+            if msg["id"] == json!(id) {
+                return msg["result"].clone();
+            }
+        }
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    fn diagnostics(&mut self) -> Value {
+        loop {
+            let msg = self.receive();
+            if msg["method"] == "textDocument/publishDiagnostics" {
+                return msg["params"].clone();
+            }
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+const URI: &str = "file:///tmp/iov-lsp-test/prog.iov";
+
+/// The router, with a type error in the control and a syntax error in the deparser.
+const PROGRAM: &str = "import std.net.{ethernet_t, ipv4_t, ETHERTYPE_IPV4};
+
+struct headers_t { ethernet_t eth; ipv4_t ipv4; }
+
+parser P(packet_in pkt, out headers_t hdr) {
+    state start {
+        pkt.extract(hdr.eth);
+        transition select(hdr.eth.ether_type) { ETHERTYPE_IPV4: parse_ipv4; default: accept; }
+    }
+    state parse_ipv4 { pkt.extract(hdr.ipv4); transition accept; }
+}
+
+control C(inout headers_t hdr, inout std_meta_t meta) {
+    action drop_packet() { drop(); }
+    table routes {
+        key = { hdr.ipv4.dst: lpm; }
+        actions = { drop_packet; }
+        default_action = drop_packet();
+    }
+    apply {
+        bit<16> ttl = hdr.ipv4.ttl;
+        routes.apply();
+    }
+}
+
+deparser D(packet_out pkt, inout headers_t hdr) { apply { pkt.emit(hdr.eth) } }
+
+xdp(P(), C(), D()) main;
+";
+
+fn position_of(needle: &str, nth: usize) -> Value {
+    let at = PROGRAM
+        .match_indices(needle)
+        .nth(nth)
+        .expect("needle in program")
+        .0;
+    let line = PROGRAM[..at].matches('\n').count();
+    let col = at - PROGRAM[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({"line": line, "character": col})
+}
+
+#[test]
+fn an_editor_session() {
+    let mut c = Client::start();
+    let init = c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": null, "capabilities": {}}),
+    );
+    assert_eq!(init["capabilities"]["hoverProvider"], true);
+    assert_eq!(init["capabilities"]["definitionProvider"], true);
+    assert_eq!(init["serverInfo"]["name"], "iov");
+    c.notify("initialized", json!({}));
+
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "iov", "version": 1, "text": PROGRAM}}),
+    );
+    let d = c.diagnostics();
+    assert_eq!(d["uri"], URI);
+    let diags = d["diagnostics"].as_array().unwrap();
+    let codes: Vec<(&str, u64)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap(),
+                d["range"]["start"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // Same codes and lines as `iov check`: the width error, and the missing `;`.
+    assert_eq!(codes, vec![("E0201", 20), ("E0001", 25)], "{diags:#?}");
+    assert!(diags[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("expected `bit<16>`, found `bit<8>`"));
+    assert_eq!(diags[0]["range"]["start"]["character"], 22);
+
+    // Hover on a header type: its layout, with bit offsets.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": position_of("ipv4_t ipv4", 0)}),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("header ipv4_t {"), "{text}");
+    assert!(text.contains("bit<8> ttl;  // bits 64..71"), "{text}");
+    assert!(text.contains("160 bits, 20 bytes"), "{text}");
+
+    // Hover on a field: its type.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": position_of("ttl;", 0)}),
+    );
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("bit<8>"),
+        "{hover}"
+    );
+
+    // Go to definition: a transition's target state.
+    let def = c.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": URI}, "position": position_of("parse_ipv4", 0)}),
+    );
+    assert_eq!(def["uri"], URI);
+    assert_eq!(def["range"]["start"], position_of("parse_ipv4", 1));
+
+    // Go to definition into the standard library.
+    let def = c.request(
+        "textDocument/definition",
+        json!({"textDocument": {"uri": URI}, "position": position_of("ethernet_t eth", 0)}),
+    );
+    assert!(
+        def["uri"].as_str().unwrap().ends_with("/std/net.iov"),
+        "{def}"
+    );
+
+    // References of an action: its declaration, its place in `actions` and the default.
+    let refs = c.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": URI}, "position": position_of("drop_packet", 0), "context": {"includeDeclaration": true}}),
+    );
+    let lines: Vec<u64> = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![13, 16, 17], "{refs}");
+
+    // The outline.
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    let names: Vec<&str> = symbols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["headers_t", "P", "C", "D", "main"]);
+    let parser_children: Vec<&str> = symbols[1]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(parser_children, vec!["start", "parse_ipv4"]);
+
+    // A fix clears the diagnostics.
+    let fixed = PROGRAM
+        .replace("bit<16> ttl", "bit<8> ttl")
+        .replace("emit(hdr.eth) }", "emit(hdr.eth); }");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    let d = c.diagnostics();
+    assert_eq!(d["diagnostics"], json!([]));
+
+    let _ = c.request("shutdown", Value::Null);
+    c.notify("exit", Value::Null);
+}
