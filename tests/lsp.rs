@@ -244,6 +244,56 @@ fn an_editor_session() {
         .collect();
     assert_eq!(parser_children, vec!["start", "parse_ipv4"]);
 
+    // Completion: fields after a dot, even in a line still being typed.
+    let typing = PROGRAM.replace("routes.apply();", "routes.apply();\n        hdr.ipv4.");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": typing}]}),
+    );
+    let _ = c.diagnostics();
+    let at = typing.find("hdr.ipv4.\n").unwrap() + "hdr.ipv4.".len();
+    let line = typing[..at].matches('\n').count();
+    let col = at - typing[..at].rfind('\n').unwrap() - 1;
+    let items = c.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": URI}, "position": {"line": line, "character": col}}),
+    );
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"ttl") && labels.contains(&"dst") && labels.contains(&"isValid"),
+        "{labels:?}"
+    );
+    assert!(!labels.contains(&"table"), "{labels:?}");
+    // States after `transition`; match kinds after a key's `:`; actions in `actions`.
+    let labels_at = |c: &mut Client, needle: &str, shift: usize| -> Vec<String> {
+        let p = position_of(needle, 0);
+        let pos = json!({"line": p["line"], "character": p["character"].as_u64().unwrap() as usize + shift});
+        let items = c.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": URI}, "position": pos}),
+        );
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let states = labels_at(&mut c, "transition accept; }\n}", "transition ".len());
+    assert_eq!(
+        states,
+        vec!["start", "parse_ipv4", "accept", "reject", "select"]
+    );
+    let kinds = labels_at(&mut c, "lpm; }", 0);
+    assert_eq!(kinds, vec!["exact", "lpm", "ternary", "range", "optional"]);
+    let acts = labels_at(&mut c, "drop_packet; }", 0);
+    assert_eq!(acts, vec!["drop_packet"]);
+
     // A fix clears the diagnostics.
     let fixed = PROGRAM
         .replace("bit<16> ttl", "bit<8> ttl")

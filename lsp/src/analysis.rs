@@ -239,6 +239,11 @@ impl Analysis {
         None
     }
 
+    pub fn completion(&self, pos: Position) -> Vec<CompletionItem> {
+        let text = self.text(self.root);
+        crate::complete::complete(&self.checked.program, text, self.root, offset(text, pos))
+    }
+
     pub fn definition(&self, root_uri: &Uri, pos: Position) -> Option<Location> {
         let at = offset(self.text(self.root), pos);
         let (_, def) = self.reference_at(at)?;

@@ -3,11 +3,12 @@
 //! Takes: documents from the editor (open, change, close) and requests about positions.
 //! Gives: the same diagnostics as `iov check` (codes, spans, messages) on every change, hover
 //! (expression types, header layouts with bit offsets, declarations), go to definition, find
-//! references and document symbols. It builds on the front end alone (iov-syntax,
+//! references, document symbols and completion. It builds on the front end alone (iov-syntax,
 //! iov-sema), never on code generation, so it builds and starts fast. Reading imported files
 //! and writing the standard library's sources where an editor can open them is its only IO.
 
 mod analysis;
+mod complete;
 mod position;
 
 use analysis::Analysis;
@@ -68,6 +69,10 @@ impl LanguageServer for Backend {
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![".".into(), ":".into(), " ".into()]),
+                    ..CompletionOptions::default()
+                }),
                 ..ServerCapabilities::default()
             },
         })
@@ -131,6 +136,13 @@ impl LanguageServer for Backend {
                 params.context.include_declaration,
             )
         }))
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let pos = params.text_document_position;
+        Ok(self
+            .analyze(&pos.text_document.uri)
+            .map(|a| CompletionResponse::Array(a.completion(pos.position))))
     }
 
     async fn document_symbol(

@@ -1,0 +1,264 @@
+//! Completion: what may be written at the cursor.
+//!
+//! Takes: the checked program, the document's text and a byte offset.
+//! Gives: completion items: members after `.` (fields, header and stack methods, extern
+//! methods, enum members, `apply` and its results), states after `transition` and in `select`
+//! cases, actions inside `actions = { }`, match kinds after a key's `:`, and otherwise keywords
+//! and the names in scope. A file broken at the cursor (as it is while typing) still gets
+//! members: the text before the dot is matched with the same expression elsewhere.
+
+use iov_sema::types::Ty;
+use iov_sema::Program;
+use iov_syntax::ast::{Item, Local, StructKind};
+use tower_lsp_server::lsp_types::{CompletionItem, CompletionItemKind};
+
+const KEYWORDS: &[&str] = &[
+    "action",
+    "actions",
+    "apply",
+    "bit",
+    "bool",
+    "const",
+    "control",
+    "default",
+    "default_action",
+    "deparser",
+    "else",
+    "entries",
+    "enum",
+    "error",
+    "exit",
+    "extern",
+    "false",
+    "header",
+    "if",
+    "import",
+    "in",
+    "inout",
+    "int",
+    "key",
+    "out",
+    "parser",
+    "return",
+    "select",
+    "size",
+    "state",
+    "struct",
+    "switch",
+    "table",
+    "transition",
+    "true",
+    "type",
+    "typedef",
+    "void",
+];
+
+const MATCH_KINDS: &[&str] = &["exact", "lpm", "ternary", "range", "optional"];
+
+fn item(label: &str, kind: CompletionItemKind, detail: Option<String>) -> CompletionItem {
+    CompletionItem {
+        label: label.to_string(),
+        kind: Some(kind),
+        detail,
+        ..CompletionItem::default()
+    }
+}
+
+/// Names that may follow a `.` on a value of type `ty`.
+fn members(p: &Program, ty: &Ty) -> Vec<CompletionItem> {
+    let field = CompletionItemKind::FIELD;
+    let method = CompletionItemKind::METHOD;
+    match ty {
+        Ty::Struct(s) => {
+            let def = &p.structs[*s];
+            let mut v: Vec<_> = def
+                .fields
+                .iter()
+                .map(|f| item(&f.name, field, Some(p.type_to_string(&f.ty))))
+                .collect();
+            if def.kind == StructKind::Header {
+                v.extend(["isValid", "setValid", "setInvalid"].map(|m| item(m, method, None)));
+            }
+            v
+        }
+        Ty::Stack(..) => [
+            "next",
+            "last",
+            "lastIndex",
+            "size",
+            "push_front",
+            "pop_front",
+        ]
+        .map(|m| item(m, method, None))
+        .to_vec(),
+        Ty::TypeName(t) => match &**t {
+            Ty::Enum(e) => p.enums[*e]
+                .members
+                .iter()
+                .map(|m| item(&m.0, CompletionItemKind::ENUM_MEMBER, None))
+                .collect(),
+            _ => vec![],
+        },
+        Ty::Extern(x, _) => p.externs[*x]
+            .methods
+            .iter()
+            .map(|m| item(&m.name, method, Some(p.type_to_string(&m.ret))))
+            .collect(),
+        Ty::Table(_) => vec![item("apply", method, None)],
+        Ty::ApplyResult(_) => ["hit", "miss", "action_run"]
+            .map(|m| item(m, field, None))
+            .to_vec(),
+        _ => vec![],
+    }
+}
+
+/// The dotted chain of names just before `end` (`hdr.ipv4` in `x = hdr.ipv4.`).
+fn chain_before(text: &str, end: usize) -> &str {
+    let start = text[..end]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |i| i + 1);
+    &text[start..end]
+}
+
+pub fn complete(
+    p: &Program,
+    text: &str,
+    root: iov_diagnostics::FileId,
+    at: usize,
+) -> Vec<CompletionItem> {
+    // The word being typed, and what comes before it.
+    let word_start = text[..at]
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let before = text[..word_start].trim_end();
+    if text[..word_start].ends_with('.') {
+        let chain = chain_before(text, word_start - 1);
+        // The type of the same expression, wherever the file uses it.
+        let ty = p
+            .expr_types
+            .iter()
+            .filter(|(s, _)| {
+                s.file == root && text.get(s.start as usize..s.end as usize) == Some(chain)
+            })
+            .map(|(_, t)| t)
+            .next();
+        return ty.map(|t| members(p, t)).unwrap_or_default();
+    }
+    let module = p.modules.iter().find(|m| m.file == root);
+    let inside = |start: u32, end: u32| start as usize <= at && at <= end as usize;
+    if before.ends_with("transition")
+        || (before.ends_with(':')
+            && text[..at]
+                .rfind("select")
+                .is_some_and(|s| !text[s..at].contains('}')))
+    {
+        if let Some(parser) = module.and_then(|m| {
+            m.ast.items.iter().find_map(|i| match i {
+                Item::Parser(p) if inside(p.span.start, p.span.end) => Some(p),
+                _ => None,
+            })
+        }) {
+            let mut v: Vec<_> = parser
+                .states
+                .iter()
+                .map(|s| item(&s.name.name, CompletionItemKind::ENUM_MEMBER, None))
+                .collect();
+            v.extend(["accept", "reject"].map(|s| item(s, CompletionItemKind::KEYWORD, None)));
+            if before.ends_with("transition") {
+                v.push(item("select", CompletionItemKind::KEYWORD, None));
+            }
+            return v;
+        }
+    }
+    if before.ends_with(':')
+        && text[..at]
+            .rfind("key")
+            .is_some_and(|k| !text[k..at].contains('}'))
+    {
+        return MATCH_KINDS
+            .iter()
+            .map(|k| item(k, CompletionItemKind::KEYWORD, None))
+            .collect();
+    }
+    let control = module.and_then(|m| {
+        m.ast.items.iter().find_map(|i| match i {
+            Item::Control(c) if inside(c.span.start, c.span.end) => Some(c),
+            _ => None,
+        })
+    });
+    let actions = || -> Vec<CompletionItem> {
+        control
+            .map(|c| {
+                c.locals
+                    .iter()
+                    .filter_map(|l| match l {
+                        Local::Action(a) => {
+                            Some(item(&a.name.name, CompletionItemKind::FUNCTION, None))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if text[..at].rfind("actions").is_some_and(|a| {
+        let rest = &text[a..at];
+        rest.contains('{') && !rest.contains('}')
+    }) {
+        return actions();
+    }
+    // Anywhere else: keywords, the block's locals and parameters, and global names.
+    let mut v: Vec<_> = KEYWORDS
+        .iter()
+        .map(|k| item(k, CompletionItemKind::KEYWORD, None))
+        .collect();
+    if let Some(c) = control {
+        v.extend(
+            c.params
+                .iter()
+                .map(|q| item(&q.name.name, CompletionItemKind::VARIABLE, None)),
+        );
+        for l in &c.locals {
+            match l {
+                Local::Action(a) => v.push(item(&a.name.name, CompletionItemKind::FUNCTION, None)),
+                Local::Table(t) => v.push(item(&t.name.name, CompletionItemKind::MODULE, None)),
+                Local::Instance(i) => {
+                    v.push(item(&i.name.name, CompletionItemKind::VARIABLE, None))
+                }
+                Local::Var(x) => v.push(item(&x.name.name, CompletionItemKind::VARIABLE, None)),
+                Local::Const(x) => v.push(item(&x.name.name, CompletionItemKind::CONSTANT, None)),
+                Local::Error(_) => {}
+            }
+        }
+    }
+    v.extend(
+        p.structs
+            .iter()
+            .map(|s| item(&s.name, CompletionItemKind::STRUCT, None)),
+    );
+    v.extend(
+        p.enums
+            .iter()
+            .map(|e| item(&e.name, CompletionItemKind::ENUM, None)),
+    );
+    v.extend(p.consts.iter().map(|c| {
+        item(
+            &c.name,
+            CompletionItemKind::CONSTANT,
+            Some(p.type_to_string(&c.ty)),
+        )
+    }));
+    v.extend(
+        p.fns
+            .iter()
+            .map(|f| item(&f.name, CompletionItemKind::FUNCTION, None)),
+    );
+    v.extend(
+        p.externs
+            .iter()
+            .map(|x| item(&x.name, CompletionItemKind::INTERFACE, None)),
+    );
+    v.sort_by(|a, b| a.label.cmp(&b.label));
+    v.dedup_by(|a, b| a.label == b.label);
+    v
+}
