@@ -5,6 +5,7 @@
 //! program, 2 usage or input errors. Only this binary touches the file system for the front end.
 
 mod build;
+mod fmt;
 mod stf;
 mod test_cmd;
 
@@ -86,6 +87,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
     },
+    /// Rewrite files in the canonical layout (comments kept); `--check` only reports.
+    Fmt {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// Change nothing; exit 1 and name the files that are not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run the language server on stdin/stdout (editors start this).
     Lsp,
     /// Explain a diagnostic code, e.g. `iov explain E0201`.
@@ -132,6 +141,7 @@ fn main() -> ExitCode {
             tests,
             color,
         } => test_cmd::test(&program, &tests, color),
+        Command::Fmt { files, check } => fmt::fmt(&files, check),
         Command::Lsp => lsp(),
         Command::Explain { code } => explain(&code),
     }

@@ -142,3 +142,33 @@ fn explain_rejects_unknown_codes_with_a_suggestion() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn fmt_rewrites_checks_and_refuses_broken_files() {
+    let path = temp_file(
+        "fmt.iov",
+        "const bit<8> X=1;   // one\nconst bit<8> Y = X+1;\n",
+    );
+    let check = iov(&["fmt", "--check", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(text(&check.stdout).contains("is not formatted"));
+    assert_eq!(iov(&["fmt", path.to_str().unwrap()]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "const bit<8> X = 1; // one\nconst bit<8> Y = X + 1;\n"
+    );
+    assert_eq!(
+        iov(&["fmt", "--check", path.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let broken = temp_file("broken.iov", "const bit<8> X = ;\n");
+    let out = iov(&["fmt", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("has syntax errors"));
+    assert_eq!(
+        std::fs::read_to_string(&broken).unwrap(),
+        "const bit<8> X = ;\n"
+    );
+}

@@ -305,6 +305,21 @@ fn an_editor_session() {
     let d = c.diagnostics();
     assert_eq!(d["diagnostics"], json!([]));
 
+    // Formatting: one edit with the same text as `iov fmt`.
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": URI}, "options": {"tabSize": 4, "insertSpaces": true}}),
+    );
+    let new_text = edits[0]["newText"].as_str().unwrap();
+    assert_eq!(
+        Some(new_text.to_string()),
+        iov_syntax::format::format(&fixed)
+    );
+    assert!(
+        new_text.contains("    action drop_packet() {\n        drop();\n    }\n"),
+        "{new_text}"
+    );
+
     let _ = c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
 }

@@ -3,7 +3,7 @@
 //! Takes: documents from the editor (open, change, close) and requests about positions.
 //! Gives: the same diagnostics as `iov check` (codes, spans, messages) on every change, hover
 //! (expression types, header layouts with bit offsets, declarations), go to definition, find
-//! references, document symbols and completion. It builds on the front end alone (iov-syntax,
+//! references, document symbols, completion and formatting (the formatter of `iov fmt`). It builds on the front end alone (iov-syntax,
 //! iov-sema), never on code generation, so it builds and starts fast. Reading imported files
 //! and writing the standard library's sources where an editor can open them is its only IO.
 
@@ -69,6 +69,7 @@ impl LanguageServer for Backend {
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec![".".into(), ":".into(), " ".into()]),
                     ..CompletionOptions::default()
@@ -143,6 +144,24 @@ impl LanguageServer for Backend {
         Ok(self
             .analyze(&pos.text_document.uri)
             .map(|a| CompletionResponse::Array(a.completion(pos.position))))
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let Some(text) = self
+            .docs
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&params.text_document.uri).cloned())
+        else {
+            return Ok(None);
+        };
+        // The same formatter as `iov fmt`: one edit replacing the whole document.
+        Ok(iov_syntax::format::format(&text)
+            .filter(|f| *f != text)
+            .map(|f| {
+                let end = position::position(&text, text.len());
+                vec![TextEdit::new(Range::new(Position::new(0, 0), end), f)]
+            }))
     }
 
     async fn document_symbol(

@@ -6,6 +6,7 @@
 //! not parse. Pure: no IO, no LLVM; the language server builds on it.
 
 pub mod ast;
+pub mod format;
 pub mod lexer;
 mod parse;
 
