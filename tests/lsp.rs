@@ -305,6 +305,128 @@ fn an_editor_session() {
     let d = c.diagnostics();
     assert_eq!(d["diagnostics"], json!([]));
 
+    // Rename: every use and the declaration; refused with a reason where it would break code.
+    let edit = c.request(
+        "textDocument/rename",
+        json!({"textDocument": {"uri": URI}, "position": position_of("drop_packet", 1), "newName": "discard"}),
+    );
+    let lines: Vec<u64> = edit["changes"][URI]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![13, 16, 17], "{edit}");
+    let id = 1000;
+    for (name, reason) in [
+        ("routes", "already names something"),
+        ("table", "is not a name"),
+    ] {
+        c.send(json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/rename",
+            "params": {"textDocument": {"uri": URI}, "position": position_of("drop_packet", 1), "newName": name}}));
+        let reply = loop {
+            let m = c.receive();
+            if m["id"] == json!(id) {
+                break m;
+            }
+        };
+        assert!(
+            reply["error"]["message"].as_str().unwrap().contains(reason),
+            "{reply}"
+        );
+    }
+    c.send(json!({"jsonrpc": "2.0", "id": id + 1, "method": "textDocument/rename",
+        "params": {"textDocument": {"uri": URI}, "position": position_of("ethernet_t eth", 0), "newName": "eth_t"}}));
+    let reply = loop {
+        let m = c.receive();
+        if m["id"] == json!(id + 1) {
+            break m;
+        }
+    };
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is declared in std/net.iov"),
+        "{reply}"
+    );
+
+    // Semantic tokens: the legend, and `ipv4_t` in the headers struct is a type.
+    let legend = init["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"].clone();
+    let data = c.request(
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": URI}}),
+    )["data"]
+        .clone();
+    let data: Vec<u64> = data
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let (mut line, mut col) = (0, 0);
+    let mut kinds = std::collections::HashMap::new();
+    for t in data.chunks(5) {
+        line += t[0];
+        col = if t[0] == 0 { col + t[1] } else { t[1] };
+        kinds.insert(
+            (line, col),
+            legend[t[3] as usize].as_str().unwrap().to_string(),
+        );
+    }
+    let at = position_of("ipv4_t ipv4", 0);
+    assert_eq!(
+        kinds[&(
+            at["line"].as_u64().unwrap(),
+            at["character"].as_u64().unwrap()
+        )],
+        "type"
+    );
+    let at = position_of("drop_packet; }", 0);
+    assert_eq!(
+        kinds[&(
+            at["line"].as_u64().unwrap(),
+            at["character"].as_u64().unwrap()
+        )],
+        "function"
+    );
+
+    // Signature help inside a call: the extern's parameters, the second one active.
+    let at = position_of("pkt.extract(hdr.eth)", 0);
+    let inside = json!({"line": at["line"], "character": at["character"].as_u64().unwrap() + "pkt.extract(".len() as u64});
+    let help = c.request(
+        "textDocument/signatureHelp",
+        json!({"textDocument": {"uri": URI}, "position": inside}),
+    );
+    assert_eq!(
+        help["signatures"][0]["label"], "void packet_in.extract(T0 hdr)",
+        "{help}"
+    );
+
+    // Folding: the parser's body folds.
+    let folds = c.request(
+        "textDocument/foldingRange",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(
+        folds
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["startLine"] == 4 && f["endLine"] == 9),
+        "{folds}"
+    );
+
+    // Workspace symbols across open documents.
+    let found = c.request("workspace/symbol", json!({"query": "parse_"}));
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["parse_ipv4"]);
+
     // Formatting: one edit with the same text as `iov fmt`.
     let edits = c.request(
         "textDocument/formatting",

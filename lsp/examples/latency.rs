@@ -27,13 +27,17 @@ fn frame(msg: &str) -> String {
 }
 
 fn main() {
-    let iov = std::env::args().nth(1).unwrap_or_else(|| "target/release/iov".into());
+    let iov = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/release/iov".into());
     let mut child = Command::new(&iov)
         .arg("lsp")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {iov} lsp: {e} (build it with `cargo build --release`)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot start {iov} lsp: {e} (build it with `cargo build --release`)")
+        });
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut read_message = || -> String {
@@ -56,10 +60,17 @@ fn main() {
     let uri = "file:///tmp/iov-latency/big.iov";
     let text = program(5000);
     let lines = text.lines().count();
-    stdin.write_all(frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#).as_bytes()).unwrap();
+    stdin
+        .write_all(
+            frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#)
+                .as_bytes(),
+        )
+        .unwrap();
     while !read_message().contains("\"id\":1") {}
     let open = serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didOpen","params":{"textDocument":{"uri":uri,"languageId":"iov","version":1,"text":text}}});
-    stdin.write_all(frame(&open.to_string()).as_bytes()).unwrap();
+    stdin
+        .write_all(frame(&open.to_string()).as_bytes())
+        .unwrap();
     while !read_message().contains("publishDiagnostics") {}
     let broken = text.replacen("hdr.ipv4.ttl - 1;", "hdr.ipv4.ttl - 300;", 1);
     let mut times: Vec<Duration> = Vec::new();
@@ -67,18 +78,25 @@ fn main() {
         let body = if i % 2 == 0 { &broken } else { &text };
         let change = serde_json::json!({"jsonrpc":"2.0","method":"textDocument/didChange","params":{"textDocument":{"uri":uri,"version":i + 2},"contentChanges":[{"text":body}]}});
         let start = Instant::now();
-        stdin.write_all(frame(&change.to_string()).as_bytes()).unwrap();
+        stdin
+            .write_all(frame(&change.to_string()).as_bytes())
+            .unwrap();
         loop {
             let msg = read_message();
             if msg.contains("publishDiagnostics") {
                 let has_error = msg.contains("E0202");
-                assert_eq!(has_error, i % 2 == 0, "the diagnostics do not match the edit");
+                assert_eq!(
+                    has_error,
+                    i % 2 == 0,
+                    "the diagnostics do not match the edit"
+                );
                 break;
             }
         }
         times.push(start.elapsed());
     }
     let _ = child.kill();
+    let _ = child.wait();
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("| program | edits | median | p90 | max |");

@@ -239,6 +239,87 @@ impl Analysis {
         None
     }
 
+    pub fn signature_help(&self, pos: Position) -> Option<SignatureHelp> {
+        let text = self.text(self.root);
+        crate::signature::help(&self.checked.program, self.root, text, offset(text, pos))
+    }
+
+    pub fn semantic_tokens(&self) -> Vec<SemanticToken> {
+        crate::tokens::semantic_tokens(&self.checked.program, self.root, self.text(self.root))
+    }
+
+    pub fn folding_ranges(&self) -> Vec<FoldingRange> {
+        crate::tokens::folding_ranges(self.text(self.root))
+    }
+
+    /// The declaration a position names: on a use, what it refers to; on a declaration's
+    /// name, itself.
+    fn declaration_at(&self, at: usize) -> Option<Span> {
+        self.reference_at(at).map(|(_, d)| d).or_else(|| {
+            self.checked
+                .program
+                .references
+                .iter()
+                .map(|(_, d)| *d)
+                .find(|d| d.file == self.root && d.start as usize <= at && at <= d.end as usize)
+        })
+    }
+
+    /// Renames what the position names, in this document; refused, with the reason, when the
+    /// result would not be the same program.
+    pub fn rename(
+        &self,
+        root_uri: &Uri,
+        pos: Position,
+        new_name: &str,
+    ) -> std::result::Result<WorkspaceEdit, String> {
+        let text = self.text(self.root);
+        let at = offset(text, pos);
+        let def = self
+            .declaration_at(at)
+            .ok_or("there is nothing to rename here")?;
+        let old = &self.text(def.file)[def.start as usize..def.end as usize];
+        if def.file != self.root {
+            let file = &self.checked.files.get(def.file).name;
+            return Err(format!("`{old}` is declared in {file}; rename it there"));
+        }
+        let toks: Vec<_> = iov_syntax::lexer::tokens(new_name).collect();
+        if !matches!(toks.as_slice(), [(0, Ok(iov_syntax::lexer::Token::Ident(n)), _)] if n == new_name)
+        {
+            return Err(format!(
+                "`{new_name}` is not a name: it must be an identifier and not a keyword"
+            ));
+        }
+        let refs = &self.checked.program.references;
+        if let Some((u, _)) = refs.iter().find(|(u, d)| *d == def && u.file != self.root) {
+            let file = &self.checked.files.get(u.file).name;
+            return Err(format!(
+                "`{old}` is also used in {file}; renaming across files is not supported yet"
+            ));
+        }
+        let taken = iov_syntax::lexer::tokens(text)
+            .any(|(_, t, _)| matches!(t, Ok(iov_syntax::lexer::Token::Ident(n)) if n == new_name));
+        if taken {
+            return Err(format!("`{new_name}` already names something in this file"));
+        }
+        let mut spans: Vec<Span> = refs
+            .iter()
+            .filter(|(_, d)| *d == def)
+            .map(|(u, _)| *u)
+            .collect();
+        spans.push(def);
+        spans.sort();
+        spans.dedup();
+        let edits = spans
+            .into_iter()
+            .map(|s| TextEdit::new(self.range(s), new_name.to_string()))
+            .collect();
+        Ok(WorkspaceEdit {
+            changes: Some([(root_uri.clone(), edits)].into_iter().collect()),
+            ..WorkspaceEdit::default()
+        })
+    }
+
     pub fn completion(&self, pos: Position) -> Vec<CompletionItem> {
         let text = self.text(self.root);
         crate::complete::complete(&self.checked.program, text, self.root, offset(text, pos))

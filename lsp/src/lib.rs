@@ -3,13 +3,17 @@
 //! Takes: documents from the editor (open, change, close) and requests about positions.
 //! Gives: the same diagnostics as `iov check` (codes, spans, messages) on every change, hover
 //! (expression types, header layouts with bit offsets, declarations), go to definition, find
-//! references, document symbols, completion and formatting (the formatter of `iov fmt`). It builds on the front end alone (iov-syntax,
+//! references, signature help, rename (refused, with the reason, when it would change the program), document
+//! and workspace symbols, completion, semantic tokens, folding ranges and formatting (the
+//! formatter of `iov fmt`). It builds on the front end alone (iov-syntax,
 //! iov-sema), never on code generation, so it builds and starts fast. Reading imported files
 //! and writing the standard library's sources where an editor can open them is its only IO.
 
 mod analysis;
 mod complete;
 mod position;
+mod signature;
+mod tokens;
 
 use analysis::Analysis;
 use std::collections::HashMap;
@@ -70,6 +74,25 @@ impl LanguageServer for Backend {
                 references_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Left(true)),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".into(), ",".into()]),
+                    ..SignatureHelpOptions::default()
+                }),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: SemanticTokensLegend {
+                                token_types: tokens::LEGEND.to_vec(),
+                                token_modifiers: vec![],
+                            },
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            ..SemanticTokensOptions::default()
+                        },
+                    ),
+                ),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec![".".into(), ":".into(), " ".into()]),
                     ..CompletionOptions::default()
@@ -162,6 +185,75 @@ impl LanguageServer for Backend {
                 let end = position::position(&text, text.len());
                 vec![TextEdit::new(Range::new(Position::new(0, 0), end), f)]
             }))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        Ok(self.analyze(&params.text_document.uri).map(|a| {
+            SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data: a.semantic_tokens(),
+            })
+        }))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        Ok(self
+            .analyze(&params.text_document.uri)
+            .map(|a| a.folding_ranges()))
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        let pos = params.text_document_position_params;
+        Ok(self
+            .analyze(&pos.text_document.uri)
+            .and_then(|a| a.signature_help(pos.position)))
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let pos = params.text_document_position;
+        let Some(a) = self.analyze(&pos.text_document.uri) else {
+            return Ok(None);
+        };
+        a.rename(&pos.text_document.uri, pos.position, &params.new_name)
+            .map(Some)
+            .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<OneOf<Vec<SymbolInformation>, Vec<WorkspaceSymbol>>>> {
+        let query = params.query.to_lowercase();
+        let uris: Vec<Uri> = self
+            .docs
+            .lock()
+            .map(|d| d.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for uri in uris {
+            let Some(a) = self.analyze(&uri) else {
+                continue;
+            };
+            let mut stack = a.symbols();
+            while let Some(s) = stack.pop() {
+                if s.name.to_lowercase().contains(&query) {
+                    found.push(WorkspaceSymbol {
+                        name: s.name.clone(),
+                        kind: s.kind,
+                        tags: None,
+                        container_name: None,
+                        location: OneOf::Left(Location::new(uri.clone(), s.selection_range)),
+                        data: None,
+                    });
+                }
+                stack.extend(s.children.unwrap_or_default());
+            }
+        }
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Some(OneOf::Right(found)))
     }
 
     async fn document_symbol(
