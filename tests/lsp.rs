@@ -193,6 +193,29 @@ fn an_editor_session() {
         "{hover}"
     );
 
+    // Hover on a table: its keys, actions and default; on an extern function: its signature
+    // and the comment above its declaration in the standard library.
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": position_of("routes.apply", 0)}),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("keys: `hdr.ipv4.dst`: lpm")
+            && text.contains("actions: drop_packet")
+            && text.contains("default: drop_packet()"),
+        "{text}"
+    );
+    let hover = c.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": URI}, "position": position_of("drop();", 0)}),
+    );
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("extern void drop()") && text.contains("Forwarding decisions"),
+        "{text}"
+    );
+
     // Go to definition: a transition's target state.
     let def = c.request(
         "textDocument/definition",

@@ -25,6 +25,15 @@ fn stdlib_dir() -> PathBuf {
     std::env::temp_dir().join(format!("iov-std-{}", env!("CARGO_PKG_VERSION")))
 }
 
+/// A doc comment under a signature, when there is one.
+fn with_doc(doc: &str) -> String {
+    if doc.is_empty() {
+        String::new()
+    } else {
+        format!("\n\n{doc}")
+    }
+}
+
 fn bits(p: &Program, ty: &Ty) -> Option<u32> {
     match ty {
         Ty::Bit(w) | Ty::Int(w) => Some(*w),
@@ -208,11 +217,16 @@ impl Analysis {
                 .iter()
                 .map(|m| format!("    {} {}(...);", p.type_to_string(&m.ret), m.name))
                 .collect();
+            let doc = self.doc_comment(def);
             return Some(format!(
-                "```iov\nextern {} {{\n{}\n}}\n```",
+                "```iov\nextern {} {{\n{}\n}}\n```{}",
                 x.name,
-                methods.join("\n")
+                methods.join("\n"),
+                with_doc(&doc)
             ));
+        }
+        if let Some(text) = self.describe_block_item(def) {
+            return Some(text);
         }
         if let Some(f) = p.fns.iter().find(|f| f.span == def) {
             let params: Vec<String> = f
@@ -229,11 +243,13 @@ impl Analysis {
                     )
                 })
                 .collect();
+            let doc = self.doc_comment(def);
             return Some(format!(
-                "```iov\nextern {} {}({})\n```",
+                "```iov\nextern {} {}({})\n```{}",
                 p.type_to_string(&f.ret),
                 f.name,
-                params.join(", ")
+                params.join(", "),
+                with_doc(&doc)
             ));
         }
         None
@@ -323,6 +339,99 @@ impl Analysis {
     pub fn completion(&self, pos: Position) -> Vec<CompletionItem> {
         let text = self.text(self.root);
         crate::complete::complete(&self.checked.program, text, self.root, offset(text, pos))
+    }
+
+    /// The `//` comment lines right above the line where `span` starts.
+    fn doc_comment(&self, span: Span) -> String {
+        let text = self.text(span.file);
+        let line_start = text[..span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+        let mut lines: Vec<&str> = text[..line_start]
+            .lines()
+            .rev()
+            .take_while(|l| l.trim_start().starts_with("//"))
+            .map(|l| l.trim_start().trim_start_matches('/').trim())
+            .collect();
+        lines.reverse();
+        lines.join("\n")
+    }
+
+    /// Tables and actions: found in the syntax tree by the span of their name.
+    fn describe_block_item(&self, def: Span) -> Option<String> {
+        let module = self
+            .checked
+            .program
+            .modules
+            .iter()
+            .find(|m| m.file == def.file)?;
+        let text = self.text(def.file);
+        let src = |s: Span| {
+            text.get(s.start as usize..s.end as usize)
+                .unwrap_or("")
+                .to_string()
+        };
+        let locals = module.ast.items.iter().flat_map(|i| match i {
+            Item::Control(c) => c.locals.as_slice(),
+            _ => &[],
+        });
+        let mut actions: Vec<&ast::ActionDecl> = module
+            .ast
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Action(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        for l in locals {
+            match l {
+                ast::Local::Table(t) if t.name.span == def => {
+                    let mut out = format!("```iov\ntable {}\n```\n", t.name.name);
+                    for prop in &t.props {
+                        match prop {
+                            ast::TableProp::Key(keys, _) => {
+                                let ks: Vec<String> = keys
+                                    .iter()
+                                    .map(|k| {
+                                        format!("`{}`: {}", src(k.expr.span), k.match_kind.name)
+                                    })
+                                    .collect();
+                                out.push_str(&format!("\nkeys: {}", ks.join(", ")));
+                            }
+                            ast::TableProp::Actions(list, _) => {
+                                let names: Vec<&str> =
+                                    list.iter().map(|a| a.name.name.as_str()).collect();
+                                out.push_str(&format!("\nactions: {}", names.join(", ")));
+                            }
+                            ast::TableProp::DefaultAction {
+                                is_const, action, ..
+                            } => {
+                                out.push_str(&format!(
+                                    "\ndefault: {}{}",
+                                    if *is_const { "const " } else { "" },
+                                    src(action.span)
+                                ));
+                            }
+                            ast::TableProp::Other(n, e, _) if n.name == "size" => {
+                                out.push_str(&format!("\nsize: {}", src(e.span)))
+                            }
+                            _ => {}
+                        }
+                    }
+                    return Some(out);
+                }
+                ast::Local::Action(a) => actions.push(a),
+                _ => {}
+            }
+        }
+        let a = actions.into_iter().find(|a| a.name.span == def)?;
+        let params: Vec<String> = a.params.iter().map(|q| src(q.span)).collect();
+        let doc = self.doc_comment(a.span);
+        Some(format!(
+            "```iov\naction {}({})\n```{}",
+            a.name.name,
+            params.join(", "),
+            with_doc(&doc)
+        ))
     }
 
     pub fn definition(&self, root_uri: &Uri, pos: Position) -> Option<Location> {
