@@ -112,6 +112,26 @@ fn members(p: &Program, ty: &Ty) -> Vec<CompletionItem> {
     }
 }
 
+/// The type of the expression written `chain` nearest before `at` (a name can mean other
+/// things in other blocks, so the nearest use wins), else the first one after it.
+pub fn same_expression<'p>(
+    p: &'p Program,
+    root: iov_diagnostics::FileId,
+    text: &str,
+    chain: &str,
+    at: usize,
+) -> Option<&'p Ty> {
+    let uses = p.expr_types.iter().filter(|(s, _)| {
+        s.file == root && text.get(s.start as usize..s.end as usize) == Some(chain)
+    });
+    let (before, after): (Vec<_>, Vec<_>) = uses.partition(|(s, _)| (s.start as usize) < at);
+    before
+        .into_iter()
+        .max_by_key(|(s, _)| s.start)
+        .or_else(|| after.into_iter().min_by_key(|(s, _)| s.start))
+        .map(|(_, t)| t)
+}
+
 /// The dotted chain of names just before `end` (`hdr.ipv4` in `x = hdr.ipv4.`).
 fn chain_before(text: &str, end: usize) -> &str {
     let start = text[..end]
@@ -134,14 +154,7 @@ pub fn complete(
     if text[..word_start].ends_with('.') {
         let chain = chain_before(text, word_start - 1);
         // The type of the same expression, wherever the file uses it.
-        let ty = p
-            .expr_types
-            .iter()
-            .filter(|(s, _)| {
-                s.file == root && text.get(s.start as usize..s.end as usize) == Some(chain)
-            })
-            .map(|(_, t)| t)
-            .next();
+        let ty = same_expression(p, root, text, chain, word_start);
         return ty.map(|t| members(p, t)).unwrap_or_default();
     }
     let module = p.modules.iter().find(|m| m.file == root);

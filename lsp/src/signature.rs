@@ -71,13 +71,7 @@ pub fn help(
     };
     if let Some(object) = object {
         // A method: the object's type from the same expression elsewhere in the file.
-        let ty = p
-            .expr_types
-            .iter()
-            .find(|(s, _)| {
-                s.file == file && text.get(s.start as usize..s.end as usize) == Some(object)
-            })
-            .map(|(_, t)| t)?;
+        let ty = crate::complete::same_expression(p, file, text, object, paren)?;
         let Ty::Extern(x, _) = ty else { return None };
         let m = p.externs[*x].methods.iter().find(|m| m.name == name)?;
         let params: Vec<String> = m
