@@ -229,26 +229,10 @@ impl Analysis {
             return Some(text);
         }
         if let Some(f) = p.fns.iter().find(|f| f.span == def) {
-            let params: Vec<String> = f
-                .params
-                .iter()
-                .map(|q| {
-                    format!(
-                        "{}{} {}",
-                        q.direction
-                            .map(|d| format!("{} ", d.as_str()))
-                            .unwrap_or_default(),
-                        p.type_to_string(&q.ty),
-                        q.name
-                    )
-                })
-                .collect();
             let doc = self.doc_comment(def);
             return Some(format!(
-                "```iov\nextern {} {}({})\n```{}",
-                p.type_to_string(&f.ret),
-                f.name,
-                params.join(", "),
+                "```iov\nextern {}\n```{}",
+                crate::signature::function_label(p, f),
                 with_doc(&doc)
             ));
         }

@@ -10,6 +10,26 @@ use tower_lsp_server::lsp_types::{
     ParameterInformation, ParameterLabel, SignatureHelp, SignatureInformation,
 };
 
+/// A parameter as written: `in bit<32> index`.
+pub fn param_label(p: &Program, q: &iov_sema::types::ParamDef) -> String {
+    let dir = q
+        .direction
+        .map(|d| format!("{} ", d.as_str()))
+        .unwrap_or_default();
+    format!("{dir}{} {}", p.type_to_string(&q.ty), q.name)
+}
+
+/// A function's signature: `bit<16> ipv4_checksum(in T0 hdr)`.
+pub fn function_label(p: &Program, f: &iov_sema::types::FnDef) -> String {
+    let params: Vec<String> = f.params.iter().map(|q| param_label(p, q)).collect();
+    format!(
+        "{} {}({})",
+        p.type_to_string(&f.ret),
+        f.name,
+        params.join(", ")
+    )
+}
+
 /// The `(` of the call the cursor is in, and how many commas precede the cursor in it.
 fn open_call(text: &str, at: usize) -> Option<(usize, u32)> {
     let (mut depth, mut commas) = (0i32, 0u32);
@@ -89,26 +109,8 @@ pub fn help(
         return Some(signature(label, params, active));
     }
     if let Some(f) = p.fns.iter().find(|f| f.name == name) {
-        let params: Vec<String> = f
-            .params
-            .iter()
-            .map(|q| {
-                format!(
-                    "{}{} {}",
-                    q.direction
-                        .map(|d| format!("{} ", d.as_str()))
-                        .unwrap_or_default(),
-                    p.type_to_string(&q.ty),
-                    q.name
-                )
-            })
-            .collect();
-        let label = format!(
-            "{} {}({})",
-            p.type_to_string(&f.ret),
-            f.name,
-            params.join(", ")
-        );
+        let label = function_label(p, f);
+        let params = f.params.iter().map(|q| param_label(p, q)).collect();
         return Some(signature(label, params, active));
     }
     // An action of this file, local to a control or at top level.
