@@ -48,8 +48,8 @@ pub fn header_fields(p: &Program, id: StructId) -> (Vec<(String, FieldLayout)>, 
 pub enum Leaf {
     Header(StructId),
     Scalar(u32),
-    /// A header stack: not lowered yet.
-    Stack,
+    /// A header stack: its element header and size.
+    Stack(StructId, u32),
 }
 
 /// Flattens struct `id` into dotted paths below `prefix`.
@@ -61,7 +61,7 @@ pub fn flatten(p: &Program, id: StructId, prefix: &str, out: &mut Vec<(String, L
                 out.push((path, Leaf::Header(*s)))
             }
             Ty::Struct(s) => flatten(p, *s, &path, out),
-            Ty::Stack(..) => out.push((path, Leaf::Stack)),
+            Ty::Stack(h, n) => out.push((path, Leaf::Stack(*h, *n))),
             other => out.push((path, Leaf::Scalar(bits_of(p, other)))),
         }
     }

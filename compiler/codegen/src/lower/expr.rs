@@ -162,10 +162,32 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             if let Ty::ApplyResult(table) = self.ty(base) {
                 return self.apply_result(base, &table, &m.name);
             }
-            if let Some(hpath) = self.path_of(base) {
-                if let Some(h) = self.headers.get(&hpath).copied() {
-                    return self.read_field(h, &m.name);
-                }
+            if let Some(h) = self.header_of(base) {
+                return self.read_field(h, &m.name);
+            }
+            if let Some(stack) = self
+                .path_of(base)
+                .and_then(|p| self.stacks.get(&p).cloned())
+            {
+                let i32t = self.bpf.ctx.i32_type();
+                return match m.name.as_str() {
+                    "size" => self.bpf.c(bits, stack.elems.len() as u128),
+                    _ => {
+                        // lastIndex
+                        let next = self
+                            .bpf
+                            .b
+                            .build_load(i32t, stack.next, "next")
+                            .expect("load")
+                            .into_int_value();
+                        let last = self
+                            .bpf
+                            .b
+                            .build_int_sub(next, i32t.const_int(1, false), "li")
+                            .expect("sub");
+                        self.fit(last, bits)
+                    }
+                };
             }
         }
         match self.path_of(e).and_then(|p| self.lookup_scalar(&p)) {
@@ -333,8 +355,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             return;
         }
         if let ExprKind::Member(base, m) = &lhs.kind {
-            if let Some(hpath) = self.path_of(base) {
-                if let Some(h) = self.headers.get(&hpath).copied() {
+            {
+                if let Some(h) = self.header_of(base) {
                     let (fields, _) = layout::header_fields(self.p, h.id);
                     let Some(f) = fields.iter().find(|(n, _)| *n == m.name).map(|(_, f)| *f) else {
                         return;

@@ -164,9 +164,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 None
             }
             (Ty::Struct(_), "isValid") => {
-                let h = self
-                    .path_of(obj)
-                    .and_then(|p| self.headers.get(&p).copied())?;
+                let h = self.header_of(obj)?;
                 Some(self.is_valid(h))
             }
             (Ty::Extern(x, _), m) => {
@@ -340,9 +338,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             "add" | "subtract" => {
                 // A header that is not valid adds nothing (and its pointer must not be read).
-                let header = self
-                    .path_of(&args[0])
-                    .and_then(|p| self.headers.get(&p).copied());
+                let header = self.header_of(&args[0]);
                 let guard = header.map(|h| self.when_valid(h));
                 let sum = self
                     .bpf
@@ -398,11 +394,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         data: &ast::Expr,
         header: Option<PointerValue<'ctx>>,
     ) -> Option<Vec<IntValue<'ctx>>> {
-        if let (Some(base), Some(h)) = (
-            header,
-            self.path_of(data)
-                .and_then(|p| self.headers.get(&p).copied()),
-        ) {
+        if let (Some(base), Some(h)) = (header, self.header_of(data)) {
             if !h.size.is_multiple_of(2) {
                 self.unsupported(
                     data.span,
@@ -446,7 +438,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// The RFC 1071 checksum of a valid header, with its `checksum` field counted as zero.
     fn ipv4_checksum(&mut self, h: &ast::Expr) -> IntValue<'ctx> {
         let result = self.alloca(16, "csum");
-        let Some(hv) = self.path_of(h).and_then(|p| self.headers.get(&p).copied()) else {
+        let Some(hv) = self.header_of(h) else {
             self.unsupported(h.span, "a checksum of this expression");
             return self.bpf.c(16, 0);
         };

@@ -47,6 +47,15 @@ pub struct HeaderVar<'ctx> {
 /// verifier needs are then one test: the check fails for a header that is not valid.
 pub const NOT_VALID: u64 = 0xff00;
 
+/// A header stack: its elements, the index of the next one to extract, and a header that is
+/// never valid (what `.last` of an empty stack reads).
+#[derive(Clone)]
+pub struct StackVar<'ctx> {
+    pub elems: Vec<HeaderVar<'ctx>>,
+    pub next: PointerValue<'ctx>,
+    pub none: HeaderVar<'ctx>,
+}
+
 /// A scalar on the stack.
 #[derive(Clone, Copy)]
 pub struct Scalar<'ctx> {
@@ -71,6 +80,8 @@ pub struct Gen<'a, 'ctx> {
     /// Packet length in bytes (i32).
     pub pkt_len: IntValue<'ctx>,
     pub headers: HashMap<String, HeaderVar<'ctx>>,
+    /// Header stacks by path (their elements are in `headers` as `path[i]`).
+    pub stacks: HashMap<String, StackVar<'ctx>>,
     /// Scalars by path, innermost scope last.
     pub scopes: Vec<HashMap<String, Scalar<'ctx>>>,
     /// Block parameter names and the storage root they stand for (`hdr` -> `H`).
@@ -208,6 +219,60 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         (base, done)
     }
 
+    /// The header an expression names: a header field of the headers struct, a stack element
+    /// by constant index, or a stack's `.next`/`.last` (chosen at run time).
+    pub fn header_of(&mut self, e: &ast::Expr) -> Option<HeaderVar<'ctx>> {
+        if let Some(h) = self.path_of(e).and_then(|p| self.headers.get(&p).copied()) {
+            return Some(h);
+        }
+        let ast::ExprKind::Member(base, m) = &e.kind else {
+            return None;
+        };
+        let stack = self.stacks.get(&self.path_of(base)?)?.clone();
+        let i32t = self.bpf.ctx.i32_type();
+        let next = self
+            .bpf
+            .b
+            .build_load(i32t, stack.next, "next")
+            .expect("load")
+            .into_int_value();
+        let index = match m.name.as_str() {
+            "next" => next,
+            "last" => self
+                .bpf
+                .b
+                .build_int_sub(next, i32t.const_int(1, false), "last")
+                .expect("sub"),
+            _ => return None,
+        };
+        Some(self.stack_element(&stack, index))
+    }
+
+    /// Element `index` of a stack (the never-valid header when out of range).
+    pub fn stack_element(&self, stack: &StackVar<'ctx>, index: IntValue<'ctx>) -> HeaderVar<'ctx> {
+        let i32t = self.bpf.ctx.i32_type();
+        let mut slot = stack.none.slot;
+        for (i, h) in stack.elems.iter().enumerate() {
+            let is = self
+                .bpf
+                .b
+                .build_int_compare(
+                    IntPredicate::EQ,
+                    index,
+                    i32t.const_int(i as u64, false),
+                    "is",
+                )
+                .expect("cmp");
+            slot = self
+                .bpf
+                .b
+                .build_select(is, h.slot, slot, "elem")
+                .expect("select")
+                .into_pointer_value();
+        }
+        HeaderVar { slot, ..stack.none }
+    }
+
     /// `h.isValid()`.
     pub fn is_valid(&self, h: HeaderVar<'ctx>) -> IntValue<'ctx> {
         let b = &self.bpf.b;
@@ -270,6 +335,16 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     .unwrap_or_else(|| id.name.clone()),
             ),
             ast::ExprKind::Member(b, f) => Some(format!("{}.{}", self.path_of(b)?, f.name)),
+            ast::ExprKind::Index(b, i) => {
+                let index = match self.p.const_values.get(&i.span) {
+                    Some(iov_sema::Value::Int(v)) => *v,
+                    _ => match &i.kind {
+                        ast::ExprKind::Int(l) => l.value,
+                        _ => return None,
+                    },
+                };
+                Some(format!("{}[{index}]", self.path_of(b)?))
+            }
             _ => None,
         }
     }
@@ -350,6 +425,7 @@ pub fn lower<'a, 'ctx>(
         data_end,
         pkt_len,
         headers: HashMap::new(),
+        stacks: HashMap::new(),
         scopes: vec![HashMap::new()],
         aliases: HashMap::new(),
         parser_error: ctx_ptr,
@@ -389,7 +465,33 @@ pub fn lower<'a, 'ctx>(
                     let slot = g.alloca(bits, &path);
                     g.scopes[0].insert(path, Scalar { slot, bits });
                 }
-                Leaf::Stack => {}
+                Leaf::Stack(id, n) => {
+                    let (_, size) = layout::header_fields(p, id);
+                    let mut elems = Vec::new();
+                    for i in 0..n {
+                        let slot = g.alloca(64, &format!("{path}[{i}]"));
+                        g.set(slot, 64, u128::from(NOT_VALID));
+                        let h = HeaderVar { slot, id, size };
+                        g.headers.insert(format!("{path}[{i}]"), h);
+                        elems.push(h);
+                    }
+                    // What `.last` of an empty stack reads: a header that is never valid.
+                    let none = g.alloca(64, &format!("{path}.none"));
+                    g.set(none, 64, u128::from(NOT_VALID));
+                    let next = g.alloca(32, &format!("{path}.next"));
+                    g.stacks.insert(
+                        path,
+                        StackVar {
+                            elems,
+                            next,
+                            none: HeaderVar {
+                                slot: none,
+                                id,
+                                size,
+                            },
+                        },
+                    );
+                }
             }
         }
     }
@@ -409,6 +511,10 @@ pub fn lower<'a, 'ctx>(
     }
     if let Some(s) = g.lookup_scalar("M.packet_length") {
         g.bpf.b.build_store(s.slot, pkt_len).expect("store");
+    }
+    // `meta.parser_error` is where the parser records its error.
+    if let Some(s) = g.lookup_scalar("M.parser_error") {
+        g.parser_error = s.slot;
     }
     let control_bb = g.block("control");
     g.lower_parser(parser, control_bb);

@@ -280,12 +280,49 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// `pkt.extract(h)`: if the header fits before `data_end`, remember where it starts, mark
     /// it valid and move the cursor; otherwise reject with PacketTooShort.
     fn extract(&mut self, target: &ast::Expr, reject: BasicBlock<'ctx>) {
-        let Some(path) = self.path_of(target) else {
+        // `stack.next`: the element at the stack's next index, which then moves on; a full
+        // stack rejects the packet with StackOutOfBounds.
+        let mut advance_stack = None;
+        if let ExprKind::Member(base, m) = &target.kind {
+            if let Some(stack) = self
+                .path_of(base)
+                .and_then(|p| self.stacks.get(&p).cloned())
+            {
+                if m.name == "next" {
+                    let i32t = self.bpf.ctx.i32_type();
+                    let index = self
+                        .bpf
+                        .b
+                        .build_load(i32t, stack.next, "next")
+                        .expect("load")
+                        .into_int_value();
+                    let full = self
+                        .bpf
+                        .b
+                        .build_int_compare(
+                            IntPredicate::UGE,
+                            index,
+                            i32t.const_int(stack.elems.len() as u64, false),
+                            "full",
+                        )
+                        .expect("cmp");
+                    let overflow = self.block("stack_full");
+                    let room = self.block("stack_room");
+                    self.bpf
+                        .b
+                        .build_conditional_branch(full, overflow, room)
+                        .expect("br");
+                    self.bpf.b.position_at_end(overflow);
+                    let code = self.error_code("StackOutOfBounds");
+                    self.set(self.parser_error, 32, code);
+                    self.goto(reject);
+                    self.bpf.b.position_at_end(room);
+                    advance_stack = Some((stack.next, index));
+                }
+            }
+        }
+        let Some(h) = self.header_of(target) else {
             self.unsupported(target.span, "extracting into this expression");
-            return;
-        };
-        let Some(h) = self.headers.get(&path).copied() else {
-            self.unsupported(target.span, "extracting into a header stack");
             return;
         };
         let size = h.size;
@@ -348,6 +385,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let next = b
             .build_int_add(cur, i64t.const_int(u64::from(size), false), "next")
             .expect("add");
+        if let Some((slot, index)) = advance_stack {
+            let one = self.bpf.ctx.i32_type().const_int(1, false);
+            let moved = self.bpf.b.build_int_add(index, one, "moved").expect("add");
+            self.bpf.b.build_store(slot, moved).expect("store");
+        }
         b.build_store(self.cursor, next).expect("store");
     }
 }

@@ -57,6 +57,8 @@ fn source_text(e: &ast::Expr) -> String {
     match &e.kind {
         ast::ExprKind::Name(n) => n.name.clone(),
         ast::ExprKind::Member(b, m) => format!("{}.{}", source_text(b), m.name),
+        ast::ExprKind::Index(b, i) => format!("{}[{}]", source_text(b), source_text(i)),
+        ast::ExprKind::Int(l) => l.value.to_string(),
         _ => "key".into(),
     }
 }
