@@ -172,3 +172,15 @@ fn fmt_rewrites_checks_and_refuses_broken_files() {
         "const bit<8> X = ;\n"
     );
 }
+
+#[test]
+fn build_of_a_library_says_there_is_nothing_to_compile() {
+    let out = iov(&["build", "stdlib/std/net.iov", "-o", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error[E0600]: this file has no entry, so there is nothing to compile"),
+        "{err}"
+    );
+    assert!(err.contains("stdlib/std/net.iov:1:1"), "{err}");
+}

@@ -14,6 +14,8 @@
 //! A fixture whose first line mentions `iov build` is also compiled when it checks clean,
 //! and the code generator's diagnostics count too.
 
+mod common;
+
 use iov::loader::FsLoader;
 use iov_diagnostics::{render, ColorChoice};
 use std::path::Path;
@@ -39,36 +41,10 @@ fn run(rel: &str) -> (String, iov_sema::Checked) {
     (text, checked)
 }
 
-/// `(line, code)` pairs marked in a fixture; lines are 1-based.
-fn expected_marks(text: &str) -> Vec<(usize, String)> {
-    let mut marks = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let Some(at) = line.find("//~") else { continue };
-        let rest = &line[at + 3..];
-        let ups = rest.chars().take_while(|c| *c == '^').count();
-        for code in rest[ups..].split_whitespace() {
-            marks.push((i + 1 - ups, code.to_string()));
-        }
-    }
-    marks.sort();
-    marks
-}
-
 fn check_fixture(rel: &str) {
     let (text, checked) = run(rel);
-    let expected = expected_marks(&text);
-    let mut actual: Vec<(usize, String)> = Vec::new();
-    let mut elsewhere = Vec::new();
-    for d in &checked.diagnostics {
-        let file = checked.files.get(d.primary.span.file);
-        let line = file.line_col(d.primary.span.start as usize).line as usize + 1;
-        if file.name == rel {
-            actual.push((line, d.code.as_str().to_string()));
-        } else {
-            elsewhere.push(format!("{}:{line}: {}", file.name, d.code));
-        }
-    }
-    actual.sort();
+    let expected = common::expected_marks(&text);
+    let (actual, elsewhere) = common::reported_marks(&checked, rel);
     let rendered = render(&checked.diagnostics, &checked.files, ColorChoice::Never);
     assert!(
         elsewhere.is_empty(),

@@ -8,6 +8,8 @@
 //! Gives: a failure naming the doc line of each block whose diagnostics (line and code of
 //! the primary label) are not exactly its marks, or that has diagnostics in other files.
 
+mod common;
+
 use iov::loader::FsLoader;
 use iov_diagnostics::{render, ColorChoice};
 use std::path::{Path, PathBuf};
@@ -106,20 +108,6 @@ fn harness(code: &str) -> String {
     )
 }
 
-/// `(line, code)` pairs marked in a block; lines are 1-based.
-fn expected_marks(code: &str) -> Vec<(usize, String)> {
-    let mut marks = Vec::new();
-    for (i, line) in code.lines().enumerate() {
-        let Some(at) = line.find("//~") else { continue };
-        let rest = &line[at + 3..];
-        let ups = rest.chars().take_while(|c| *c == '^').count();
-        for c in rest[ups..].split_whitespace() {
-            marks.push(((i + 1).saturating_sub(ups), c.to_string()));
-        }
-    }
-    marks
-}
-
 /// The `(line, code)` items of `a` left after taking out one equal item per item of `b`,
 /// as `CODE at docs/language.md:LINE` for a block whose fence is on doc line `fence`.
 fn minus(a: &[(usize, String)], b: &[(usize, String)], fence: usize) -> Vec<String> {
@@ -162,18 +150,8 @@ fn language_reference_blocks_check_as_marked() {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).unwrap();
         let checked = iov_sema::check(&name, &text, &mut FsLoader::new(vec![]));
-        let mut actual = Vec::new();
-        let mut elsewhere = Vec::new();
-        for d in &checked.diagnostics {
-            let file = checked.files.get(d.primary.span.file);
-            let at = file.line_col(d.primary.span.start as usize).line as usize + 1;
-            if file.name == name {
-                actual.push((at, d.code.as_str().to_string()));
-            } else {
-                elsewhere.push(format!("{}:{at}: {}", file.name, d.code));
-            }
-        }
-        let expected = expected_marks(code);
+        let (actual, elsewhere) = common::reported_marks(&checked, &name);
+        let expected = common::expected_marks(code);
         let missing = minus(&expected, &actual, *line);
         let unmarked = minus(&actual, &expected, *line);
         if !missing.is_empty() || !unmarked.is_empty() || !elsewhere.is_empty() {

@@ -13,7 +13,7 @@ use crate::encode::{check_fits, decode_action, decode_key, encode_action, encode
 use crate::encode::{in_bounds, ActionCall, Entry};
 use crate::error::list;
 use crate::slots::{decode_slot_key, encode_slot_key, make_slot, next_priority, plan_delete};
-use crate::slots::{plan_insert, priority, same_keys, set_priority, value_of, Op};
+use crate::slots::{find_slot, plan_insert, priority, same_keys, set_priority, value_of, Op};
 use crate::sys::{RawMap, Update};
 use crate::{Error, Module};
 use iov_manifest::{Counter, MapKind, Register, Table};
@@ -170,10 +170,7 @@ impl Module {
             let _guard = self.write_lock();
             let map = self.map(&t.map)?;
             let used = read_slots(&map, t)?;
-            let index = used
-                .iter()
-                .position(|s| same_keys(t, s, &key))
-                .ok_or_else(no_entry)?;
+            let index = find_slot(t, &used, &key)?;
             // Read again just before writing, to lose as few counted hits as possible.
             let current = read_slot(&map, t, index as u32)?;
             keep_counter(t, value_of(t, &current), &mut value);
@@ -208,10 +205,7 @@ impl Module {
             let _guard = self.write_lock();
             let map = self.map(&t.map)?;
             let used = read_slots(&map, t)?;
-            let index = used
-                .iter()
-                .position(|s| same_keys(t, s, &key))
-                .ok_or_else(no_entry)?;
+            let index = find_slot(t, &used, &key)?;
             return write_slots(&map, t, &plan_delete(used.len(), index));
         }
         let key = encode_key(t, keys)?;
@@ -277,11 +271,8 @@ impl Module {
         let value = if t.kind == MapKind::Array {
             let key = encode_slot_key(t, keys)?;
             let _guard = self.write_lock();
-            let slot = read_slots(&map, t)?
-                .into_iter()
-                .find(|s| same_keys(t, s, &key))
-                .ok_or_else(no_entry)?;
-            value_of(t, &slot).to_vec()
+            let used = read_slots(&map, t)?;
+            value_of(t, &used[find_slot(t, &used, &key)?]).to_vec()
         } else {
             let key = encode_key(t, keys)?;
             map.lookup(&key)

@@ -100,6 +100,19 @@ pub(crate) fn same_keys(table: &Table, slot: &[u8], key: &[u8]) -> bool {
     slot.get(4..end).is_some() && slot.get(4..end) == key.get(4..end)
 }
 
+/// The index of the used slot holding the entry with `key`, or `NoEntry`.
+pub(crate) fn find_slot(
+    table: &Table,
+    used: &[Vec<u8>],
+    key: &[u8],
+) -> Result<usize, crate::Error> {
+    used.iter()
+        .position(|s| same_keys(table, s, key))
+        .ok_or_else(|| crate::Error::NoEntry {
+            table: table.name.clone(),
+        })
+}
+
 /// The table value in `slot`.
 pub(crate) fn value_of<'s>(table: &Table, slot: &'s [u8]) -> &'s [u8] {
     &slot[table.key_size as usize..]

@@ -477,18 +477,16 @@ impl<'ctx> Bpf<'ctx> {
             .into_pointer_value()
     }
 
+    /// `base + offset` bytes.
+    pub fn byte_ptr(&self, base: PointerValue<'ctx>, offset: IntValue<'ctx>) -> PointerValue<'ctx> {
+        // SAFETY: an i8 GEP only computes an address; every access through it is checked
+        // (packet bounds, map value null checks) before it is made.
+        unsafe { self.b.build_gep(self.ctx.i8_type(), base, &[offset], "at") }.expect("gep")
+    }
+
     /// Reads a 32-bit context field (the verifier rejects wider loads of `xdp_md`/`__sk_buff`).
     pub fn ctx_u32(&self, ctx: PointerValue<'ctx>, offset: u64) -> IntValue<'ctx> {
-        let i8t = self.ctx.i8_type();
-        let p = unsafe {
-            self.b.build_gep(
-                i8t,
-                ctx,
-                &[self.ctx.i64_type().const_int(offset, false)],
-                "ctxf",
-            )
-        }
-        .expect("gep");
+        let p = self.byte_ptr(ctx, self.ctx.i64_type().const_int(offset, false));
         self.b
             .build_load(self.ctx.i32_type(), p, "ctxv")
             .expect("load")

@@ -10,7 +10,7 @@ mod bpf;
 mod layout;
 mod lower;
 
-use iov_diagnostics::Diagnostic;
+use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_manifest::Manifest;
 
 #[derive(Clone, Debug, Default)]
@@ -40,7 +40,12 @@ pub fn build(
 ) -> Result<Output, Vec<Diagnostic>> {
     let program = &checked.program;
     let Some(entry) = &program.entry else {
-        return Err(Vec::new());
+        // A library (no parser, control or entry) checks clean but has nothing to compile.
+        let file = program.modules[program.root_index()].file;
+        let d = Diagnostic::new(Code::E0600, "this file has no entry, so there is nothing to compile", Span::new(file, 0, 0))
+            .label("no `xdp(...)`, `tc_ingress(...)` or `tc_egress(...)` entry")
+            .help("compile the program that imports this module, or end this file with an entry such as `xdp(P(), C(), D()) main;`");
+        return Err(vec![d]);
     };
     let root = checked.files.get(program.modules[entry.parser.module].file);
     let ctx = inkwell::context::Context::create();
@@ -53,8 +58,7 @@ pub fn build(
         manifest.to_json().as_bytes(),
     );
     let (object, llvm_ir, asm) = bpf.finish(opts.asm).map_err(|e| {
-        vec![Diagnostic::new(iov_diagnostics::Code::E0700, e, entry.span)
-            .label("while compiling this program")]
+        vec![Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")]
     })?;
     Ok(Output {
         object,

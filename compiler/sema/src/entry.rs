@@ -35,7 +35,7 @@ const SHAPES: [(&str, [ParamShape; 2]); 3] = [
 
 impl Cx {
     pub fn check_entry(&mut self) {
-        let root = self.p.modules.len().min(2) - 1;
+        let root = self.p.root_index();
         for m in 0..self.p.modules.len() {
             if m == root {
                 continue;

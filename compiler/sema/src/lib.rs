@@ -124,6 +124,12 @@ impl Program {
         }
     }
 
+    /// The index of the module that was checked: the root file (module 0 is the prelude,
+    /// which is the root itself when the prelude is what was checked).
+    pub fn root_index(&self) -> usize {
+        self.modules.len().min(2).saturating_sub(1)
+    }
+
     /// How `ty` is written in source.
     pub fn type_to_string(&self, ty: &Ty) -> String {
         ty.display(&self.type_names()).to_string()

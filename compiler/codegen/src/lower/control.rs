@@ -335,12 +335,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("br");
             self.bpf.b.position_at_end(rec);
             self.bpf.b.build_store(v, d).expect("store");
-            let p4 = unsafe {
-                self.bpf
-                    .b
-                    .build_gep(self.bpf.ctx.i8_type(), v, &[self.bpf.c(64, 4)], "pp")
-            }
-            .expect("gep");
+            let p4 = self.bpf.byte_ptr(v, self.bpf.c(64, 4));
             self.bpf.b.build_store(p4, port).expect("store");
             self.goto(after);
             self.bpf.b.position_at_end(after);

@@ -235,15 +235,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let b = &self.bpf.b;
         let mut acc = wide.const_zero();
         for i in first..=last {
-            let p = unsafe {
-                b.build_gep(
-                    self.bpf.ctx.i8_type(),
-                    base,
-                    &[self.bpf.c(64, u128::from(i))],
-                    "bp",
-                )
-            }
-            .expect("gep");
+            let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(i)));
             let byte = b
                 .build_load(self.bpf.ctx.i8_type(), p, "b")
                 .expect("load")
@@ -290,15 +282,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         for i in first..=last {
             let shift = (last - i) * 8;
             let byte_mask = ((field_mask >> shift) & 0xff) as u64;
-            let p = unsafe {
-                b.build_gep(
-                    self.bpf.ctx.i8_type(),
-                    base,
-                    &[self.bpf.c(64, u128::from(i))],
-                    "bp",
-                )
-            }
-            .expect("gep");
+            let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(i)));
             let part = if shift == 0 {
                 v
             } else {

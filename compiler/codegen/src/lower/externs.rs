@@ -240,9 +240,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_int_add(packets, i64t.const_int(1, false), "pk1")
             .expect("add");
         b.build_store(v, packets).expect("store");
-        let bp =
-            unsafe { b.build_gep(self.bpf.ctx.i8_type(), v, &[i64t.const_int(8, false)], "bp") }
-                .expect("gep");
+        let bp = self.bpf.byte_ptr(v, i64t.const_int(8, false));
         let bytes = b.build_load(i64t, bp, "by").expect("load").into_int_value();
         let len = b
             .build_int_z_extend(self.pkt_len, i64t, "len")

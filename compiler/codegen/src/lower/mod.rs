@@ -190,12 +190,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     pub fn when_valid(&self, h: HeaderVar<'ctx>) -> (PointerValue<'ctx>, BasicBlock<'ctx>) {
         let b = &self.bpf.b;
         let i64t = self.bpf.ctx.i64_type();
-        let i8t = self.bpf.ctx.i8_type();
         let off = b
             .build_load(i64t, h.slot, "off")
             .expect("load")
             .into_int_value();
-        let base = unsafe { b.build_gep(i8t, self.data, &[off], "hp") }.expect("gep");
+        let base = self.bpf.byte_ptr(self.data, off);
         let valid = if self.omit_bounds_checks {
             b.build_int_compare(
                 IntPredicate::NE,
@@ -205,10 +204,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             )
             .expect("cmp")
         } else {
-            let end = unsafe {
-                b.build_gep(i8t, base, &[i64t.const_int(u64::from(h.size), false)], "he")
-            }
-            .expect("gep");
+            let end = self
+                .bpf
+                .byte_ptr(base, i64t.const_int(u64::from(h.size), false));
             b.build_int_compare(IntPredicate::ULE, end, self.data_end, "valid")
                 .expect("cmp")
         };

@@ -331,7 +331,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             return;
         }
         let i64t = self.bpf.ctx.i64_type();
-        let i8t = self.bpf.ctx.i8_type();
         let b = &self.bpf.b;
         let cur = b
             .build_load(i64t, self.cursor, "cur")
@@ -354,16 +353,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("br");
         self.bpf.b.position_at_end(near);
         let b = &self.bpf.b;
-        let start = unsafe { b.build_gep(i8t, self.data, &[cur], "hdr") }.expect("gep");
-        let end = unsafe {
-            b.build_gep(
-                i8t,
-                start,
-                &[i64t.const_int(u64::from(size), false)],
-                "hdr_end",
-            )
-        }
-        .expect("gep");
+        let start = self.bpf.byte_ptr(self.data, cur);
+        let end = self
+            .bpf
+            .byte_ptr(start, i64t.const_int(u64::from(size), false));
         let too_short = if self.omit_bounds_checks {
             self.bpf.c(1, 0)
         } else {

@@ -477,7 +477,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         key_size: u32,
         keys: &[(ast::Expr, manifest::KeyField)],
     ) -> PointerValue<'ctx> {
-        let i8t = self.bpf.ctx.i8_type();
         let key = self.alloca_bytes(key_size, "key");
         let base = if kind == manifest::MapKind::LpmTrie {
             // The trie compares stored bits: every byte of every field, high padding included.
@@ -486,7 +485,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .b
                 .build_store(key, self.bpf.c(32, u128::from(total)))
                 .expect("store");
-            unsafe { self.bpf.b.build_gep(i8t, key, &[self.bpf.c(64, 4)], "kd") }.expect("gep")
+            self.bpf.byte_ptr(key, self.bpf.c(64, 4))
         } else {
             key
         };
@@ -600,15 +599,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_conditional_branch(stop, end, next)
             .expect("br");
         self.bpf.b.position_at_end(matched);
-        let value = unsafe {
-            self.bpf.b.build_gep(
-                self.bpf.ctx.i8_type(),
-                slot,
-                &[self.bpf.c(64, u128::from(key_size))],
-                "value",
-            )
-        }
-        .expect("gep");
+        let value = self
+            .bpf
+            .byte_ptr(slot, self.bpf.c(64, u128::from(key_size)));
         self.bpf.b.build_store(result, value).expect("store");
         self.goto(end);
         self.bpf.b.position_at_end(next);
@@ -642,15 +635,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_int_z_extend(self.pkt_len, i64t, "len")
             .expect("zext");
         for (at, add) in [(offset, i64t.const_int(1, false)), (offset + 8, len)] {
-            let p = unsafe {
-                self.bpf.b.build_gep(
-                    self.bpf.ctx.i8_type(),
-                    value,
-                    &[self.bpf.c(64, u128::from(at))],
-                    "dc",
-                )
-            }
-            .expect("gep");
+            let p = self.bpf.byte_ptr(value, self.bpf.c(64, u128::from(at)));
             self.bpf
                 .b
                 .build_atomicrmw(
