@@ -9,7 +9,7 @@
 
 use iov_sema::types::Ty;
 use iov_sema::Program;
-use iov_syntax::ast::{Item, Local, StructKind};
+use iov_syntax::ast::{Item, Local};
 use tower_lsp_server::lsp_types::{CompletionItem, CompletionItemKind};
 
 const KEYWORDS: &[&str] = &[
@@ -64,52 +64,28 @@ fn item(label: &str, kind: CompletionItemKind, detail: Option<String>) -> Comple
     }
 }
 
-/// Names that may follow a `.` on a value of type `ty`.
+/// Completion items for what may follow a `.` on a value of type `ty` (the checker's list),
+/// with field types as detail.
 fn members(p: &Program, ty: &Ty) -> Vec<CompletionItem> {
-    let field = CompletionItemKind::FIELD;
-    let method = CompletionItemKind::METHOD;
-    match ty {
-        Ty::Struct(s) => {
-            let def = &p.structs[*s];
-            let mut v: Vec<_> = def
-                .fields
-                .iter()
-                .map(|f| item(&f.name, field, Some(p.type_to_string(&f.ty))))
-                .collect();
-            if def.kind == StructKind::Header {
-                v.extend(["isValid", "setValid", "setInvalid"].map(|m| item(m, method, None)));
+    let fields = match ty {
+        Ty::Struct(s) => p.structs[*s].fields.as_slice(),
+        _ => &[],
+    };
+    p.member_names(ty)
+        .iter()
+        .map(|name| match fields.iter().find(|f| f.name == *name) {
+            Some(f) => item(
+                name,
+                CompletionItemKind::FIELD,
+                Some(p.type_to_string(&f.ty)),
+            ),
+            None if matches!(ty, Ty::TypeName(_)) => {
+                item(name, CompletionItemKind::ENUM_MEMBER, None)
             }
-            v
-        }
-        Ty::Stack(..) => [
-            "next",
-            "last",
-            "lastIndex",
-            "size",
-            "push_front",
-            "pop_front",
-        ]
-        .map(|m| item(m, method, None))
-        .to_vec(),
-        Ty::TypeName(t) => match &**t {
-            Ty::Enum(e) => p.enums[*e]
-                .members
-                .iter()
-                .map(|m| item(&m.0, CompletionItemKind::ENUM_MEMBER, None))
-                .collect(),
-            _ => vec![],
-        },
-        Ty::Extern(x, _) => p.externs[*x]
-            .methods
-            .iter()
-            .map(|m| item(&m.name, method, Some(p.type_to_string(&m.ret))))
-            .collect(),
-        Ty::Table(_) => vec![item("apply", method, None)],
-        Ty::ApplyResult(_) => ["hit", "miss", "action_run"]
-            .map(|m| item(m, field, None))
-            .to_vec(),
-        _ => vec![],
-    }
+            None if matches!(ty, Ty::ApplyResult(_)) => item(name, CompletionItemKind::FIELD, None),
+            None => item(name, CompletionItemKind::METHOD, None),
+        })
+        .collect()
 }
 
 /// The type of the expression written `chain` nearest before `at` (a name can mean other

@@ -130,6 +130,43 @@ impl Program {
         self.modules.len().min(2).saturating_sub(1)
     }
 
+    /// Names that can follow a `.` on a value of type `ty`: fields, header and stack
+    /// methods, enum members, extern methods, `apply` and its results. Suggestions for unknown
+    /// members and the language server's completion both read it.
+    pub fn member_names(&self, ty: &Ty) -> Vec<String> {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        match ty {
+            Ty::Struct(s) => {
+                let def = &self.structs[*s];
+                let mut v: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
+                if def.kind == iov_syntax::ast::StructKind::Header {
+                    v.extend(names(&["isValid", "setValid", "setInvalid"]));
+                }
+                v
+            }
+            Ty::Stack(..) => names(&[
+                "next",
+                "last",
+                "lastIndex",
+                "size",
+                "push_front",
+                "pop_front",
+            ]),
+            Ty::TypeName(t) => match &**t {
+                Ty::Enum(e) => self.enums[*e].members.iter().map(|m| m.0.clone()).collect(),
+                _ => vec![],
+            },
+            Ty::Extern(x, _) => self.externs[*x]
+                .methods
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+            Ty::Table(_) => names(&["apply"]),
+            Ty::ApplyResult(_) => names(&["hit", "miss", "action_run"]),
+            _ => vec![],
+        }
+    }
+
     /// How `ty` is written in source.
     pub fn type_to_string(&self, ty: &Ty) -> String {
         ty.display(&self.type_names()).to_string()

@@ -179,7 +179,7 @@ impl Cx {
         if let Some(t) = found {
             return t;
         }
-        let candidates = self.member_names(base);
+        let candidates = self.p.member_names(base);
         let d = Diagnostic::new(
             Code::E0104,
             format!("`{}` has no member `{}`", self.ty_str(base), m.name),
@@ -190,46 +190,6 @@ impl Cx {
         .suggest(&m.name, candidates.iter().map(|s| s.as_str()));
         self.error(d);
         Ty::Unknown
-    }
-
-    /// Names that can follow a `.` on a value of type `ty` (also used for completion).
-    pub fn member_names(&self, ty: &Ty) -> Vec<String> {
-        match ty {
-            Ty::Struct(s) => {
-                let def = &self.p.structs[*s];
-                let mut v: Vec<String> = def.fields.iter().map(|f| f.name.clone()).collect();
-                if def.kind == StructKind::Header {
-                    v.extend(["isValid", "setValid", "setInvalid"].map(String::from));
-                }
-                v
-            }
-            Ty::Stack(..) => [
-                "next",
-                "last",
-                "lastIndex",
-                "size",
-                "push_front",
-                "pop_front",
-            ]
-            .map(String::from)
-            .to_vec(),
-            Ty::TypeName(t) => match &**t {
-                Ty::Enum(en) => self.p.enums[*en]
-                    .members
-                    .iter()
-                    .map(|m| m.0.clone())
-                    .collect(),
-                _ => vec![],
-            },
-            Ty::Extern(x, _) => self.p.externs[*x]
-                .methods
-                .iter()
-                .map(|m| m.name.clone())
-                .collect(),
-            Ty::Table(_) => vec!["apply".into()],
-            Ty::ApplyResult(_) => ["hit", "miss", "action_run"].map(String::from).to_vec(),
-            _ => vec![],
-        }
     }
 
     /// Whether `e` can be written, and if not, why.
