@@ -16,6 +16,42 @@ pub enum Emit {
     Manifest,
 }
 
+/// Compiles `program` to an object: `Ok(object)`, or the rendered diagnostics (empty when
+/// the file could not be read, which has been reported already). `test_build` records every
+/// packet's decision for `iov test`; `hook` builds for another hook than the entry's.
+pub fn compile(
+    program: &Path,
+    color: Color,
+    test_build: bool,
+    hook: Option<iov_runtime::iov_manifest::Hook>,
+) -> Result<Vec<u8>, String> {
+    let text = read_source(program).map_err(|_| String::new())?;
+    let name = program.display().to_string();
+    let stem = program
+        .file_stem()
+        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    std::thread::Builder::new()
+        .stack_size(CHECK_STACK)
+        .spawn(move || {
+            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));
+            if checked.has_errors() {
+                return Err(render_all(&checked.diagnostics, &checked.files, color));
+            }
+            let opts = iov_codegen::Options {
+                hook,
+                omit_bounds_checks: false,
+                test_build,
+                asm: false,
+            };
+            iov_codegen::build(&checked, &stem, &opts)
+                .map(|o| o.object)
+                .map_err(|d| render_all(&d, &checked.files, color))
+        })
+        .expect("a compiler thread starts")
+        .join()
+        .expect("the compiler does not panic")
+}
+
 /// What `iov build` was asked to do besides compiling.
 pub struct Checks {
     /// Load the object into the kernel so the verifier judges it.
@@ -61,6 +97,7 @@ pub fn build(
                 .map(|e| e.span)
                 .unwrap_or_default();
             let opts = iov_codegen::Options {
+                hook: None,
                 omit_bounds_checks: false,
                 test_build: false,
                 asm: want_asm,

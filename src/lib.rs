@@ -2,7 +2,11 @@
 //!
 //! Takes: paths on disk.
 //! Gives: [`loader::FsLoader`], which reads imported modules for the pure front end, and
-//! [`verifier::diagnose`], which turns a verifier log into a diagnostic on an `.iov` line.
+//! [`verifier::diagnose`], which turns a verifier log into a diagnostic on an `.iov` line;
+//! [`values`] and [`control_line`], the one parser (and printer) of the human syntax of
+//! control-plane lines and values, shared by `iov test` and `iov table`.
 
+pub mod control_line;
 pub mod loader;
+pub mod values;
 pub mod verifier;

@@ -1,13 +1,26 @@
-//! The `iov` command line: `check`, `explain` (and, as they land, `build`, `test`, `fmt`, `lsp`).
+//! The `iov` command line: one file per command; this file holds the clap definitions
+//! and `check`, `explain` and `lsp`.
 //!
 //! Takes: arguments and files named on the command line.
-//! Gives: rendered diagnostics (human or JSON) and exit codes: 0 clean, 1 errors in the
-//! program, 2 usage or input errors. Only this binary touches the file system for the front end.
+//! Gives: rendered diagnostics (human or JSON), data (human or `--json`) and exit codes: 0
+//! success, 1 errors in the program, a failed test or a refused request, 2 usage, input or
+//! environment errors. Only this binary touches the file system for the front end; every
+//! module command is a thin layer over the runtime's API.
 
 mod build;
+mod counters;
 mod fmt;
+mod list;
+mod load;
+mod man;
+mod metrics;
+mod modules;
+mod registers;
+mod stats;
 mod stf;
+mod table;
 mod test_cmd;
+mod unload;
 
 use iov::loader;
 
@@ -23,6 +36,7 @@ mod pages {
 #[derive(Parser)]
 #[command(
     name = "iov",
+    after_help = "Modules live under /sys/fs/bpf/iov (IOV_PIN_ROOT changes it); see docs/cli.md.",
     version,
     about = "Compiler and toolchain for the iov dataplane language (eBPF)"
 )]
@@ -95,6 +109,26 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Load a module into the kernel, attach it to interfaces and pin it (stays after exit).
+    Load(load::Args),
+    /// Detach a module from every interface and remove its pins.
+    Unload(unload::Args),
+    /// Show the loaded modules: interfaces, hook, mode, program id, table occupancy.
+    List(list::Args),
+    /// Read and change a module's tables: `iov table r1 add routes dst:10.0.0.0/8 fwd(port:3)`.
+    Table(table::Args),
+    /// Show a module's counters, summed over CPUs.
+    Counters(counters::Args),
+    /// Read a module's registers, or write one.
+    Registers(registers::Args),
+    /// Watch a module's traffic live: rates per counter, table occupancy.
+    Stats(stats::Args),
+    /// Serve modules' counters, registers and tables as Prometheus metrics.
+    Metrics(metrics::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(man::CompletionArgs),
+    /// Write man pages (one per command) into a directory.
+    Man(man::ManArgs),
     /// Run the language server on stdin/stdout (editors start this).
     Lsp,
     /// Explain a diagnostic code, e.g. `iov explain E0201`.
@@ -142,6 +176,16 @@ fn main() -> ExitCode {
             color,
         } => test_cmd::test(&program, &tests, color),
         Command::Fmt { files, check } => fmt::fmt(&files, check),
+        Command::Load(args) => load::run(&args),
+        Command::Unload(args) => unload::run(&args),
+        Command::List(args) => list::run(&args),
+        Command::Table(args) => table::run(&args),
+        Command::Counters(args) => counters::run(&args),
+        Command::Registers(args) => registers::run(&args),
+        Command::Stats(args) => stats::run(&args),
+        Command::Metrics(args) => metrics::run(&args),
+        Command::Completions(args) => man::completions::<Cli>(&args),
+        Command::Man(args) => man::man::<Cli>(&args),
         Command::Lsp => lsp(),
         Command::Explain { code } => explain(&code),
     }

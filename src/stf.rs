@@ -2,25 +2,13 @@
 //!
 //! Takes: the text of a `.stf` file.
 //! Gives: [`Command`]s with their line numbers, or an error naming the line and what is
-//! wrong. Values are written as in `.iov` source (decimal, hex, IPv4, IPv6, MAC, prefixes
-//! `10.0.0.0/8`), keys also as `VALUE&&&MASK`, `LOW..HIGH` or `_`; the dialect is documented
-//! in docs/stf.md.
+//! wrong. Table lines (`add`, `setdefault`, ...) are read by `control_line.rs`, exactly as
+//! `iov table` reads them, and values by `values.rs`; the dialect is documented in
+//! docs/stf.md.
 
-use iov_diagnostics::FileId;
-use iov_syntax::ast::ExprKind;
-
-/// A value for a key field or an action argument (arguments take only `Int` and `Prefix`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
-    Int(u128),
-    Prefix(u128, u32),
-    /// `VALUE&&&MASK`
-    Mask(u128, u128),
-    /// `LOW..HIGH`, both included
-    Range(u128, u128),
-    /// `_`
-    Any,
-}
+use iov::control_line;
+use iov::values::{key_pairs, literal};
+use iov_runtime::{Match, Request};
 
 /// Where a packet is expected to go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,21 +40,8 @@ impl Pattern {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    /// `add TABLE [PRIORITY] key:value ... action(arg:value, ...)`
-    Add {
-        table: String,
-        /// Higher wins; only for tables with a `ternary`, `range` or `optional` key.
-        priority: Option<u32>,
-        keys: Vec<(String, Value)>,
-        action: String,
-        args: Vec<(String, Value)>,
-    },
-    /// `setdefault TABLE action(arg:value, ...)`
-    SetDefault {
-        table: String,
-        action: String,
-        args: Vec<(String, Value)>,
-    },
+    /// A table change: `add`, `modify`, `setdefault`, `del` or `clear` (see `control_line.rs`).
+    Control(Request),
     /// `packet PORT HEX...`
     Packet { port: u32, bytes: Vec<u8> },
     /// `expect PORT HEX...`, `expect pass HEX...`, `expect reflect HEX...`, `expect drop`
@@ -81,7 +56,7 @@ pub enum Command {
     /// `check_direct_counter TABLE key:value ... [packets N] [bytes M]`
     CheckDirectCounter {
         table: String,
-        keys: Vec<(String, Value)>,
+        keys: Vec<(String, Match)>,
         packets: Option<u64>,
         bytes: Option<u64>,
     },
@@ -91,50 +66,6 @@ pub enum Command {
         index: u32,
         value: u128,
     },
-}
-
-/// Parses a key or argument value: `_`, `VALUE&&&MASK`, `LOW..HIGH`, or a literal as `.iov`
-/// writes it.
-pub fn value(text: &str) -> Result<Value, String> {
-    if text == "_" {
-        return Ok(Value::Any);
-    }
-    if let Some((v, m)) = text.split_once("&&&") {
-        return Ok(Value::Mask(number(v, text)?, number(m, text)?));
-    }
-    if let Some((low, high)) = text.split_once("..") {
-        return Ok(Value::Range(number(low, text)?, number(high, text)?));
-    }
-    literal(text)
-}
-
-/// One side of a mask or a range: a literal that is not a prefix.
-fn number(part: &str, whole: &str) -> Result<u128, String> {
-    match literal(part) {
-        Ok(Value::Int(v)) => Ok(v),
-        _ => Err(format!(
-            "`{part}` in `{whole}` is not a value (write a number or an address)"
-        )),
-    }
-}
-
-/// Parses a literal as `.iov` writes it.
-fn literal(text: &str) -> Result<Value, String> {
-    let (e, diags) = iov_syntax::parse_expr(FileId(0), text);
-    if !diags.is_empty() {
-        return Err(format!("`{text}` is not a value"));
-    }
-    match e.kind {
-        ExprKind::Int(l) => Ok(Value::Int(l.value)),
-        ExprKind::Ipv4(v) => Ok(Value::Int(u128::from(v))),
-        ExprKind::Ipv6(v) => Ok(Value::Int(v)),
-        ExprKind::Mac(v) => Ok(Value::Int(u128::from(v))),
-        ExprKind::Bool(b) => Ok(Value::Int(u128::from(b))),
-        ExprKind::Prefix(p) => Ok(Value::Prefix(p.value, p.len)),
-        _ => Err(format!(
-            "`{text}` is not a value (write a number, an address or a prefix)"
-        )),
-    }
 }
 
 fn hex(words: &[&str]) -> Result<Vec<u8>, String> {
@@ -170,48 +101,6 @@ fn pattern(words: &[&str]) -> Result<Pattern, String> {
         .map(Pattern)
 }
 
-/// `name:value` pairs. Names have no colons; values may (MAC and IPv6 addresses), so each
-/// word splits at its first colon.
-fn pairs(words: &[&str]) -> Result<Vec<(String, Value)>, String> {
-    words
-        .iter()
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let (name, val) = w
-                .split_once(':')
-                .ok_or_else(|| format!("`{w}` should be `name:value`"))?;
-            Ok((name.to_string(), value(val)?))
-        })
-        .collect()
-}
-
-/// `action(arg:value, ...)` or `action`.
-fn action_call(text: &str) -> Result<(String, Vec<(String, Value)>), String> {
-    match text.split_once('(') {
-        None => Ok((text.to_string(), Vec::new())),
-        Some((name, rest)) => {
-            let inner = rest
-                .strip_suffix(')')
-                .ok_or("missing `)` after the action's arguments")?;
-            let args: Vec<&str> = inner
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .collect();
-            let args = pairs(&args)?;
-            if let Some((arg, _)) = args
-                .iter()
-                .find(|(_, v)| matches!(v, Value::Mask(..) | Value::Range(..) | Value::Any))
-            {
-                return Err(format!(
-                    "argument `{arg}` must be a value; masks, ranges and `_` are for keys"
-                ));
-            }
-            Ok((name.trim().to_string(), args))
-        }
-    }
-}
-
 /// `packets N` and `bytes M`, each at most once, in any order.
 fn counts(words: &[&str]) -> Result<(Option<u64>, Option<u64>), String> {
     let (mut packets, mut bytes) = (None, None);
@@ -243,30 +132,11 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
         }
         let words: Vec<&str> = content.split_whitespace().collect();
         let cmd = match words[0] {
-            "add" => {
-                let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
-                let mut rest = &words[2..];
-                // An optional numeric priority comes first.
-                let mut priority = None;
-                if rest.first().is_some_and(|w| w.chars().all(|c| c.is_ascii_digit())) {
-                    let p = rest[0].parse().map_err(|_| {
-                        (line, format!("priority `{}` is larger than 4294967295", rest[0]))
-                    })?;
-                    priority = Some(p);
-                    rest = &rest[1..];
-                }
-                let Some(split) = rest.iter().position(|w| !w.contains(':') || w.contains('(')) else {
-                    return Err((line, "missing the action".into()));
-                };
-                let keys = pairs(&rest[..split]).map_err(|e| (line, e))?;
-                let (action, args) = action_call(&rest[split..].join(" ")).map_err(|e| (line, e))?;
-                Command::Add { table, priority, keys, action, args }
-            }
-            "setdefault" => {
-                let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
-                let (action, args) = action_call(&words[2..].join(" ")).map_err(|e| (line, e))?;
-                Command::SetDefault { table, action, args }
-            }
+            "add" | "modify" | "setdefault" | "del" | "clear" => match control_line::parse(&words) {
+                Ok(control_line::Line::Change(r)) => Command::Control(r),
+                Ok(_) => unreachable!("these verbs are changes"),
+                Err(e) => return Err((line, e)),
+            },
             "packet" => {
                 let port = count(words.get(1), "port").map_err(|e| (line, e))?;
                 let bytes = hex(&words[2..]).map_err(|e| (line, e))?;
@@ -295,20 +165,24 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 let table = words.get(1).ok_or((line, "missing table name".to_string()))?.to_string();
                 let rest = &words[2..];
                 let split = rest.iter().position(|w| !w.contains(':')).unwrap_or(rest.len());
-                let keys = pairs(&rest[..split]).map_err(|e| (line, e))?;
+                let keys = key_pairs(&rest[..split]).map_err(|e| (line, e))?;
                 let (packets, bytes) = counts(&rest[split..]).map_err(|e| (line, e))?;
                 Command::CheckDirectCounter { table, keys, packets, bytes }
             }
             "check_register" => {
                 let name = words.get(1).ok_or((line, "missing register name".to_string()))?.to_string();
                 let index = count(words.get(2), "index").map_err(|e| (line, e))?;
-                let value = match value(words.get(3).copied().unwrap_or("")).map_err(|e| (line, e))? {
-                    Value::Int(v) => v,
-                    _ => return Err((line, "a register holds a number".into())),
-                };
+                let word = words.get(3).copied().unwrap_or("");
+                let value = literal(word).map_err(|e| {
+                    if word.contains("..") || word.contains("&&&") || word == "_" {
+                        (line, "a register holds a number".into())
+                    } else {
+                        (line, e)
+                    }
+                })?;
                 Command::CheckRegister { name, index, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, setdefault, packet, expect, check_counter, check_direct_counter, check_register)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register)"))),
         };
         out.push((line, cmd));
     }
@@ -335,16 +209,19 @@ mod tests {
         assert_eq!(cmds.len(), 7);
         assert_eq!(
             cmds[0].1,
-            Command::Add {
+            Command::Control(Request::Add {
                 table: "routes".into(),
                 priority: None,
-                keys: vec![("hdr.ipv4.dst".into(), Value::Prefix(0x0a00_0000, 8))],
+                keys: vec![(
+                    "hdr.ipv4.dst".into(),
+                    Match::Prefix {
+                        value: 0x0a00_0000,
+                        len: 8
+                    }
+                )],
                 action: "forward".into(),
-                args: vec![
-                    ("dst_mac".into(), Value::Int(0x0200_0000_0001)),
-                    ("port".into(), Value::Int(7))
-                ],
-            }
+                args: vec![("dst_mac".into(), 0x0200_0000_0001), ("port".into(), 7)],
+            })
         );
         assert_eq!(
             cmds[2].1,
@@ -381,32 +258,65 @@ mod tests {
         .unwrap();
         assert_eq!(
             cmds[0].1,
-            Command::Add {
+            Command::Control(Request::Add {
                 table: "acl".into(),
                 priority: Some(10),
                 keys: vec![
-                    ("hdr.ipv4.protocol".into(), Value::Mask(6, 0xff)),
-                    ("port".into(), Value::Range(1000, 2000)),
-                    ("dst".into(), Value::Mask(0x0a00_0000, 0xff00_0000)),
-                    ("src".into(), Value::Any),
+                    (
+                        "hdr.ipv4.protocol".into(),
+                        Match::Ternary {
+                            value: 6,
+                            mask: 0xff
+                        }
+                    ),
+                    (
+                        "port".into(),
+                        Match::Range {
+                            low: 1000,
+                            high: 2000
+                        }
+                    ),
+                    (
+                        "dst".into(),
+                        Match::Ternary {
+                            value: 0x0a00_0000,
+                            mask: 0xff00_0000
+                        }
+                    ),
+                    ("src".into(), Match::Any),
                 ],
                 action: "deny".into(),
                 args: vec![],
-            }
+            })
         );
-        let Command::Add { priority, keys, .. } = &cmds[1].1 else {
+        let Command::Control(Request::Add { priority, keys, .. }) = &cmds[1].1 else {
             panic!("{:?}", cmds[1])
         };
         assert_eq!(*priority, Some(u32::MAX));
-        assert_eq!(keys[0].1, Value::Range(0x0a00_0001, 0x0a00_0009));
-        assert!(matches!(&cmds[2].1, Command::Add { priority: None, .. }));
+        assert_eq!(
+            keys[0].1,
+            Match::Range {
+                low: 0x0a00_0001,
+                high: 0x0a00_0009
+            }
+        );
+        assert!(matches!(
+            &cmds[2].1,
+            Command::Control(Request::Add { priority: None, .. })
+        ));
         assert_eq!(
             cmds[3].1,
             Command::CheckDirectCounter {
                 table: "acl".into(),
                 keys: vec![
-                    ("hdr.ipv4.protocol".into(), Value::Mask(6, 0xff)),
-                    ("k".into(), Value::Any),
+                    (
+                        "hdr.ipv4.protocol".into(),
+                        Match::Ternary {
+                            value: 6,
+                            mask: 0xff
+                        }
+                    ),
+                    ("k".into(), Match::Any),
                 ],
                 packets: Some(2),
                 bytes: Some(120),
@@ -416,7 +326,7 @@ mod tests {
             cmds[4].1,
             Command::CheckDirectCounter {
                 table: "MyIngress.acl".into(),
-                keys: vec![("k".into(), Value::Int(1))],
+                keys: vec![("k".into(), Match::Exact(1))],
                 packets: None,
                 bytes: None,
             }

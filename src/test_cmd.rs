@@ -8,120 +8,13 @@
 //! diff for each mismatch; exits 0 when everything matched, 1 when something did not, 2 on
 //! usage, input or environment errors.
 
-use crate::stf::{self, Command, Outcome, Pattern, Value};
-use crate::{read_source, render_all, Color, CHECK_STACK};
-use iov_runtime::{Match, Module, RunResult, VerdictAction};
+use crate::build::compile;
+use crate::stf::{self, Command, Outcome, Pattern};
+use crate::{read_source, Color};
+use iov_runtime::{Module, RunResult, VerdictAction};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
-
-/// Compiles `program` as a test build: `Ok(object)` or the rendered diagnostics.
-pub fn compile_for_test(program: &Path, color: Color) -> Result<Vec<u8>, String> {
-    let text = read_source(program).map_err(|_| String::new())?;
-    let name = program.display().to_string();
-    let stem = program
-        .file_stem()
-        .map_or("program".into(), |s| s.to_string_lossy().into_owned());
-    std::thread::Builder::new()
-        .stack_size(CHECK_STACK)
-        .spawn(move || {
-            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));
-            if checked.has_errors() {
-                return Err(render_all(&checked.diagnostics, &checked.files, color));
-            }
-            let opts = iov_codegen::Options {
-                omit_bounds_checks: false,
-                test_build: true,
-                asm: false,
-            };
-            iov_codegen::build(&checked, &stem, &opts)
-                .map(|o| o.object)
-                .map_err(|d| render_all(&d, &checked.files, color))
-        })
-        .expect("a compiler thread starts")
-        .join()
-        .expect("the compiler does not panic")
-}
-
-fn to_match(v: &Value) -> Match {
-    match *v {
-        Value::Int(n) => Match::Exact(n),
-        Value::Prefix(value, len) => Match::Prefix { value, len },
-        Value::Mask(value, mask) => Match::Ternary { value, mask },
-        Value::Range(low, high) => Match::Range { low, high },
-        Value::Any => Match::Any,
-    }
-}
-
-/// An argument's value (`stf::parse` lets only numbers and prefixes through).
-fn int(v: &Value) -> u128 {
-    match v {
-        Value::Int(n) | Value::Prefix(n, _) => *n,
-        Value::Mask(n, _) | Value::Range(n, _) => *n,
-        Value::Any => 0,
-    }
-}
-
-/// The keys of `table` in the manifest's order, as the runtime takes them.
-fn table_keys(
-    module: &Module,
-    table: &str,
-    keys: &[(String, Value)],
-) -> Result<Vec<Match>, String> {
-    let t = module.table(table).map_err(|e| e.to_string())?;
-    let key_names: Vec<String> = t.keys.iter().map(|k| k.name.clone()).collect();
-    Ok(ordered(keys, &key_names, "key")?
-        .into_iter()
-        .map(to_match)
-        .collect())
-}
-
-/// Orders `name:value` pairs as the manifest orders keys or parameters.
-fn ordered<'v>(
-    given: &'v [(String, Value)],
-    names: &[String],
-    what: &str,
-) -> Result<Vec<&'v Value>, String> {
-    if given.len() != names.len() {
-        return Err(format!(
-            "expected {} {what}{} ({}), got {}",
-            names.len(),
-            if names.len() == 1 { "" } else { "s" },
-            names.join(", "),
-            given.len()
-        ));
-    }
-    names
-        .iter()
-        .map(|n| {
-            given
-                .iter()
-                .find(|(g, _)| g == n || n.ends_with(&format!(".{g}")))
-                .map(|(_, v)| v)
-                .ok_or_else(|| format!("no value for {what} `{n}`"))
-        })
-        .collect()
-}
-
-/// An action's arguments, given by name, in the order of its parameters.
-fn action_args(
-    module: &Module,
-    table: &str,
-    action: &str,
-    args: &[(String, Value)],
-) -> Result<Vec<u128>, String> {
-    let t = module.table(table).map_err(|e| e.to_string())?;
-    let params: Vec<String> = t
-        .actions
-        .iter()
-        .find(|a| a.name == action)
-        .map(|a| a.params.iter().map(|p| p.name.clone()).collect())
-        .unwrap_or_default();
-    Ok(ordered(args, &params, "argument")?
-        .into_iter()
-        .map(int)
-        .collect())
-}
 
 fn describe(r: &RunResult) -> String {
     match r.verdict.map(|v| (v.action, v.port)) {
@@ -226,7 +119,7 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let object = match compile_for_test(program, color) {
+    let object = match compile(program, color, true, None) {
         Ok(o) => o,
         Err(rendered) => {
             eprint!("{rendered}");
@@ -246,33 +139,10 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
     for (line, cmd) in &commands {
         let at = format!("{file}:{line}");
         let result: Result<Option<String>, String> = match cmd {
-            Command::Add {
-                table,
-                priority,
-                keys,
-                action,
-                args,
-            } => (|| {
-                let keys = table_keys(&module, table, keys)?;
-                let args = action_args(&module, table, action, args)?;
-                match priority {
-                    Some(p) => module.add_entry_with_priority(table, *p, &keys, action, &args),
-                    None => module.add_entry(table, &keys, action, &args),
-                }
-                .map_err(|e| e.to_string())?;
-                Ok(None)
-            })(),
-            Command::SetDefault {
-                table,
-                action,
-                args,
-            } => (|| {
-                let args = action_args(&module, table, action, args)?;
-                module
-                    .set_default(table, action, &args)
-                    .map_err(|e| e.to_string())?;
-                Ok(None)
-            })(),
+            Command::Control(request) => module
+                .apply(request)
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
             Command::Packet { port, bytes } => match module.run(bytes) {
                 Ok(r) => {
                     let msg = format!(
@@ -310,7 +180,7 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 keys,
                 packets,
                 bytes,
-            } => table_keys(&module, table, keys).and_then(|keys| {
+            } => module.keys_by_name(table, keys).map_err(|e| e.to_string()).and_then(|keys| {
                 match module.direct_counter(table, &keys) {
                     Ok((p, b))
                         if packets.is_none_or(|x| x == p) && bytes.is_none_or(|x| x == b) =>

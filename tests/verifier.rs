@@ -36,6 +36,7 @@ fn a_rejected_program_is_reported_on_its_iov_line() {
     // Leave out the bounds checks: every header read is then unproven, and the first one is
     // the parser's `select` on `hdr.eth.ether_type`.
     let opts = iov_codegen::Options {
+        hook: None,
         omit_bounds_checks: true,
         ..Default::default()
     };

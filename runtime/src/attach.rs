@@ -48,7 +48,10 @@ impl Attachment {
 
 /// Refuses an interface name that does not exist in this network namespace.
 fn check_interface(iface: &str) -> Result<(), Error> {
-    let missing = || Error::NoInterface { name: iface.into() };
+    let missing = || Error::NoInterface {
+        name: iface.into(),
+        netns: None,
+    };
     let name = CString::new(iface).map_err(|_| missing())?;
     // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
@@ -59,9 +62,12 @@ fn check_interface(iface: &str) -> Result<(), Error> {
 }
 
 /// Turns an aya attach failure into an error that says what to do.
-fn attach_error(iface: &str, what: &str, e: ProgramError) -> Error {
+pub(crate) fn attach_error(iface: &str, what: &str, e: ProgramError) -> Error {
     if let ProgramError::UnknownInterface { .. } = e {
-        return Error::NoInterface { name: iface.into() };
+        return Error::NoInterface {
+            name: iface.into(),
+            netns: None,
+        };
     }
     let errno = io_cause(&e).and_then(|io| io.raw_os_error());
     if io_cause(&e).is_some_and(is_permission) {
@@ -69,13 +75,16 @@ fn attach_error(iface: &str, what: &str, e: ProgramError) -> Error {
             doing: format!("attaching {what} to `{iface}`"),
         };
     }
+    if let Some(libc::EBUSY | libc::EEXIST) = errno {
+        return Error::HookBusy {
+            iface: iface.into(),
+            detail: chain(&e),
+        };
+    }
     let hint = match errno {
         Some(libc::EOPNOTSUPP) => {
             "; the driver has no native XDP support: attach in generic mode".to_string()
         }
-        Some(libc::EBUSY | libc::EEXIST) => format!(
-            "; another program is attached there (see `ip link show dev {iface}`): detach it first"
-        ),
         _ => String::new(),
     };
     Error::Attach {
@@ -88,15 +97,8 @@ impl Module {
     /// Attaches the program to `iface` at the manifest's hook (`mode` applies to XDP only).
     pub fn attach(&mut self, iface: &str, mode: XdpMode) -> Result<Attachment, Error> {
         check_interface(iface)?;
-        let function = self.manifest.function.clone();
         let hook = self.manifest.hook;
-        let program = self
-            .ebpf
-            .program_mut(&function)
-            .ok_or_else(|| Error::NoProgram {
-                function: function.clone(),
-                section: self.manifest.section.clone(),
-            })?;
+        let program = self.program_mut()?;
         let link = match hook {
             Hook::Xdp => {
                 let xdp: &mut Xdp = program.try_into().map_err(|e| Error::Load(chain(&e)))?;
@@ -137,8 +139,7 @@ impl Module {
 
     /// Detaches a program [`Module::attach`] attached.
     pub fn detach(&mut self, attachment: Attachment) -> Result<(), Error> {
-        let function = self.manifest.function.clone();
-        let program = self.ebpf.program_mut(&function).ok_or(Error::NotAttached)?;
+        let program = self.program_mut().map_err(|_| Error::NotAttached)?;
         let result = match attachment.link {
             Link::Xdp(id) => {
                 let xdp: &mut Xdp = program.try_into().map_err(|_| Error::NotAttached)?;

@@ -183,10 +183,7 @@ impl Module {
         let _guard = self.write_lock();
         let map = self.map(&t.map)?;
         if t.direct_counter.is_some() {
-            let current = map
-                .lookup(&key)
-                .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
-                .ok_or_else(no_entry)?;
+            let current = lookup_exact(&map, t, &key)?.ok_or_else(no_entry)?;
             keep_counter(t, &current, &mut value);
         }
         map.update(&key, &value, Update::Exist)
@@ -255,6 +252,63 @@ impl Module {
         Ok(entries)
     }
 
+    /// The entry of `table` with these keys (as [`Module::entries`] lists it).
+    pub fn get_entry(&self, table: &str, keys: &[Match]) -> Result<Entry, Error> {
+        let t = self.table(table)?;
+        let no_entry = || Error::NoEntry {
+            table: t.name.clone(),
+        };
+        let map = self.map(&t.map)?;
+        if t.kind == MapKind::Array {
+            let key = encode_slot_key(t, keys)?;
+            let _guard = self.write_lock();
+            let used = read_slots(&map, t)?;
+            let slot = &used[find_slot(t, &used, &key)?];
+            return Ok(Entry {
+                keys: decode_slot_key(t, slot)?,
+                action: decode_action(t, &t.map, value_of(t, slot))?,
+                priority: Some(priority(slot)),
+            });
+        }
+        let key = encode_key(t, keys)?;
+        let value = lookup_exact(&map, t, &key)?.ok_or_else(no_entry)?;
+        Ok(Entry {
+            keys: decode_key(t, &key)?,
+            action: decode_action(t, &t.map, &value)?,
+            priority: None,
+        })
+    }
+
+    /// Deletes every entry of `table` (its default action stays); returns how many.
+    pub fn clear(&self, table: &str) -> Result<usize, Error> {
+        let t = self.writable(table)?;
+        let _guard = self.write_lock();
+        let map = self.map(&t.map)?;
+        if t.kind == MapKind::Array {
+            let used = read_slots(&map, t)?;
+            // From the last slot up, so the scan never sees a gap before a used slot.
+            let ops: Vec<Op> = (0..used.len() as u32)
+                .rev()
+                .map(|index| Op::Clear { index })
+                .collect();
+            write_slots(&map, t, &ops)?;
+            return Ok(used.len());
+        }
+        let keys = map
+            .keys()
+            .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
+        let mut deleted = 0;
+        for k in keys {
+            if map
+                .delete(&k)
+                .map_err(|e| Error::syscall("BPF_MAP_DELETE_ELEM", &t.map, e))?
+            {
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
     /// `(packets, bytes)` of the direct counter of the entry of `table` with these keys:
     /// the hits of that entry since it was added.
     pub fn direct_counter(&self, table: &str, keys: &[Match]) -> Result<(u64, u64), Error> {
@@ -275,9 +329,7 @@ impl Module {
             value_of(t, &used[find_slot(t, &used, &key)?]).to_vec()
         } else {
             let key = encode_key(t, keys)?;
-            map.lookup(&key)
-                .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
-                .ok_or_else(no_entry)?
+            lookup_exact(&map, t, &key)?.ok_or_else(no_entry)?
         };
         let at = dc.offset as usize;
         in_bounds(
@@ -381,6 +433,21 @@ impl Module {
         map.update(&index.to_ne_bytes(), &bytes, Update::Any)
             .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &r.map, e))
     }
+}
+
+/// The value stored under exactly `key`. A trie's lookup finds the longest prefix that
+/// contains the key, so for a trie the key must first be among the stored ones.
+fn lookup_exact(map: &RawMap<'_>, t: &Table, key: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    if t.kind == MapKind::LpmTrie {
+        let keys = map
+            .keys()
+            .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
+        if !keys.iter().any(|k| k == key) {
+            return Ok(None);
+        }
+    }
+    map.lookup(key)
+        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))
 }
 
 /// The error for a failed update of an entry of `t`.

@@ -108,15 +108,82 @@ pub enum Error {
 
     // ---- attaching -------------------------------------------------------------------------
     #[error(
-        "no network interface named `{name}` in this network namespace; list them with `ip link`"
+        "no network interface named `{name}` in {}; list them with `{}`",
+        netns_words(.netns), ip_link(.netns)
     )]
-    NoInterface { name: String },
+    NoInterface {
+        name: String,
+        netns: Option<PathBuf>,
+    },
+
+    #[error(
+        "no network namespace `{name}` ({} does not exist); list them with `ip netns list`,          or give a path such as /proc/PID/ns/net",
+        .path.display()
+    )]
+    NoNetns { name: String, path: PathBuf },
+
+    #[error("cannot enter network namespace {}: {detail}", .path.display())]
+    Netns { path: PathBuf, detail: String },
+
+    #[error(
+        "another program is attached to `{iface}` at this hook ({detail}); see it with \
+         `ip link show dev {iface}` or `bpftool net`, and detach it first (`iov unload NAME` \
+         if iov loaded it)"
+    )]
+    HookBusy { iface: String, detail: String },
 
     #[error("attaching to `{iface}` failed: {detail}")]
     Attach { iface: String, detail: String },
 
     #[error("this attachment does not belong to this module (it is detached already or came from another module)")]
     NotAttached,
+
+    // ---- deployed modules ------------------------------------------------------------------
+    #[error(
+        "`{name}` is not a usable module name: use letters, digits, `-`, `_` and `.` \
+         (at most 64, not starting with `.`)"
+    )]
+    BadName { name: String },
+
+    #[error(
+        "a module named `{name}` is loaded already ({}); unload it with `iov unload {name}` \
+         or choose another name with `--name`",
+        .dir.display()
+    )]
+    NameInUse { name: String, dir: PathBuf },
+
+    #[error("no module named `{name}` is loaded (in {}); loaded modules: {known}", .root.display())]
+    UnknownModule {
+        name: String,
+        root: PathBuf,
+        known: String,
+    },
+
+    #[error("the module record {} is unusable: {why}", .path.display())]
+    BadRecord { path: PathBuf, why: String },
+
+    #[error("the object was built for hook {built} and cannot run at {wanted}: {fix}")]
+    HookMismatch {
+        built: &'static str,
+        wanted: &'static str,
+        fix: &'static str,
+    },
+
+    #[error(
+        "module `{other}` is attached to `{iface}` at {hook} already; unload it first \
+         (`iov unload {other}`); chaining modules on one hook is not available yet"
+    )]
+    HookTaken {
+        iface: String,
+        hook: &'static str,
+        other: String,
+    },
+
+    #[error(
+        "TC modules are attached through tcx links, which need Linux 6.6 or later (this \
+         kernel is {kernel}); attach at XDP, or run the program with `iov test`"
+    )]
+    NoTcx { kernel: String },
 
     // ---- the control plane -----------------------------------------------------------------
     #[error("no table `{name}` in this program; its tables are: {known}")]
@@ -134,6 +201,34 @@ pub enum Error {
         kind: &'static str,
         name: String,
         known: String,
+    },
+
+    #[error("{owner} has no {what} `{name}`; its {what}s are: {known}")]
+    UnknownName {
+        what: String,
+        name: String,
+        owner: String,
+        known: String,
+    },
+
+    #[error("no value for {what} `{name}` of {owner}")]
+    MissingName {
+        what: String,
+        name: String,
+        owner: String,
+    },
+
+    #[error("{what} `{name}` is given twice")]
+    DuplicateName { what: String, name: String },
+
+    #[error(
+        "{cause}; putting table `{table}` back as it was failed too ({detail}): check it \
+         with `iov table MODULE list {table}`"
+    )]
+    Rollback {
+        cause: String,
+        table: String,
+        detail: String,
     },
 
     #[error("table `{table}` has {expected} key field(s) ({fields}) but {found} were given")]
@@ -199,7 +294,7 @@ pub enum Error {
     #[error("table `{table}` is full ({size} entries); delete an entry first or enlarge the table's `size`")]
     TableFull { table: String, size: u32 },
 
-    #[error("table `{table}` already has an entry with these keys; use `modify_entry` to change it or delete it first")]
+    #[error("table `{table}` already has an entry with these keys; change it with `modify` (`Module::modify_entry`) or delete it first")]
     EntryExists { table: String },
 
     #[error("table `{table}` has no entry with these keys")]
@@ -258,6 +353,25 @@ impl Error {
             target: target.to_string(),
             source,
         }
+    }
+}
+
+fn netns_words(ns: &Option<PathBuf>) -> String {
+    match ns {
+        Some(p) => format!("network namespace {}", p.display()),
+        None => "this network namespace".into(),
+    }
+}
+
+fn ip_link(ns: &Option<PathBuf>) -> String {
+    match ns {
+        Some(p) if p.starts_with(crate::netns::NETNS_DIR) => format!(
+            "ip -n {} link",
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        ),
+        Some(p) => format!("nsenter --net={} ip link", p.display()),
+        None => "ip link".into(),
     }
 }
 

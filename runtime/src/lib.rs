@@ -13,28 +13,42 @@
 //! | `encode.rs` | manifest table + typed values | map key/value bytes and back (pure) |
 //! | `slots.rs` | an array table, its used slots | slot bytes, and the ordered writes of an insert or delete (pure) |
 //! | `control.rs` | a module, names, typed values | table, direct counter, counter and register operations |
+//! | `batch.rs` | [`Request`]s with named keys and arguments | one request performed, or a batch all or nothing |
 //! | `test_run.rs` | a module, a packet | [`RunResult`] with the verdict of test builds |
 //! | `attach.rs` | a module, an interface | [`Attachment`] (XDP generic/native, TC) |
 //! | `pin.rs` | a module, a bpffs directory | pinned program and maps |
+//! | `deploy.rs` | an object, a name, interfaces | [`Module::deploy`]: loaded, pinned under `ROOT/NAME`, attached through BPF links |
+//! | `registry.rs` | a root, a module name | [`Module::open`] from the pins, [`Module::list`], [`Module::unload`] |
+//! | `record.rs` | a deployed module | its [`Record`] (manifest, hook, attachments), kept in a frozen pinned map |
+//! | `netns.rs` | a network namespace name or path | work on its interfaces, staying in our bpffs |
 //! | `sys.rs` | file descriptors, buffers | the raw bpf() calls aya does not offer |
 //! | `error.rs` | every failure | [`Error`], whose messages say how to fix it |
 
 mod attach;
+mod batch;
 mod control;
+mod deploy;
 mod encode;
 mod error;
 mod manifest;
 mod module;
+pub mod netns;
 mod pin;
+pub mod record;
+mod registry;
 mod slots;
 mod sys;
 mod test_run;
 
 pub use attach::{Attachment, XdpMode};
+pub use batch::Request;
+pub use deploy::{Deploy, Deployed, Device, ModeChoice};
 pub use encode::{ActionCall, Entry, Match};
 pub use error::Error;
 pub use iov_manifest;
 pub use manifest::read_manifest;
 pub use module::Module;
 pub use pin::is_bpffs;
+pub use record::{Record, DEFAULT_ROOT};
+pub use registry::{AttachmentStatus, Occupancy, Summary};
 pub use test_run::{RepeatResult, RunResult, Verdict, VerdictAction, MIN_FRAME};

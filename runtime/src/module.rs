@@ -15,7 +15,7 @@ use crate::slots::{encode_slot_key, make_slot};
 use crate::sys::{RawMap, Update};
 use crate::Error;
 use aya::maps::{Map, MapData, MapType};
-use aya::programs::{ProgramError, SchedClassifier, Xdp};
+use aya::programs::{Program, ProgramError, SchedClassifier, Xdp};
 use aya::{Ebpf, EbpfLoader};
 use iov_manifest::{Hook, Manifest, MapKind, Table};
 use std::collections::HashMap;
@@ -24,13 +24,27 @@ use std::sync::Mutex;
 
 /// A loaded program with its maps and its manifest.
 pub struct Module {
-    pub(crate) ebpf: Ebpf,
+    pub(crate) objects: Objects,
     pub(crate) manifest: Manifest,
+    /// Where the module lives in bpffs and where it is attached, for a module deployed with
+    /// [`Module::deploy`] or reopened with [`Module::open`].
+    pub(crate) record: Option<crate::record::Record>,
     /// Key and value sizes of every map the manifest names, as the kernel reports them.
     pub(crate) maps: HashMap<String, MapShape>,
     /// Held by every read-modify-write of a table (array slots shifted, direct counters
     /// kept), so two threads sharing the module never interleave them.
     pub(crate) writes: Mutex<()>,
+}
+
+/// The kernel objects of a module.
+pub(crate) enum Objects {
+    /// Loaded by this process from an object file.
+    Loaded(Ebpf),
+    /// Reopened from a deployed module's pins.
+    Pinned {
+        program: Program,
+        maps: HashMap<String, MapData>,
+    },
 }
 
 /// What the kernel says about one map.
@@ -68,10 +82,11 @@ impl Module {
             }
         })?;
         load_program(&mut ebpf, &manifest)?;
-        let maps = check_maps(&ebpf, &manifest)?;
+        let maps = check_maps(|name| ebpf.map(name).and_then(map_data), &manifest)?;
         let module = Module {
-            ebpf,
+            objects: Objects::Loaded(ebpf),
             manifest,
+            record: None,
             maps,
             writes: Mutex::new(()),
         };
@@ -84,34 +99,72 @@ impl Module {
         &self.manifest
     }
 
-    /// The underlying aya object (maps and program), for what this crate does not wrap.
-    pub fn ebpf(&self) -> &Ebpf {
-        &self.ebpf
+    /// The underlying aya object (maps and program) of a module this process loaded, for
+    /// what this crate does not wrap; `None` for a module reopened from its pins.
+    pub fn ebpf(&self) -> Option<&Ebpf> {
+        match &self.objects {
+            Objects::Loaded(ebpf) => Some(ebpf),
+            Objects::Pinned { .. } => None,
+        }
     }
 
     /// How many instructions the verifier processed to accept the program.
     pub fn verified_instructions(&self) -> Option<u32> {
-        let program = self.ebpf.program(&self.manifest.function)?;
-        program.info().ok()?.verified_instruction_count()
+        self.program()
+            .ok()?
+            .info()
+            .ok()?
+            .verified_instruction_count()
+    }
+
+    /// The kernel's id of the program.
+    pub fn program_id(&self) -> Option<u32> {
+        Some(self.program().ok()?.info().ok()?.id())
+    }
+
+    /// The program.
+    pub(crate) fn program(&self) -> Result<&Program, Error> {
+        let function = &self.manifest.function;
+        let found = match &self.objects {
+            Objects::Loaded(ebpf) => ebpf.program(function),
+            Objects::Pinned { program, .. } => Some(program),
+        };
+        found.ok_or_else(|| Error::NoProgram {
+            function: function.clone(),
+            section: self.manifest.section.clone(),
+        })
+    }
+
+    /// The program, to attach or pin it.
+    pub(crate) fn program_mut(&mut self) -> Result<&mut Program, Error> {
+        let function = &self.manifest.function;
+        let found = match &mut self.objects {
+            Objects::Loaded(ebpf) => ebpf.program_mut(function),
+            Objects::Pinned { program, .. } => Some(program),
+        };
+        found.ok_or_else(|| Error::NoProgram {
+            function: function.clone(),
+            section: self.manifest.section.clone(),
+        })
+    }
+
+    /// The map data of map `name`.
+    pub(crate) fn map_data(&self, name: &str) -> Option<&MapData> {
+        match &self.objects {
+            Objects::Loaded(ebpf) => ebpf.map(name).and_then(map_data),
+            Objects::Pinned { maps, .. } => maps.get(name),
+        }
     }
 
     /// The program's file descriptor.
     pub(crate) fn program_fd(&self) -> Result<BorrowedFd<'_>, Error> {
-        let function = &self.manifest.function;
-        let program = self
-            .ebpf
-            .program(function)
-            .ok_or_else(|| Error::NoProgram {
-                function: function.clone(),
-                section: self.manifest.section.clone(),
-            })?;
-        let fd = program.fd().map_err(|e| Error::Load(chain(&e)))?;
+        let fd = self.program()?.fd().map_err(|e| Error::Load(chain(&e)))?;
         Ok(fd.as_fd())
     }
 
     /// A map the manifest names, sized as the kernel reported it at load.
     pub(crate) fn map(&self, name: &str) -> Result<RawMap<'_>, Error> {
-        let data = self.ebpf.map(name).and_then(map_data);
+        let data = self.map_data(name);
         let (Some(data), Some(shape)) = (data, self.maps.get(name)) else {
             return Err(Error::NoMap { map: name.into() });
         };
@@ -131,7 +184,7 @@ impl Module {
     }
 
     /// Installs every table's default action and const entries.
-    fn install(&self) -> Result<(), Error> {
+    pub(crate) fn install(&self) -> Result<(), Error> {
         for table in &self.manifest.tables {
             let call = call_from_manifest(&table.default_action)?;
             let value = encode_action(table, &call)?;
@@ -274,7 +327,10 @@ pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
 }
 
 /// Checks every map the manifest names against what the kernel created.
-fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapShape>, Error> {
+pub(crate) fn check_maps<'m>(
+    maps: impl Fn(&str) -> Option<&'m MapData>,
+    manifest: &Manifest,
+) -> Result<HashMap<String, MapShape>, Error> {
     let mut expected = Vec::new();
     for t in &manifest.tables {
         check_direct_counter(t)?;
@@ -328,17 +384,13 @@ fn check_maps(ebpf: &Ebpf, manifest: &Manifest) -> Result<HashMap<String, MapSha
     }
     let mut shapes = HashMap::new();
     for e in expected {
-        let data = ebpf
-            .map(e.name)
-            .ok_or_else(|| Error::NoMap { map: e.name.into() })?;
+        let data = maps(e.name).ok_or_else(|| Error::NoMap { map: e.name.into() })?;
         let mismatch = |what, expected: String, found: String| Error::MapMismatch {
             map: e.name.into(),
             what,
             expected,
             found,
         };
-        let data = map_data(data)
-            .ok_or_else(|| mismatch("the type", format!("{:?}", e.ty), format!("{data:?}")))?;
         let info = data.info().map_err(|err| Error::Load(chain(&err)))?;
         let ty = info.map_type().map_err(|err| Error::Load(chain(&err)))?;
         if ty != e.ty {

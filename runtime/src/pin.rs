@@ -59,22 +59,15 @@ impl Module {
         for name in names {
             let path = dir.join(&name);
             let map = self
-                .ebpf
-                .map(&name)
+                .map_data(&name)
                 .ok_or(Error::NoMap { map: name.clone() })?;
             map.pin(&path).map_err(|e| fail(&path, &e))?;
             pinned.push(path);
         }
-        let function = self.manifest.function.clone();
-        let path = dir.join(&function);
-        let program = self
-            .ebpf
-            .program_mut(&function)
-            .ok_or_else(|| Error::NoProgram {
-                function: function.clone(),
-                section: self.manifest.section.clone(),
-            })?;
-        program.pin(&path).map_err(|e| fail(&path, &e))?;
+        let path = dir.join(&self.manifest.function);
+        self.program_mut()?
+            .pin(&path)
+            .map_err(|e| fail(&path, &e))?;
         pinned.push(path);
         Ok(pinned)
     }

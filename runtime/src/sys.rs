@@ -6,14 +6,26 @@
 //! `BPF_PROG_TEST_RUN`. Every bpf() call of the crate outside aya is here; each passes the kernel a
 //! zeroed `union bpf_attr` prefix laid out as in `include/uapi/linux/bpf.h`.
 
+use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_MAP_CREATE: libc::c_long = 0;
+const BPF_OBJ_PIN: libc::c_long = 6;
+const BPF_OBJ_GET: libc::c_long = 7;
+const BPF_MAP_FREEZE: libc::c_long = 22;
+const BPF_LINK_DETACH: libc::c_long = 34;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+const BPF_MAP_TYPE_ARRAY: u32 = 2;
+/// `BPF_F_RDONLY_PROG`: programs may not write the map.
+const BPF_F_RDONLY_PROG: u32 = 1 << 7;
 
 /// `BPF_ANY`, `BPF_NOEXIST` and `BPF_EXIST`: how an update treats an existing key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +66,151 @@ struct TestRunAttr {
     cpu: u32,
     batch_size: u32,
     _pad: u32,
+}
+
+/// The `BPF_MAP_CREATE` member of `union bpf_attr`, up to `map_name`.
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+}
+
+/// The `BPF_OBJ_PIN` / `BPF_OBJ_GET` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct ObjAttr {
+    pathname: u64,
+    bpf_fd: u32,
+    file_flags: u32,
+}
+
+/// The `BPF_MAP_FREEZE` and `BPF_LINK_DETACH` members: one descriptor.
+#[repr(C)]
+#[derive(Default)]
+struct FdAttr {
+    fd: u32,
+    _pad: u32,
+}
+
+fn bpf_fd<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
+    // SAFETY: as in `bpf`; on success the kernel returns a new descriptor that nothing
+    // else owns.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            attr as *mut T as *mut libc::c_void,
+            std::mem::size_of::<T>() as libc::c_uint,
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `ret` is a descriptor the kernel just opened for us.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))
+}
+
+/// Creates a one-element array map of `value_size` bytes that programs cannot write.
+pub(crate) fn create_record_map(name: &str, value_size: u32) -> io::Result<OwnedFd> {
+    let mut attr = MapCreateAttr {
+        map_type: BPF_MAP_TYPE_ARRAY,
+        key_size: 4,
+        value_size,
+        max_entries: 1,
+        map_flags: BPF_F_RDONLY_PROG,
+        ..MapCreateAttr::default()
+    };
+    for (d, s) in attr.map_name.iter_mut().zip(name.bytes().take(15)) {
+        *d = s;
+    }
+    bpf_fd(BPF_MAP_CREATE, &mut attr)
+}
+
+/// Pins `fd` (a map, program or link) at `path` on a bpffs.
+pub(crate) fn obj_pin(fd: BorrowedFd<'_>, path: &Path) -> io::Result<()> {
+    let path = c_path(path)?;
+    let mut attr = ObjAttr {
+        pathname: path.as_ptr() as u64,
+        bpf_fd: fd.as_raw_fd() as u32,
+        file_flags: 0,
+    };
+    bpf(BPF_OBJ_PIN, &mut attr)
+}
+
+/// Opens the object pinned at `path`.
+pub(crate) fn obj_get(path: &Path) -> io::Result<OwnedFd> {
+    let path = c_path(path)?;
+    let mut attr = ObjAttr {
+        pathname: path.as_ptr() as u64,
+        ..ObjAttr::default()
+    };
+    bpf_fd(BPF_OBJ_GET, &mut attr)
+}
+
+/// Makes a map read-only for user space too.
+pub(crate) fn map_freeze(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut attr = FdAttr {
+        fd: fd.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    bpf(BPF_MAP_FREEZE, &mut attr)
+}
+
+/// Detaches a BPF link from its hook now, whoever else holds it open.
+pub(crate) fn link_detach(fd: BorrowedFd<'_>) -> io::Result<()> {
+    let mut attr = FdAttr {
+        fd: fd.as_raw_fd() as u32,
+        _pad: 0,
+    };
+    bpf(BPF_LINK_DETACH, &mut attr)
+}
+
+/// The `info` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
+}
+
+/// What the kernel says of a BPF link: its id, its program's id and, for XDP and tcx links,
+/// the interface index (0 once the interface is gone: the link is defunct).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LinkInfo {
+    pub id: u32,
+    pub prog_id: u32,
+    pub ifindex: u32,
+}
+
+pub(crate) fn link_info(fd: BorrowedFd<'_>) -> io::Result<LinkInfo> {
+    // struct bpf_link_info: u32 type, id, prog_id, then a union aligned to 8 whose xdp and
+    // tcx members start with u32 ifindex.
+    let mut info = [0u8; 64];
+    let mut attr = InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: info.len() as u32,
+        info: info.as_mut_ptr() as u64,
+    };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    let word = |at: usize| u32::from_ne_bytes(info[at..at + 4].try_into().expect("four bytes"));
+    Ok(LinkInfo {
+        id: word(4),
+        prog_id: word(8),
+        ifindex: word(16),
+    })
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<()> {
@@ -210,5 +367,8 @@ mod tests {
         assert_eq!(std::mem::offset_of!(TestRunAttr, flags), 64);
         assert_eq!(std::mem::offset_of!(TestRunAttr, batch_size), 72);
         assert_eq!(std::mem::size_of::<TestRunAttr>(), 80);
+        assert_eq!(std::mem::offset_of!(MapCreateAttr, map_flags), 16);
+        assert_eq!(std::mem::offset_of!(MapCreateAttr, map_name), 28);
+        assert_eq!(std::mem::offset_of!(ObjAttr, bpf_fd), 8);
     }
 }

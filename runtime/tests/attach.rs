@@ -135,7 +135,7 @@ fn attach_errors_say_what_to_do() {
     let mut m = Module::load(&programs::router()).unwrap();
     let err = m.attach("nosuch0", XdpMode::Generic).unwrap_err();
     assert!(
-        matches!(&err, Error::NoInterface { name } if name == "nosuch0"),
+        matches!(&err, Error::NoInterface { name, .. } if name == "nosuch0"),
         "{err:?}"
     );
     assert!(err.to_string().contains("ip link"), "{err}");
@@ -143,7 +143,7 @@ fn attach_errors_say_what_to_do() {
     let _first = m.attach("va", XdpMode::Generic).unwrap();
     let mut other = Module::load(&programs::router()).unwrap();
     let err = other.attach("va", XdpMode::Generic).unwrap_err();
-    assert!(matches!(err, Error::Attach { .. }), "{err:?}");
+    assert!(matches!(err, Error::HookBusy { .. }), "{err:?}");
     assert!(err.to_string().contains("detach it first"), "{err}");
 }
 

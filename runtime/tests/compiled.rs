@@ -89,6 +89,7 @@ fn compile_text(text: &str) -> Vec<u8> {
     let checked = iov_sema::check("e2e.iov", text, &mut iov_sema::NoFiles);
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
     let opts = iov_codegen::Options {
+        hook: None,
         test_build: true,
         ..Default::default()
     };

@@ -23,6 +23,9 @@ pub struct Options {
     /// the program. Exists only so a test can prove that verifier rejections are reported on
     /// the right `.iov` line; never set it otherwise.
     pub omit_bounds_checks: bool,
+    /// Build for this hook instead of the one the program's entry names (`iov load --hook`):
+    /// the language is the same at every hook, only the context and the verdicts differ.
+    pub hook: Option<iov_manifest::Hook>,
 }
 
 pub struct Output {

@@ -356,11 +356,11 @@ pub fn lower<'a, 'ctx>(
     opts: &crate::Options,
 ) -> Result<(Bpf<'ctx>, manifest::Manifest), Vec<Diagnostic>> {
     let entry = p.entry.clone().ok_or_else(Vec::new)?;
-    let hook = match entry.hook.as_str() {
+    let hook = opts.hook.unwrap_or(match entry.hook.as_str() {
         "xdp" => Hook::Xdp,
         "tc_ingress" => Hook::TcIngress,
         _ => Hook::TcEgress,
-    };
+    });
     let section = if hook == Hook::Xdp {
         "xdp"
     } else {

@@ -35,6 +35,10 @@ pub struct TableGen<'ctx> {
     pub actions: Vec<manifest::Action>,
     pub hit: PointerValue<'ctx>,
     pub action: PointerValue<'ctx>,
+    /// The declared `default_action` with its constant arguments, run when the default
+    /// slot holds action id 0: nobody wrote it (an object loaded by libbpf or bpftool, not
+    /// by the iov runtime), so the table still behaves as the program says.
+    pub declared_default: Option<(String, Vec<u128>)>,
 }
 
 impl TableGen<'_> {
@@ -259,6 +263,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 args: vec![],
             },
         };
+        let declared_default = default.as_ref().map(|a| {
+            let args = a.args.iter().flatten().map(|e| self.const_of(e)).collect();
+            (a.name.name.clone(), args)
+        });
         let mut m_entries = Vec::new();
         let n = entries.len() as u32;
         for (i, e) in entries.iter().enumerate() {
@@ -312,6 +320,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 actions,
                 hit,
                 action,
+                declared_default,
             },
         );
     }
@@ -402,6 +411,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         );
         let keys = t.keys.clone();
         let actions = t.actions.clone();
+        let declared_default = t.declared_default.clone();
         let found = match kind {
             manifest::MapKind::Array => self.scan(map, size, key_size, &keys),
             _ => self.lookup_key(map, kind, key_size, &keys),
@@ -463,6 +473,26 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .collect();
             self.inline_action(&a.name, args, span);
             self.goto(done);
+        }
+        // Id 0 is never an entry's action: the default slot was never written.
+        if let Some((name, consts)) = declared_default {
+            if let Some(a) = actions.iter().find(|a| a.name == name) {
+                let bb = self.block("run_declared_default");
+                arms.push((self.bpf.c(32, 0), bb));
+                self.bpf.b.position_at_end(bb);
+                self.bpf
+                    .b
+                    .build_store(action, self.bpf.c(32, u128::from(a.id)))
+                    .expect("store");
+                let args = a
+                    .params
+                    .iter()
+                    .zip(consts)
+                    .map(|(p, v)| self.bpf.c(p.bits, v))
+                    .collect();
+                self.inline_action(&a.name, args, span);
+                self.goto(done);
+            }
         }
         self.bpf.b.position_at_end(here);
         self.bpf.b.build_switch(id, done, &arms).expect("switch");

@@ -1,0 +1,154 @@
+//! `iov load FILE --dev IFACE [--netns NS] [--hook H] [--mode M] [--name NAME]`.
+//!
+//! Takes: a `.iov` source (compiled here, for the hook asked for) or an object built by
+//! `iov build`, and where to attach it.
+//! Gives: the module deployed by the runtime ([`iov_runtime::Module::deploy`]): defaults and
+//! const entries installed, pinned under `ROOT/NAME`, attached through BPF links; it stays
+//! after this command exits. Prints what it did (or `--json`), and the runtime's notices.
+
+use crate::build::compile;
+use crate::modules::{fail, print_json, root, usage};
+use crate::Color;
+use iov_runtime::iov_manifest::Hook;
+use iov_runtime::record::hook_name;
+use iov_runtime::{Deploy, Device, ModeChoice, Module};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HookArg {
+    Xdp,
+    TcIngress,
+    TcEgress,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Native (in the driver) where possible, else generic, with a notice.
+    Auto,
+    Native,
+    Generic,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The program: `.iov` source or an object built by `iov build`.
+    file: PathBuf,
+    /// The interface to attach to (repeat for several: the same program and maps on each).
+    #[arg(long = "dev", required = true, value_name = "IFACE")]
+    devs: Vec<String>,
+    /// The network namespace of the interfaces: a name under /run/netns or a path.
+    #[arg(long, value_name = "NS")]
+    netns: Option<String>,
+    /// The hook (default: the program's own entry).
+    #[arg(long, value_enum)]
+    hook: Option<HookArg>,
+    /// Where an XDP program runs.
+    #[arg(long, value_enum, default_value = "auto")]
+    mode: ModeArg,
+    /// The module's name (default: the file name without extension).
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let hook = args.hook.map(|h| match h {
+        HookArg::Xdp => Hook::Xdp,
+        HookArg::TcIngress => Hook::TcIngress,
+        HookArg::TcEgress => Hook::TcEgress,
+    });
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => args
+            .file
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+    };
+    let is_source = args.file.extension().is_some_and(|e| e == "iov");
+    let object = if is_source {
+        match compile(&args.file, args.color, false, hook) {
+            Ok(o) => o,
+            Err(rendered) => {
+                eprint!("{rendered}");
+                return ExitCode::from(if rendered.is_empty() { 2 } else { 1 });
+            }
+        }
+    } else {
+        match std::fs::read(&args.file) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                return usage(format!(
+                    "cannot read {}: {e}; give a .iov program or an object built by `iov build`",
+                    args.file.display()
+                ))
+            }
+        }
+    };
+    let devices: Vec<Device> = args
+        .devs
+        .iter()
+        .map(|d| Device {
+            iface: d.clone(),
+            netns: args.netns.clone(),
+        })
+        .collect();
+    let root = root();
+    let source = args.file.display().to_string();
+    let deploy = Deploy {
+        name: &name,
+        source: &source,
+        devices: &devices,
+        hook,
+        mode: match args.mode {
+            ModeArg::Auto => ModeChoice::Auto,
+            ModeArg::Native => ModeChoice::Native,
+            ModeArg::Generic => ModeChoice::Generic,
+        },
+        root: &root,
+    };
+    let deployed = match Module::deploy(&object, &deploy) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    for n in &deployed.notices {
+        eprintln!("note: {n}");
+    }
+    let module = &deployed.module;
+    let record = module.record().expect("a deployed module has its record");
+    let dir = root.join(&name);
+    if args.json {
+        print_json(&serde_json::json!({
+            "name": name,
+            "dir": dir,
+            "program_id": module.program_id(),
+            "hook": hook_name(record.hook),
+            "attachments": record.attachments.iter().map(|a| serde_json::json!({
+                "iface": a.iface, "netns": a.netns, "mode": a.mode.map(|m| m.as_str()),
+                "link_id": a.link_id,
+            })).collect::<Vec<_>>(),
+            "verified_instructions": module.verified_instructions(),
+        }));
+    } else {
+        for a in &record.attachments {
+            let ns = a
+                .netns
+                .as_ref()
+                .map_or(String::new(), |p| format!(" in {}", p.display()));
+            let mode = a
+                .mode
+                .map_or(String::new(), |m| format!(" ({})", m.as_str()));
+            println!(
+                "loaded `{name}` on {}{ns} at {}{mode}: program id {}, pinned in {}",
+                a.iface,
+                hook_name(record.hook),
+                module.program_id().map_or("?".into(), |i| i.to_string()),
+                dir.display()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
