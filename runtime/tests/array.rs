@@ -47,7 +47,7 @@ fn ret(m: &Module, ether: u16, ttl: u8) -> u32 {
 
 /// Every slot of the map, as the program reads it.
 fn raw_slots(m: &Module) -> Vec<[u8; SLOT]> {
-    let map = m.ebpf().map("acl").unwrap();
+    let map = m.ebpf().expect("loaded here").map("acl").unwrap();
     let array = aya::maps::Array::<_, [u8; SLOT]>::try_from(map).unwrap();
     (0..acl::SIZE).map(|i| array.get(&i, 0).unwrap()).collect()
 }
