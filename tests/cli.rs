@@ -184,3 +184,76 @@ fn build_of_a_library_says_there_is_nothing_to_compile() {
     );
     assert!(err.contains("stdlib/std/net.iov:1:1"), "{err}");
 }
+
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let out = iov(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let script = text(&out.stdout);
+    for cmd in [
+        "load",
+        "unload",
+        "list",
+        "table",
+        "counters",
+        "registers",
+        "stats",
+        "metrics",
+    ] {
+        assert!(script.contains(cmd), "bash completion knows `{cmd}`");
+    }
+    assert!(script.contains("--netns"), "and the options of `load`");
+    let dir = std::env::temp_dir().join(format!("iov-man-{}", std::process::id()));
+    let out = iov(&["man", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(dir.join("iov-load.1")).unwrap();
+    assert!(
+        page.starts_with(".ie"),
+        "roff: {}",
+        &page[..40.min(page.len())]
+    );
+    assert!(page.contains("netns"), "{page}");
+    assert!(dir.join("iov.1").exists() && dir.join("iov-table.1").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = iov(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn module_commands_explain_a_missing_module_and_bad_lines() {
+    let root = std::env::temp_dir().join(format!("iov-noroot-{}", std::process::id()));
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(args)
+            .env("IOV_PIN_ROOT", &root)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stdout).starts_with("no modules loaded"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["list", "--json"]);
+    assert_eq!(text(&out.stdout), "{\"modules\":[]}\n");
+    for args in [
+        &["table", "r1", "list"][..],
+        &["counters", "r1"],
+        &["registers", "r1"],
+        &["unload", "r1"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains("no module named `r1` is loaded"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = run(&["unload", "../etc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a usable module name"));
+}

@@ -36,7 +36,10 @@ struct Net {
 }
 
 fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("iproute2 `ip`");
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2 `ip`");
     assert!(
         out.status.success(),
         "ip {args:?}: {}",
@@ -195,7 +198,12 @@ fn packet_socket(iface: &str) -> (i32, libc::sockaddr_ll) {
 
 /// In namespace `ns`: sends each frame out of `out_iface` and collects, for a second, every
 /// frame that arrives on `in_iface`.
-fn send_and_capture(ns: &str, out_iface: &str, in_iface: &str, frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+fn send_and_capture(
+    ns: &str,
+    out_iface: &str,
+    in_iface: &str,
+    frames: Vec<Vec<u8>>,
+) -> Vec<Vec<u8>> {
     let (out_iface, in_iface) = (out_iface.to_string(), in_iface.to_string());
     in_netns(ns, move || {
         let (rx, _) = packet_socket(&in_iface);
@@ -212,7 +220,12 @@ fn send_and_capture(ns: &str, out_iface: &str, in_iface: &str, frames: Vec<Vec<u
                     std::mem::size_of::<libc::sockaddr_ll>() as u32,
                 )
             };
-            assert_eq!(sent, f.len() as isize, "sendto: {}", std::io::Error::last_os_error());
+            assert_eq!(
+                sent,
+                f.len() as isize,
+                "sendto: {}",
+                std::io::Error::last_os_error()
+            );
         }
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -246,15 +259,21 @@ fn send_and_capture(ns: &str, out_iface: &str, in_iface: &str, frames: Vec<Vec<u
 
 fn hex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// To 10.1.2.3 (routed), TTL 64; and the same after the router: MACs rewritten, TTL 63,
 /// checksum recomputed (as in examples/router.stf).
-const HIT: &str = "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
-const HIT_OUT: &str = "02000000000202000000000108004500001c000040003f116f24c0a800010a0102030000000000000000";
+const HIT: &str =
+    "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+const HIT_OUT: &str =
+    "02000000000202000000000108004500001c000040003f116f24c0a800010a0102030000000000000000";
 /// To 172.16.0.9: no route, so the default action drops it.
-const MISS: &str = "001122334455aabbccddeeff08004500001c000040004011ce0ec0a80001ac1000090000000000000000";
+const MISS: &str =
+    "001122334455aabbccddeeff08004500001c000040004011ce0ec0a80001ac1000090000000000000000";
 
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -267,14 +286,24 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
     }
     let net = Net::new();
     let out = net.ok(&[
-        "load", "examples/router.iov", "--dev", "va", "--netns", &net.a, "--mode", "generic",
-        "--name", "r1", "--json",
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "va",
+        "--netns",
+        &net.a,
+        "--mode",
+        "generic",
+        "--name",
+        "r1",
+        "--json",
     ]);
     let loaded = json(&out);
     assert_eq!(loaded["attachments"][0]["mode"], "generic");
     let prog_id = loaded["program_id"].as_u64().unwrap();
     assert!(
-        net.xdp_progs(&net.a, "va").contains(&format!("id {prog_id}")),
+        net.xdp_progs(&net.a, "va")
+            .contains(&format!("id {prog_id}")),
         "{}",
         net.xdp_progs(&net.a, "va")
     );
@@ -282,7 +311,11 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
     // Routed out of vc (towards vd in B).
     let port = net.ifindex(&net.a, "vc");
     net.ok(&[
-        "table", "r1", "add", "routes", "hdr.ipv4.dst:10.0.0.0/8",
+        "table",
+        "r1",
+        "add",
+        "routes",
+        "hdr.ipv4.dst:10.0.0.0/8",
         &format!("forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:{port})"),
     ]);
     let listed = net.ok(&["table", "r1", "list", "routes"]);
@@ -296,8 +329,15 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
 
     let frames = vec![hex(HIT), hex(MISS), hex(HIT), hex(MISS), hex(HIT)];
     let got = send_and_capture(&net.b, "vb", "vd", frames);
-    let forwarded: Vec<&Vec<u8>> = got.iter().filter(|f| f.len() >= 14 && f[12..14] == [8, 0]).collect();
-    assert_eq!(forwarded.len(), 3, "three routed frames arrive, the misses do not: {got:02x?}");
+    let forwarded: Vec<&Vec<u8>> = got
+        .iter()
+        .filter(|f| f.len() >= 14 && f[12..14] == [8, 0])
+        .collect();
+    assert_eq!(
+        forwarded.len(),
+        3,
+        "three routed frames arrive, the misses do not: {got:02x?}"
+    );
     for f in forwarded {
         assert_eq!(*f, hex(HIT_OUT), "rewritten as the router does");
     }
@@ -305,7 +345,10 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
     // Counters from another process, summed over CPUs: 3 frames of 42 bytes out of `port`.
     let counters = json(&net.ok(&["counters", "r1", "--json"]));
     let values = &counters["counters"][0]["values"];
-    assert_eq!(counters["counters"][0]["counter"], "RouterIngress.port_stats");
+    assert_eq!(
+        counters["counters"][0]["counter"],
+        "RouterIngress.port_stats"
+    );
     assert_eq!(values.as_array().unwrap().len(), 1, "{counters}");
     assert_eq!(values[0]["index"], port);
     assert_eq!(values[0]["packets"], 3);
@@ -318,14 +361,20 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
     assert_eq!(m["program_id"], prog_id);
     assert_eq!(m["attachments"][0]["iface"], "va");
     assert_eq!(m["attachments"][0]["attached"], true);
-    assert_eq!(m["attachments"][0]["netns"], format!("/run/netns/{}", net.a));
+    assert_eq!(
+        m["attachments"][0]["netns"],
+        format!("/run/netns/{}", net.a)
+    );
     assert_eq!(m["tables"][0]["entries"], 1);
     assert_eq!(m["tables"][0]["size"], 65536);
 
     // Deleting the route: now every frame misses and is dropped.
     net.ok(&["table", "r1", "del", "routes", "dst:10.0.0.0/8"]);
     let got = send_and_capture(&net.b, "vb", "vd", vec![hex(HIT)]);
-    assert!(got.iter().all(|f| f != &hex(HIT_OUT)), "no route, no forwarding");
+    assert!(
+        got.iter().all(|f| f != &hex(HIT_OUT)),
+        "no route, no forwarding"
+    );
 
     let out = net.ok(&["unload", "r1"]);
     assert_eq!(out, "unloaded `r1` (was on va)\n");
@@ -341,25 +390,113 @@ fn failed_commands_leave_nothing_behind_and_say_what_to_do() {
     let net = Net::new();
     let ns = net.a.as_str();
     // Interface and namespace missing: environment errors, exit 2, nothing pinned.
-    let err = net.fails(2, &["load", "examples/router.iov", "--dev", "nosuch0", "--netns", ns]);
-    assert!(err.contains("no network interface named `nosuch0`"), "{err}");
+    let err = net.fails(
+        2,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "nosuch0",
+            "--netns",
+            ns,
+        ],
+    );
+    assert!(
+        err.contains("no network interface named `nosuch0`"),
+        "{err}"
+    );
     assert!(err.contains(&format!("ip -n {ns} link")), "{err}");
-    let err = net.fails(2, &["load", "examples/router.iov", "--dev", "va", "--netns", "nosuchns"]);
+    let err = net.fails(
+        2,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "va",
+            "--netns",
+            "nosuchns",
+        ],
+    );
     assert!(err.contains("no network namespace `nosuchns`"), "{err}");
     assert!(err.contains("ip netns list"), "{err}");
     assert_eq!(net.pins(), Vec::<String>::new());
-    let err = net.fails(2, &["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--name", "a/b"]);
+    let err = net.fails(
+        2,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "va",
+            "--netns",
+            ns,
+            "--name",
+            "a/b",
+        ],
+    );
     assert!(err.contains("is not a usable module name"), "{err}");
-    let err = net.fails(2, &["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--hook", "tc-ingress", "--mode", "bogus"]);
+    let err = net.fails(
+        2,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "va",
+            "--netns",
+            ns,
+            "--hook",
+            "tc-ingress",
+            "--mode",
+            "bogus",
+        ],
+    );
     assert!(err.contains("bogus"), "{err}");
 
-    net.ok(&["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--name", "r1"]);
+    net.ok(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "va",
+        "--netns",
+        ns,
+        "--name",
+        "r1",
+    ]);
     let before = net.xdp_progs(ns, "va");
     // The name is taken; the hook is taken by r1: refused, exit 1, r1 untouched.
-    let err = net.fails(1, &["load", "examples/router.iov", "--dev", "vc", "--netns", ns, "--name", "r1"]);
-    assert!(err.contains("a module named `r1` is loaded already"), "{err}");
-    let err = net.fails(1, &["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--name", "r2"]);
-    assert!(err.contains("module `r1` is attached to `va` at xdp already"), "{err}");
+    let err = net.fails(
+        1,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "vc",
+            "--netns",
+            ns,
+            "--name",
+            "r1",
+        ],
+    );
+    assert!(
+        err.contains("a module named `r1` is loaded already"),
+        "{err}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "va",
+            "--netns",
+            ns,
+            "--name",
+            "r2",
+        ],
+    );
+    assert!(
+        err.contains("module `r1` is attached to `va` at xdp already"),
+        "{err}"
+    );
     assert_eq!(net.pins(), vec!["r1".to_string()]);
     assert_eq!(net.xdp_progs(ns, "va"), before);
     // An object built for XDP cannot be put on a TC hook.
@@ -372,45 +509,121 @@ fn failed_commands_leave_nothing_behind_and_say_what_to_do() {
         .unwrap();
     assert!(out.status.success());
     let obj_arg = obj.to_str().unwrap();
-    let err = net.fails(1, &["load", obj_arg, "--dev", "vc", "--netns", ns, "--hook", "tc-ingress", "--name", "r3"]);
-    assert!(err.contains("built for hook xdp and cannot run at tc-ingress"), "{err}");
+    let err = net.fails(
+        1,
+        &[
+            "load",
+            obj_arg,
+            "--dev",
+            "vc",
+            "--netns",
+            ns,
+            "--hook",
+            "tc-ingress",
+            "--name",
+            "r3",
+        ],
+    );
+    assert!(
+        err.contains("built for hook xdp and cannot run at tc-ingress"),
+        "{err}"
+    );
     let _ = std::fs::remove_file(&obj);
     assert_eq!(net.pins(), vec!["r1".to_string()]);
 
     // Bad control-plane requests change nothing (exit 1); a bad line is a usage error (2).
-    net.ok(&["table", "r1", "add", "routes", "dst:10.0.0.0/8", "forward(dst_mac:1, src_mac:2, port:3)"]);
+    net.ok(&[
+        "table",
+        "r1",
+        "add",
+        "routes",
+        "dst:10.0.0.0/8",
+        "forward(dst_mac:1, src_mac:2, port:3)",
+    ]);
     let cases: &[(&str, &str)] = &[
         ("add nosuch dst:1 drop_packet()", "no table `nosuch`"),
         ("add routes dst:10.0.0.0/8 fwd()", "has no action `fwd`"),
-        ("add routes dst:10.0.0.0/8 forward(dst_mac:1, src_mac:2, port:3)", "already has an entry"),
-        ("add routes dst:10.0.0.1/8 forward(dst_mac:1, src_mac:2, port:3)", "has bits set after the first 8"),
-        ("add routes dst:10.0.0.0/40 forward(dst_mac:1, src_mac:2, port:3)", "longer than the field's 32 bits"),
-        ("add routes dst:11.0.0.0/8 forward(dst_mac:1, src_mac:2, port:4294967296)", "does not fit in 32 bits"),
-        ("add routes ttl:1 forward(dst_mac:1, src_mac:2, port:3)", "has no key `ttl`"),
-        ("add routes dst:11.0.0.0/8 forward(dst_mac:1, port:3)", "no value for parameter `src_mac`"),
+        (
+            "add routes dst:10.0.0.0/8 forward(dst_mac:1, src_mac:2, port:3)",
+            "already has an entry",
+        ),
+        (
+            "add routes dst:10.0.0.1/8 forward(dst_mac:1, src_mac:2, port:3)",
+            "has bits set after the first 8",
+        ),
+        (
+            "add routes dst:10.0.0.0/40 forward(dst_mac:1, src_mac:2, port:3)",
+            "longer than the field's 32 bits",
+        ),
+        (
+            "add routes dst:11.0.0.0/8 forward(dst_mac:1, src_mac:2, port:4294967296)",
+            "does not fit in 32 bits",
+        ),
+        (
+            "add routes ttl:1 forward(dst_mac:1, src_mac:2, port:3)",
+            "has no key `ttl`",
+        ),
+        (
+            "add routes dst:11.0.0.0/8 forward(dst_mac:1, port:3)",
+            "no value for parameter `src_mac`",
+        ),
         ("del routes dst:12.0.0.0/8", "has no entry with these keys"),
     ];
     for (line, message) in cases {
-        let words: Vec<&str> = std::iter::once("table").chain(std::iter::once("r1")).chain(line.split(' ')).collect();
+        let words: Vec<&str> = std::iter::once("table")
+            .chain(std::iter::once("r1"))
+            .chain(line.split(' '))
+            .collect();
         let err = net.fails(1, &words);
         assert!(err.contains(message), "{line}: {err}");
     }
-    let err = net.fails(2, &["table", "r1", "add", "routes", "dst:300.0.0.0/8", "drop_packet()"]);
+    let err = net.fails(
+        2,
+        &[
+            "table",
+            "r1",
+            "add",
+            "routes",
+            "dst:300.0.0.0/8",
+            "drop_packet()",
+        ],
+    );
     assert!(err.contains("is not a value"), "{err}");
     let err = net.fails(2, &["table", "nosuch", "list"]);
     assert!(err.contains("no module named `nosuch`"), "{err}");
     // A batch with one bad line writes nothing, and neither does one the kernel refuses.
     let batch = std::env::temp_dir().join(format!("iov-op-{}.txt", std::process::id()));
-    std::fs::write(&batch, "add routes dst:20.0.0.0/8 drop_packet()\nadd routes dst:10.0.0.0/8 drop_packet()\n").unwrap();
+    std::fs::write(
+        &batch,
+        "add routes dst:20.0.0.0/8 drop_packet()\nadd routes dst:10.0.0.0/8 drop_packet()\n",
+    )
+    .unwrap();
     let err = net.fails(1, &["table", "r1", "apply", batch.to_str().unwrap()]);
-    assert!(err.contains(":2: table `RouterIngress.routes` already has an entry"), "{err}");
-    std::fs::write(&batch, "add routes dst:20.0.0.0/8 drop_packet()\nsetdefault routes forward(dst_mac:1)\n").unwrap();
+    assert!(
+        err.contains(":2: table `RouterIngress.routes` already has an entry"),
+        "{err}"
+    );
+    std::fs::write(
+        &batch,
+        "add routes dst:20.0.0.0/8 drop_packet()\nsetdefault routes forward(dst_mac:1)\n",
+    )
+    .unwrap();
     let err = net.fails(1, &["table", "r1", "apply", batch.to_str().unwrap()]);
-    assert!(err.contains(":2: no value for parameter `src_mac`"), "{err}");
+    assert!(
+        err.contains(":2: no value for parameter `src_mac`"),
+        "{err}"
+    );
     let _ = std::fs::remove_file(&batch);
     let listed = net.ok(&["table", "r1", "list", "routes"]);
-    assert_eq!(listed.lines().count(), 2, "one entry and the default: {listed}");
-    assert!(listed.contains("setdefault RouterIngress.routes drop_packet()"), "{listed}");
+    assert_eq!(
+        listed.lines().count(),
+        2,
+        "one entry and the default: {listed}"
+    );
+    assert!(
+        listed.contains("setdefault RouterIngress.routes drop_packet()"),
+        "{listed}"
+    );
 
     net.ok(&["unload", "r1"]);
     let err = net.fails(2, &["unload", "r1"]);
@@ -426,7 +639,16 @@ fn a_module_survives_its_interface_and_tc_modules_attach_through_tcx() {
     }
     let net = Net::new();
     let ns = net.a.as_str();
-    net.ok(&["load", "examples/vlan_filter.iov", "--dev", "vc", "--netns", ns, "--name", "tc1"]);
+    net.ok(&[
+        "load",
+        "examples/vlan_filter.iov",
+        "--dev",
+        "vc",
+        "--netns",
+        ns,
+        "--name",
+        "tc1",
+    ]);
     let list = json(&net.ok(&["list", "--json"]));
     assert_eq!(list["modules"][0]["hook"], "tc-ingress");
     assert_eq!(list["modules"][0]["attachments"][0]["attached"], true);
@@ -434,8 +656,13 @@ fn a_module_survives_its_interface_and_tc_modules_attach_through_tcx() {
     // listed and unloads cleanly.
     ip(&["-n", ns, "link", "del", "vc"]);
     let list = json(&net.ok(&["list", "--json"]));
-    assert_eq!(list["modules"][0]["attachments"][0]["attached"], false, "{list}");
-    assert!(net.ok(&["list"]).contains("DETACHED: the interface is gone"));
+    assert_eq!(
+        list["modules"][0]["attachments"][0]["attached"], false,
+        "{list}"
+    );
+    assert!(net
+        .ok(&["list"])
+        .contains("DETACHED: the interface is gone"));
     net.ok(&["unload", "tc1"]);
     assert_eq!(net.pins(), Vec::<String>::new());
 }
@@ -454,11 +681,17 @@ fn an_object_loaded_by_bpftool_alone_runs_the_declared_default_on_a_miss() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // bpffs may not be mounted yet (a new mount over a mounted one would hide its pins).
     let bpffs = Path::new("/sys/fs/bpf");
     if !iov_runtime::is_bpffs(bpffs) {
-        let _ = Command::new("mount").args(["-t", "bpf", "bpf", "/sys/fs/bpf"]).output();
+        let _ = Command::new("mount")
+            .args(["-t", "bpf", "bpf", "/sys/fs/bpf"])
+            .output();
     }
     let pin = bpffs.join(format!("iov-bpftool-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&pin);
@@ -477,8 +710,17 @@ fn an_object_loaded_by_bpftool_alone_runs_the_declared_default_on_a_miss() {
         .args(["type", "xdp"])
         .output()
         .expect("bpftool");
-    assert!(out.status.success(), "bpftool prog loadall: {}", String::from_utf8_lossy(&out.stderr));
-    let prog = std::fs::read_dir(&pin).unwrap().flatten().next().unwrap().path();
+    assert!(
+        out.status.success(),
+        "bpftool prog loadall: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prog = std::fs::read_dir(&pin)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
     let run = |frame: &str| {
         let data = dir.join("in.bin");
         std::fs::write(&data, hex(frame)).unwrap();
@@ -490,7 +732,11 @@ fn an_object_loaded_by_bpftool_alone_runs_the_declared_default_on_a_miss() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         text
     };
     // No entries and a default slot nobody wrote: the declared `drop_packet()` runs
@@ -498,6 +744,7 @@ fn an_object_loaded_by_bpftool_alone_runs_the_declared_default_on_a_miss() {
     let miss = run(MISS);
     assert!(miss.contains("Return value: 1,"), "{miss}");
     // Not IPv4: passed (XDP_PASS = 2), so the verdict above is the table's doing.
-    let arp = run("001122334455aabbccddeeff080600000000000000000000000000000000000000000000000000000000");
+    let arp =
+        run("001122334455aabbccddeeff080600000000000000000000000000000000000000000000000000000000");
     assert!(arp.contains("Return value: 2,"), "{arp}");
 }
