@@ -244,7 +244,7 @@ fn send_and_capture(
                     &mut len,
                 )
             };
-            if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING as u8 {
+            if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING {
                 got.push(buf[..n as usize].to_vec());
             }
         }

@@ -41,10 +41,13 @@ pub(crate) enum Objects {
     /// Loaded by this process from an object file.
     Loaded(Ebpf),
     /// Reopened from a deployed module's pins.
-    Pinned {
-        program: Program,
-        maps: HashMap<String, MapData>,
-    },
+    Pinned(Box<Pinned>),
+}
+
+/// The program and maps of a module reopened from its pins.
+pub(crate) struct Pinned {
+    pub program: Program,
+    pub maps: HashMap<String, MapData>,
 }
 
 /// What the kernel says about one map.
@@ -104,7 +107,7 @@ impl Module {
     pub fn ebpf(&self) -> Option<&Ebpf> {
         match &self.objects {
             Objects::Loaded(ebpf) => Some(ebpf),
-            Objects::Pinned { .. } => None,
+            Objects::Pinned(_) => None,
         }
     }
 
@@ -127,7 +130,7 @@ impl Module {
         let function = &self.manifest.function;
         let found = match &self.objects {
             Objects::Loaded(ebpf) => ebpf.program(function),
-            Objects::Pinned { program, .. } => Some(program),
+            Objects::Pinned(p) => Some(&p.program),
         };
         found.ok_or_else(|| Error::NoProgram {
             function: function.clone(),
@@ -140,7 +143,7 @@ impl Module {
         let function = &self.manifest.function;
         let found = match &mut self.objects {
             Objects::Loaded(ebpf) => ebpf.program_mut(function),
-            Objects::Pinned { program, .. } => Some(program),
+            Objects::Pinned(p) => Some(&mut p.program),
         };
         found.ok_or_else(|| Error::NoProgram {
             function: function.clone(),
@@ -152,7 +155,7 @@ impl Module {
     pub(crate) fn map_data(&self, name: &str) -> Option<&MapData> {
         match &self.objects {
             Objects::Loaded(ebpf) => ebpf.map(name).and_then(map_data),
-            Objects::Pinned { maps, .. } => maps.get(name),
+            Objects::Pinned(p) => p.maps.get(name),
         }
     }
 

@@ -9,7 +9,7 @@
 
 use crate::deploy::check_name;
 use crate::error::{chain, list};
-use crate::module::{check_maps, Objects};
+use crate::module::{check_maps, Objects, Pinned};
 use crate::record::{self, AttachmentRecord, Record};
 use crate::sys;
 use crate::{Error, Module};
@@ -115,7 +115,7 @@ impl Module {
             ),
         };
         Ok(Module {
-            objects: Objects::Pinned { program, maps },
+            objects: Objects::Pinned(Box::new(Pinned { program, maps })),
             manifest,
             record: Some(record),
             maps: shapes,
