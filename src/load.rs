@@ -63,10 +63,18 @@ pub fn run(args: &Args) -> ExitCode {
     });
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => args
-            .file
-            .file_stem()
-            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+        None => args.file.file_stem().map_or_else(String::new, |s| {
+            s.to_string_lossy()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect()
+        }),
     };
     let is_source = args.file.extension().is_some_and(|e| e == "iov");
     let object = if is_source {

@@ -122,7 +122,8 @@ pub fn action_call(text: &str) -> Result<(String, Vec<(String, u128)>), String> 
                     named(a, |v| {
                         literal(v).map_err(|e| {
                             if v == "_" || v.contains("&&&") || v.contains("..") {
-                                format!("argument `{a}` must be a value; masks, ranges and `_` are for keys")
+                                let name = a.split(':').next().unwrap_or(a);
+                                format!("argument `{name}` must be a value; masks, ranges and `_` are for keys")
                             } else {
                                 e
                             }

@@ -625,6 +625,51 @@ fn failed_commands_leave_nothing_behind_and_say_what_to_do() {
         "{listed}"
     );
 
+    // Another loader's program holds the hook (here: an iov with another pin root, which this
+    // one cannot see): the kernel refuses the link, exit 1, nothing left.
+    // (bpffs refuses names with a dot.)
+    let other_root = PathBuf::from(format!("{}other", net.root.display()));
+    let other = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(args)
+            .env("IOV_PIN_ROOT", &other_root)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let out = other(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "vc",
+        "--netns",
+        ns,
+        "--name",
+        "x",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = net.fails(
+        1,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "vc",
+            "--netns",
+            ns,
+            "--name",
+            "r4",
+        ],
+    );
+    assert!(err.contains("another program is attached to `vc`"), "{err}");
+    assert_eq!(net.pins(), vec!["r1".to_string()]);
+    assert!(other(&["unload", "x"]).status.success());
+    let _ = std::fs::remove_dir_all(&other_root);
+
     net.ok(&["unload", "r1"]);
     let err = net.fails(2, &["unload", "r1"]);
     assert!(err.contains("no module named `r1`"), "{err}");
@@ -664,6 +709,71 @@ fn a_module_survives_its_interface_and_tc_modules_attach_through_tcx() {
         .ok(&["list"])
         .contains("DETACHED: the interface is gone"));
     net.ok(&["unload", "tc1"]);
+    assert_eq!(net.pins(), Vec::<String>::new());
+}
+
+#[test]
+fn auto_mode_falls_back_to_generic_xdp_with_a_notice() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    // A bridge has no native XDP.
+    ip(&["-n", &net.a, "link", "add", "dum0", "type", "bridge"]);
+    let out = net.iov(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "dum0",
+        "--netns",
+        &net.a,
+        "--name",
+        "d1",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("note: native XDP is not available on `dum0`"),
+        "{err}"
+    );
+    assert!(err.contains("attached in generic mode instead"), "{err}");
+    let list = json(&net.ok(&["list", "--json"]));
+    assert_eq!(list["modules"][0]["attachments"][0]["mode"], "generic");
+    let err = net.fails(
+        1,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "dum0",
+            "--netns",
+            &net.a,
+            "--name",
+            "d2",
+            "--mode",
+            "native",
+        ],
+    );
+    assert!(err.contains("module `d1` is attached to `dum0`"), "{err}");
+    net.ok(&["unload", "d1"]);
+    // Asked for native where there is none: an environment error (2) that says what to do.
+    let err = net.fails(
+        2,
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "dum0",
+            "--netns",
+            &net.a,
+            "--name",
+            "d2",
+            "--mode",
+            "native",
+        ],
+    );
+    assert!(err.contains("attaching to `dum0` failed"), "{err}");
+    assert!(err.contains("attach in generic mode"), "{err}");
     assert_eq!(net.pins(), Vec::<String>::new());
 }
 

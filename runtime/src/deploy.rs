@@ -74,10 +74,10 @@ struct Target {
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && !name.starts_with('.')
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            // bpffs refuses names with a dot (reserved by the kernel).
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
     if ok {
         Ok(())
     } else {
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn names_are_one_plain_directory() {
-        for ok in ["r1", "edge-router_2", "fw.v2", "A"] {
+        for ok in ["r1", "edge-router_2", "fw-v2", "A"] {
             assert!(check_name(ok).is_ok(), "{ok}");
         }
         for bad in [

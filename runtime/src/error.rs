@@ -140,8 +140,8 @@ pub enum Error {
 
     // ---- deployed modules ------------------------------------------------------------------
     #[error(
-        "`{name}` is not a usable module name: use letters, digits, `-`, `_` and `.` \
-         (at most 64, not starting with `.`)"
+        "`{name}` is not a usable module name: use letters, digits, `-` and `_` (at most \
+         64; bpffs refuses dots)"
     )]
     BadName { name: String },
 

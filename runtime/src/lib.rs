@@ -6,6 +6,48 @@
 //! counters, registers), test runs in the kernel (`BPF_PROG_TEST_RUN`), attachment to
 //! interfaces and pinning to bpffs.
 //!
+//! A module's life, as `iov load`, `iov table`, `iov counters` and `iov unload` live it
+//! (each step may run in another process: the module is found again by name):
+//!
+//! ```no_run
+//! use iov_runtime::{Deploy, Device, Match, ModeChoice, Module, Request};
+//! use std::path::Path;
+//!
+//! let object = std::fs::read("router.o")?; // from `iov build examples/router.iov`
+//! let root = Path::new(iov_runtime::DEFAULT_ROOT);
+//! let devices = [Device { iface: "veth0".into(), netns: Some("blue".into()) }];
+//! let deployed = Module::deploy(
+//!     &object,
+//!     &Deploy {
+//!         name: "r1",
+//!         source: "router.o",
+//!         devices: &devices,
+//!         hook: None,
+//!         mode: ModeChoice::Auto,
+//!         root,
+//!     },
+//! )?;
+//! for notice in &deployed.notices {
+//!     eprintln!("note: {notice}"); // such as a fallback to generic XDP
+//! }
+//!
+//! let r1 = Module::open(root, "r1")?;
+//! r1.apply(&Request::Add {
+//!     table: "routes".into(),
+//!     priority: None,
+//!     keys: vec![("dst".into(), Match::Prefix { value: 0x0a00_0000, len: 8 })],
+//!     action: "forward".into(),
+//!     args: vec![("dst_mac".into(), 0x0200_0000_0002), ("src_mac".into(), 1), ("port".into(), 3)],
+//! })?;
+//! let (packets, bytes) = r1.counter("port_stats", 3)?;
+//! println!("{packets} packets, {bytes} bytes out of port 3");
+//! for summary in Module::list(root) {
+//!     println!("{}: {:?}", summary.name, summary.tables);
+//! }
+//! Module::unload(root, "r1")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! | file | takes | gives |
 //! |---|---|---|
 //! | `manifest.rs` | object bytes | the [`Manifest`](iov_manifest::Manifest) |
