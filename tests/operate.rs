@@ -6,264 +6,11 @@
 //! fails. Every `iov` call is a separate process, so each one reopens the module by name.
 //! Needs root; skips with a message otherwise, and fails under CI=true.
 
-use std::ffi::CString;
+mod net;
+
+use net::{hex, ip, json, privileged, send_and_capture, Net};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-
-fn privileged() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the operate tests need root, and CI must run them"
-    );
-    eprintln!("skipping: loading and attaching BPF programs needs root; run `sudo -E cargo test`");
-    false
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// Two namespaces `A` and `B`, joined by two veth pairs: `va`(A)-`vb`(B), `vc`(A)-`vd`(B);
-/// a private pin root. Dropping it unloads every module under the root and removes all.
-struct Net {
-    a: String,
-    b: String,
-    root: PathBuf,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("iproute2 `ip`");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Net {
-    fn new() -> Net {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("iovop{}x{n}", std::process::id());
-        let net = Net {
-            a: format!("{tag}a"),
-            b: format!("{tag}b"),
-            root: PathBuf::from(format!("/sys/fs/bpf/{tag}")),
-        };
-        ip(&["netns", "add", &net.a]);
-        ip(&["netns", "add", &net.b]);
-        for (x, y) in [("va", "vb"), ("vc", "vd")] {
-            ip(&[
-                "link", "add", x, "netns", &net.a, "type", "veth", "peer", "name", y, "netns",
-                &net.b,
-            ]);
-            ip(&["-n", &net.a, "link", "set", x, "up"]);
-            ip(&["-n", &net.b, "link", "set", y, "up"]);
-        }
-        net
-    }
-
-    /// Runs `iov ARGS` with this test's pin root.
-    fn iov(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_iov"))
-            .args(args)
-            .env("IOV_PIN_ROOT", &self.root)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("iov runs")
-    }
-
-    /// `iov ARGS`, which must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.iov(args);
-        assert!(
-            out.status.success(),
-            "iov {args:?} failed ({:?}):\n{}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// `iov ARGS`, which must fail with `code`; its stderr, with the report's wrapped lines
-    /// joined again.
-    fn fails(&self, code: i32, args: &[&str]) -> String {
-        let out = self.iov(args);
-        let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
-        assert_eq!(out.status.code(), Some(code), "iov {args:?}: {err}");
-        err
-    }
-
-    /// The index of interface `iface` in namespace `ns`.
-    fn ifindex(&self, ns: &str, iface: &str) -> u32 {
-        let iface = iface.to_string();
-        in_netns(ns, move || {
-            let name = CString::new(iface).unwrap();
-            // SAFETY: a valid NUL-terminated name.
-            unsafe { libc::if_nametoindex(name.as_ptr()) }
-        })
-    }
-
-    /// The XDP program ids attached to `iface` in `ns`, as `ip link` shows them.
-    fn xdp_progs(&self, ns: &str, iface: &str) -> String {
-        let out = Command::new("ip")
-            .args(["-n", ns, "-d", "link", "show", iface])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines()
-            .filter(|l| l.contains("prog/xdp"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// The module directories under the root.
-    fn pins(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for name in self.pins() {
-            let _ = self.iov(&["unload", &name]);
-        }
-        let _ = std::fs::remove_dir_all(&self.root);
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-    }
-}
-
-/// Runs `f` on a thread inside network namespace `ns`.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        use std::os::fd::AsRawFd;
-        // SAFETY: setns on an open namespace file; affects only this thread.
-        let ret = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(ret, 0, "setns {path}: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-/// A raw AF_PACKET socket on `iface` of the calling thread's namespace.
-fn packet_socket(iface: &str) -> (i32, libc::sockaddr_ll) {
-    let name = CString::new(iface).unwrap();
-    // SAFETY: plain socket calls on buffers that outlive them.
-    unsafe {
-        let index = libc::if_nametoindex(name.as_ptr());
-        assert_ne!(index, 0, "no interface {iface}");
-        let proto = (libc::ETH_P_ALL as u16).to_be();
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-        let mut addr: libc::sockaddr_ll = std::mem::zeroed();
-        addr.sll_family = libc::AF_PACKET as u16;
-        addr.sll_protocol = proto;
-        addr.sll_ifindex = index as i32;
-        let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-        let ret = libc::bind(fd, (&addr as *const libc::sockaddr_ll).cast(), len);
-        assert_eq!(ret, 0, "bind: {}", std::io::Error::last_os_error());
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 100_000,
-        };
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        );
-        (fd, addr)
-    }
-}
-
-/// In namespace `ns`: sends each frame out of `out_iface` and collects, for a second, every
-/// frame that arrives on `in_iface`.
-fn send_and_capture(
-    ns: &str,
-    out_iface: &str,
-    in_iface: &str,
-    frames: Vec<Vec<u8>>,
-) -> Vec<Vec<u8>> {
-    let (out_iface, in_iface) = (out_iface.to_string(), in_iface.to_string());
-    in_netns(ns, move || {
-        let (rx, _) = packet_socket(&in_iface);
-        let (tx, addr) = packet_socket(&out_iface);
-        for f in &frames {
-            // SAFETY: sending a live buffer to a bound address.
-            let sent = unsafe {
-                libc::sendto(
-                    tx,
-                    f.as_ptr().cast(),
-                    f.len(),
-                    0,
-                    (&addr as *const libc::sockaddr_ll).cast(),
-                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
-                )
-            };
-            assert_eq!(
-                sent,
-                f.len() as isize,
-                "sendto: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < deadline {
-            let mut buf = [0u8; 2048];
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-            // SAFETY: receiving into live buffers of the advertised sizes.
-            let n = unsafe {
-                libc::recvfrom(
-                    rx,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
-            };
-            if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING {
-                got.push(buf[..n as usize].to_vec());
-            }
-        }
-        // SAFETY: closing descriptors we opened.
-        unsafe {
-            libc::close(rx);
-            libc::close(tx);
-        }
-        got
-    })
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.split_whitespace().collect();
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
+use std::process::Command;
 
 /// To 10.1.2.3 (routed), TTL 64; and the same after the router: MACs rewritten, TTL 63,
 /// checksum recomputed (as in examples/router.stf).
@@ -274,10 +21,6 @@ const HIT_OUT: &str =
 /// To 172.16.0.9: no route, so the default action drops it.
 const MISS: &str =
     "001122334455aabbccddeeff08004500001c000040004011ce0ec0a80001ac1000090000000000000000";
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 #[test]
 fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name() {
@@ -857,4 +600,105 @@ fn an_object_loaded_by_bpftool_alone_runs_the_declared_default_on_a_miss() {
     let arp =
         run("001122334455aabbccddeeff080600000000000000000000000000000000000000000000000000000000");
     assert!(arp.contains("Return value: 2,"), "{arp}");
+}
+
+/// SSH SYN from 10.1.1.1 (denied by the firewall's const entry) and HTTP from the same host
+/// (allowed), as in examples/firewall.stf.
+const SSH_SYN: &str = "001122334455aabbccddeeff0800450000280000400040066f250a010101c0a800019c40001600000001000000005002200000000000";
+const HTTP: &str = "001122334455aabbccddeeff0800450000280000400040066f250a010101c0a800019c40005000000001000000005010200000000000";
+
+#[test]
+fn const_entries_registers_and_counters_of_a_firewall_from_the_command_line() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    let ns = net.a.as_str();
+    net.ok(&[
+        "load",
+        "examples/firewall.iov",
+        "--dev",
+        "va",
+        "--netns",
+        ns,
+        "--mode",
+        "generic",
+    ]);
+    // The default name is the file's.
+    assert_eq!(net.pins(), vec!["firewall".to_string()]);
+    send_and_capture(
+        &net.b,
+        "vb",
+        "vb",
+        vec![hex(SSH_SYN), hex(HTTP), hex(SSH_SYN)],
+    );
+    // The const entry was installed by `iov load`: both SYNs denied, HTTP allowed.
+    assert_eq!(
+        net.ok(&["counters", "firewall", "verdicts"]),
+        "FwIngress.verdicts[0] packets 1\nFwIngress.verdicts[1] packets 2\n"
+    );
+    assert_eq!(
+        net.ok(&["registers", "firewall"]),
+        "FwIngress.syn_seen[0] = 2\n"
+    );
+    assert_eq!(
+        net.ok(&["registers", "firewall", "syn_seen", "0", "0x100"]),
+        "syn_seen[0] = 256\n"
+    );
+    let read = json(&net.ok(&["registers", "firewall", "syn_seen", "0", "--json"]));
+    assert_eq!(read["value"], "256");
+    let err = net.fails(1, &["registers", "firewall", "syn_seen", "1", "5"]);
+    assert!(
+        err.contains("index 1 is out of range for register `FwIngress.syn_seen` of size 1"),
+        "{err}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "registers",
+            "firewall",
+            "syn_seen",
+            "0",
+            "0x10000000000000000",
+        ],
+    );
+    assert!(err.contains("does not fit in 64 bits"), "{err}");
+    assert_eq!(
+        net.ok(&["registers", "firewall", "syn_seen", "0"]),
+        "syn_seen[0] = 256\n"
+    );
+
+    // Const entries are listed commented out, and cannot be changed.
+    let listed = net.ok(&["table", "firewall", "list"]);
+    assert_eq!(
+        listed,
+        "# const: add FwIngress.acl 1 hdr.ipv4.src:10.0.0.0&&&255.0.0.0 hdr.ipv4.dst:0.0.0.0&&&0.0.0.0 \
+         hdr.ipv4.protocol:6 hdr.tcp.dst_port:22..22 deny()\nsetdefault FwIngress.acl allow()\n"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "table",
+            "firewall",
+            "add",
+            "acl",
+            "src:_",
+            "dst:_",
+            "protocol:17",
+            "dst_port:_",
+            "deny()",
+        ],
+    );
+    assert!(
+        err.contains("the entries of table `FwIngress.acl` are `const`"),
+        "{err}"
+    );
+    // The default is not const: changing it takes effect on the next packet.
+    net.ok(&["table", "firewall", "setdefault", "acl", "deny()"]);
+    send_and_capture(&net.b, "vb", "vb", vec![hex(HTTP)]);
+    assert_eq!(
+        net.ok(&["counters", "firewall", "verdicts"]),
+        "FwIngress.verdicts[0] packets 1\nFwIngress.verdicts[1] packets 3\n"
+    );
+    net.ok(&["unload", "firewall"]);
 }

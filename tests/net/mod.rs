@@ -1,0 +1,272 @@
+//! A test bench of network namespaces for the module commands: two namespaces joined by two
+//! veth pairs, a private pin root, the `iov` binary run against it, and frames sent and
+//! captured with AF_PACKET sockets inside a namespace.
+//!
+//! Takes: nothing; each [`Net`] makes its own namespaces and pin root.
+//! Gives: [`Net`] (removed with everything under its root when dropped, also when a test
+//! fails), `iov` runners that check exit codes, and [`send_and_capture`].
+
+#![allow(dead_code)]
+
+use std::ffi::CString;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub fn privileged() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the operate tests need root, and CI must run them"
+    );
+    eprintln!("skipping: loading and attaching BPF programs needs root; run `sudo -E cargo test`");
+    false
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Two namespaces `A` and `B`, joined by two veth pairs: `va`(A)-`vb`(B), `vc`(A)-`vd`(B);
+/// a private pin root. Dropping it unloads every module under the root and removes all.
+pub struct Net {
+    pub a: String,
+    pub b: String,
+    pub root: PathBuf,
+}
+
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2 `ip`");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Net {
+    pub fn new() -> Net {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("iovop{}x{n}", std::process::id());
+        let net = Net {
+            a: format!("{tag}a"),
+            b: format!("{tag}b"),
+            root: PathBuf::from(format!("/sys/fs/bpf/{tag}")),
+        };
+        ip(&["netns", "add", &net.a]);
+        ip(&["netns", "add", &net.b]);
+        for (x, y) in [("va", "vb"), ("vc", "vd")] {
+            ip(&[
+                "link", "add", x, "netns", &net.a, "type", "veth", "peer", "name", y, "netns",
+                &net.b,
+            ]);
+            ip(&["-n", &net.a, "link", "set", x, "up"]);
+            ip(&["-n", &net.b, "link", "set", y, "up"]);
+        }
+        net
+    }
+
+    /// Runs `iov ARGS` with this test's pin root.
+    pub fn iov(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(args)
+            .env("IOV_PIN_ROOT", &self.root)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("iov runs")
+    }
+
+    /// `iov ARGS`, which must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.iov(args);
+        assert!(
+            out.status.success(),
+            "iov {args:?} failed ({:?}):\n{}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// `iov ARGS`, which must fail with `code`; its stderr, with the report's wrapped lines
+    /// joined again.
+    pub fn fails(&self, code: i32, args: &[&str]) -> String {
+        let out = self.iov(args);
+        let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
+        assert_eq!(out.status.code(), Some(code), "iov {args:?}: {err}");
+        err
+    }
+
+    /// The index of interface `iface` in namespace `ns`.
+    pub fn ifindex(&self, ns: &str, iface: &str) -> u32 {
+        let iface = iface.to_string();
+        in_netns(ns, move || {
+            let name = CString::new(iface).unwrap();
+            // SAFETY: a valid NUL-terminated name.
+            unsafe { libc::if_nametoindex(name.as_ptr()) }
+        })
+    }
+
+    /// The XDP program ids attached to `iface` in `ns`, as `ip link` shows them.
+    pub fn xdp_progs(&self, ns: &str, iface: &str) -> String {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-d", "link", "show", iface])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .filter(|l| l.contains("prog/xdp"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The module directories under the root.
+    pub fn pins(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for name in self.pins() {
+            let _ = self.iov(&["unload", &name]);
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+        for ns in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// Runs `f` on a thread inside network namespace `ns`.
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on an open namespace file; affects only this thread.
+        let ret = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(ret, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// A raw AF_PACKET socket on `iface` of the calling thread's namespace.
+pub fn packet_socket(iface: &str) -> (i32, libc::sockaddr_ll) {
+    let name = CString::new(iface).unwrap();
+    // SAFETY: plain socket calls on buffers that outlive them.
+    unsafe {
+        let index = libc::if_nametoindex(name.as_ptr());
+        assert_ne!(index, 0, "no interface {iface}");
+        let proto = (libc::ETH_P_ALL as u16).to_be();
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let mut addr: libc::sockaddr_ll = std::mem::zeroed();
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_protocol = proto;
+        addr.sll_ifindex = index as i32;
+        let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+        let ret = libc::bind(fd, (&addr as *const libc::sockaddr_ll).cast(), len);
+        assert_eq!(ret, 0, "bind: {}", std::io::Error::last_os_error());
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 100_000,
+        };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        (fd, addr)
+    }
+}
+
+/// In namespace `ns`: sends each frame out of `out_iface` and collects, for a second, every
+/// frame that arrives on `in_iface`.
+pub fn send_and_capture(
+    ns: &str,
+    out_iface: &str,
+    in_iface: &str,
+    frames: Vec<Vec<u8>>,
+) -> Vec<Vec<u8>> {
+    let (out_iface, in_iface) = (out_iface.to_string(), in_iface.to_string());
+    in_netns(ns, move || {
+        let (rx, _) = packet_socket(&in_iface);
+        let (tx, addr) = packet_socket(&out_iface);
+        for f in &frames {
+            // SAFETY: sending a live buffer to a bound address.
+            let sent = unsafe {
+                libc::sendto(
+                    tx,
+                    f.as_ptr().cast(),
+                    f.len(),
+                    0,
+                    (&addr as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            assert_eq!(
+                sent,
+                f.len() as isize,
+                "sendto: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let mut buf = [0u8; 2048];
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+            // SAFETY: receiving into live buffers of the advertised sizes.
+            let n = unsafe {
+                libc::recvfrom(
+                    rx,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut len,
+                )
+            };
+            if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING {
+                got.push(buf[..n as usize].to_vec());
+            }
+        }
+        // SAFETY: closing descriptors we opened.
+        unsafe {
+            libc::close(rx);
+            libc::close(tx);
+        }
+        got
+    })
+}
+
+pub fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
