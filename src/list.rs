@@ -17,7 +17,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    let summaries = Module::list(&root());
+    let summaries = match Module::list(&root()) {
+        Ok(s) => s,
+        Err(e) => return crate::modules::fail(&e),
+    };
     if args.json {
         let modules: Vec<serde_json::Value> = summaries
             .iter()

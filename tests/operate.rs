@@ -702,3 +702,42 @@ fn const_entries_registers_and_counters_of_a_firewall_from_the_command_line() {
     );
     net.ok(&["unload", "firewall"]);
 }
+
+#[test]
+fn without_privileges_every_command_says_to_run_as_root() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    let ns = net.a.as_str();
+    net.ok(&["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--name", "r1"]);
+    std::fs::set_permissions(&net.root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // The same commands as user `nobody`, with no capabilities.
+    let as_nobody = |args: &[&str]| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
+            .arg(env!("CARGO_BIN_EXE_iov"))
+            .args(args)
+            .env("IOV_PIN_ROOT", &net.root)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("setpriv (util-linux)");
+        let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
+        (out.status.code(), err)
+    };
+    for args in [
+        &["load", "examples/router.iov", "--dev", "vc", "--netns", ns, "--name", "r2"][..],
+        &["list"],
+        &["table", "r1", "list"],
+        &["counters", "r1"],
+        &["unload", "r1"],
+    ] {
+        let (code, err) = as_nobody(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("permission denied"), "{args:?}: {err}");
+        assert!(err.contains("needs root"), "{args:?}: {err}");
+    }
+    // Nothing changed.
+    assert_eq!(net.pins(), vec!["r1".to_string()]);
+    net.ok(&["unload", "r1"]);
+}

@@ -41,7 +41,7 @@
 //! })?;
 //! let (packets, bytes) = r1.counter("port_stats", 3)?;
 //! println!("{packets} packets, {bytes} bytes out of port 3");
-//! for summary in Module::list(root) {
+//! for summary in Module::list(root)? {
 //!     println!("{}: {:?}", summary.name, summary.tables);
 //! }
 //! Module::unload(root, "r1")?;

@@ -86,6 +86,7 @@ impl Module {
         check_name(name)?;
         let dir = root.join(name);
         if !dir.is_dir() {
+            Module::list(root)?;
             return Err(unknown(root, name));
         }
         let record = record::read(&dir.join("meta"))?;
@@ -128,12 +129,24 @@ impl Module {
         self.record.as_ref()
     }
 
-    /// Every module under `root`, by name.
-    pub fn list(root: &Path) -> Vec<Summary> {
-        known_modules(root)
+    /// Every module under `root`, by name (none when `root` does not exist yet).
+    pub fn list(root: &Path) -> Result<Vec<Summary>, Error> {
+        if let Err(e) = std::fs::read_dir(root) {
+            return match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                std::io::ErrorKind::PermissionDenied => Err(Error::PermissionDenied {
+                    doing: format!("reading {}", root.display()),
+                }),
+                _ => Err(Error::Pin {
+                    path: root.to_path_buf(),
+                    detail: e.to_string(),
+                }),
+            };
+        }
+        Ok(known_modules(root)
             .into_iter()
             .map(|name| summary(root, name))
-            .collect()
+            .collect())
     }
 
     /// Detaches the module `name` under `root` from every interface and removes its pins
@@ -143,6 +156,7 @@ impl Module {
         check_name(name)?;
         let dir = root.join(name);
         if !dir.is_dir() {
+            Module::list(root)?;
             return Err(unknown(root, name));
         }
         let record = record::read(&dir.join("meta")).ok();
