@@ -710,12 +710,31 @@ fn without_privileges_every_command_says_to_run_as_root() {
     }
     let net = Net::new();
     let ns = net.a.as_str();
-    net.ok(&["load", "examples/router.iov", "--dev", "va", "--netns", ns, "--name", "r1"]);
-    std::fs::set_permissions(&net.root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    net.ok(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "va",
+        "--netns",
+        ns,
+        "--name",
+        "r1",
+    ]);
+    std::fs::set_permissions(
+        &net.root,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
     // The same commands as user `nobody`, with no capabilities.
     let as_nobody = |args: &[&str]| {
         let out = Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+                "--",
+            ])
             .arg(env!("CARGO_BIN_EXE_iov"))
             .args(args)
             .env("IOV_PIN_ROOT", &net.root)
@@ -726,7 +745,16 @@ fn without_privileges_every_command_says_to_run_as_root() {
         (out.status.code(), err)
     };
     for args in [
-        &["load", "examples/router.iov", "--dev", "vc", "--netns", ns, "--name", "r2"][..],
+        &[
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "vc",
+            "--netns",
+            ns,
+            "--name",
+            "r2",
+        ][..],
         &["list"],
         &["table", "r1", "list"],
         &["counters", "r1"],
