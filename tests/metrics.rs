@@ -19,12 +19,14 @@ mod metrics;
 #[path = "../src/stats.rs"]
 mod stats;
 
+mod net;
+
+use net::{privileged, Net};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 fn ci() -> bool {
@@ -230,125 +232,14 @@ fn bad_arguments_are_usage_errors() {
     assert!(err.contains("greater than 0"), "{err}");
 }
 
-fn privileged() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        !ci(),
-        "the metrics kernel tests need root, and CI must run them"
+/// Loads `file` as module `name` on `va` (in the bench's namespace A), in generic mode.
+fn load(lab: &Net, file: &str, name: &str) {
+    ok(
+        &lab.root,
+        &[
+            "load", file, "--dev", "va", "--netns", &lab.a, "--name", name, "--mode", "generic",
+        ],
     );
-    eprintln!("skipping: loading and attaching BPF programs needs root; run `sudo -E cargo test`");
-    false
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A namespace with a veth pair `va`-`vb` in it, and a private pin root. Dropping it unloads
-/// every module under the root and removes the namespace and the root.
-struct Lab {
-    ns: String,
-    root: PathBuf,
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .expect("iproute2 `ip`");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Lab {
-    fn new() -> Lab {
-        let tag = format!(
-            "iovmx{}x{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let lab = Lab {
-            ns: tag.clone(),
-            root: PathBuf::from(format!("/sys/fs/bpf/{tag}")),
-        };
-        ip(&["netns", "add", &lab.ns]);
-        ip(&[
-            "-n", &lab.ns, "link", "add", "va", "type", "veth", "peer", "name", "vb",
-        ]);
-        ip(&["-n", &lab.ns, "link", "set", "va", "up"]);
-        ip(&["-n", &lab.ns, "link", "set", "vb", "up"]);
-        lab
-    }
-
-    fn load(&self, file: &str, dev: &str, name: &str) {
-        ok(
-            &self.root,
-            &[
-                "load", file, "--dev", dev, "--netns", &self.ns, "--name", name, "--mode",
-                "generic",
-            ],
-        );
-    }
-
-    /// Sends each frame out of `vb`, so it arrives on `va`.
-    fn send(&self, frames: Vec<Vec<u8>>) {
-        let path = format!("/run/netns/{}", self.ns);
-        std::thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            let file = std::fs::File::open(&path).unwrap();
-            // SAFETY: setns on an open namespace file, then plain socket calls on buffers
-            // that outlive them; all on this thread only.
-            unsafe {
-                assert_eq!(
-                    libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET),
-                    0,
-                    "setns {path}"
-                );
-                let name = std::ffi::CString::new("vb").unwrap();
-                let index = libc::if_nametoindex(name.as_ptr());
-                assert_ne!(index, 0);
-                let proto = (libc::ETH_P_ALL as u16).to_be();
-                let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-                assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
-                let mut addr: libc::sockaddr_ll = std::mem::zeroed();
-                addr.sll_family = libc::AF_PACKET as u16;
-                addr.sll_protocol = proto;
-                addr.sll_ifindex = index as i32;
-                let len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-                for f in &frames {
-                    let at = (&addr as *const libc::sockaddr_ll).cast();
-                    let sent = libc::sendto(fd, f.as_ptr().cast(), f.len(), 0, at, len);
-                    assert_eq!(
-                        sent,
-                        f.len() as isize,
-                        "sendto: {}",
-                        std::io::Error::last_os_error()
-                    );
-                }
-                libc::close(fd);
-            }
-        })
-        .join()
-        .unwrap();
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for e in std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let _ = iov(&self.root, &["unload", &e.file_name().to_string_lossy()]);
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
 }
 
 /// A 60-byte IPv4 frame to `dst` (checksum left zero: the router does not check it).
@@ -402,9 +293,9 @@ fn a_loaded_router_exports_its_state() {
         return;
     }
     let promtool_ok = have_promtool("checking a router's exposition");
-    let lab = Lab::new();
-    let name = lab.ns.clone();
-    lab.load("examples/router.iov", "va", &name);
+    let lab = Net::new();
+    let name = lab.a.clone();
+    load(&lab, "examples/router.iov", &name);
     let routes = format!("{{module=\"{name}\",table=\"RouterIngress.routes\"}}");
     let port3 = format!("{{module=\"{name}\",counter=\"RouterIngress.port_stats\",index=\"3\"}}");
 
@@ -440,8 +331,8 @@ fn a_loaded_router_exports_its_state() {
             "port:3)",
         ],
     );
-    lab.send(vec![frame([10, 1, 2, 3]); 3]);
-    lab.send(vec![frame([192, 168, 0, 1])]); // no route: the default drops it, uncounted
+    net::send(&lab.b, "vb", vec![frame([10, 1, 2, 3]); 3]);
+    net::send(&lab.b, "vb", vec![frame([192, 168, 0, 1])]); // no route: the default drops it, uncounted
 
     let start = Instant::now();
     let after = ok(&lab.root, &["metrics", &name, "--once"]);
@@ -587,8 +478,8 @@ fn a_counter_of_65536_indexes_refreshes_within_a_second() {
     if !privileged() {
         return;
     }
-    let lab = Lab::new();
-    let name = lab.ns.clone();
+    let lab = Net::new();
+    let name = lab.a.clone();
     let dir = std::env::temp_dir().join(format!("{name}-src"));
     std::fs::create_dir_all(&dir).unwrap();
     let router =
@@ -598,7 +489,7 @@ fn a_counter_of_65536_indexes_refreshes_within_a_second() {
     assert_ne!(big, router);
     let file = dir.join("big.iov");
     std::fs::write(&file, big).unwrap();
-    lab.load(file.to_str().unwrap(), "va", &name);
+    load(&lab, file.to_str().unwrap(), &name);
     let _ = std::fs::remove_dir_all(&dir);
 
     let start = Instant::now();

@@ -10,9 +10,10 @@
 //! or attached program is left behind.
 
 use crate::attach::attach_error;
-use crate::error::{chain, io_cause, is_permission};
+use crate::error::{chain, is_permission};
 use crate::manifest::read_manifest;
 use crate::netns;
+use crate::pin::pin_failure;
 use crate::record::{self, hook_name, AttachmentRecord, Mode, Record, RECORD_FORMAT};
 use crate::registry::{self, known_modules};
 use crate::sys;
@@ -279,19 +280,6 @@ fn deploy_into(
     record::write(&record, &dir.join("meta"))?;
     module.record = Some(record);
     Ok(Deployed { module, notices })
-}
-
-fn pin_failure(path: &Path, e: &(dyn std::error::Error + 'static)) -> Error {
-    if io_cause(e).is_some_and(is_permission) {
-        Error::PermissionDenied {
-            doing: format!("pinning {}", path.display()),
-        }
-    } else {
-        Error::Pin {
-            path: path.to_path_buf(),
-            detail: chain(e),
-        }
-    }
 }
 
 /// Refuses an interface and hook another deployed iov module holds.

@@ -27,6 +27,20 @@ pub fn is_bpffs(path: &Path) -> bool {
     ret == 0 && buf.f_type as u32 == BPF_FS_MAGIC
 }
 
+/// The error for a failed pin of `path`.
+pub(crate) fn pin_failure(path: &Path, e: &(dyn std::error::Error + 'static)) -> Error {
+    if io_cause(e).is_some_and(is_permission) {
+        Error::PermissionDenied {
+            doing: format!("pinning {}", path.display()),
+        }
+    } else {
+        Error::Pin {
+            path: path.to_path_buf(),
+            detail: chain(e),
+        }
+    }
+}
+
 impl Module {
     /// Pins the program and every manifest map under `dir` (created if missing), which
     /// must be on a bpffs. Returns the pinned paths.
@@ -41,18 +55,7 @@ impl Module {
             path: dir.to_path_buf(),
             detail: e.to_string(),
         })?;
-        let fail = |path: &Path, e: &(dyn std::error::Error + 'static)| {
-            if io_cause(e).is_some_and(is_permission) {
-                Error::PermissionDenied {
-                    doing: format!("pinning {}", path.display()),
-                }
-            } else {
-                Error::Pin {
-                    path: path.to_path_buf(),
-                    detail: chain(e),
-                }
-            }
-        };
+        let fail = pin_failure;
         let mut names: Vec<String> = self.maps.keys().cloned().collect();
         names.sort();
         let mut pinned = Vec::new();

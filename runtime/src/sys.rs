@@ -100,21 +100,10 @@ struct FdAttr {
 }
 
 fn bpf_fd<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<OwnedFd> {
-    // SAFETY: as in `bpf`; on success the kernel returns a new descriptor that nothing
-    // else owns.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            cmd,
-            attr as *mut T as *mut libc::c_void,
-            std::mem::size_of::<T>() as libc::c_uint,
-        )
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `ret` is a descriptor the kernel just opened for us.
-    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
+    let fd = bpf_ret(cmd, attr)?;
+    // SAFETY: on success these commands return a descriptor the kernel just opened for us,
+    // which nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn c_path(path: &Path) -> io::Result<CString> {
@@ -214,6 +203,11 @@ pub(crate) fn link_info(fd: BorrowedFd<'_>) -> io::Result<LinkInfo> {
 }
 
 fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<()> {
+    bpf_ret(cmd, attr).map(drop)
+}
+
+/// The bpf() system call; its non-negative return value.
+fn bpf_ret<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a `#[repr(C)]` prefix of `union bpf_attr` with every padding byte
     // spelled out and zeroed; the kernel reads and writes at most `size_of::<T>()` bytes of
     // it, and every pointer inside it refers to a live buffer of the advertised size.
@@ -228,7 +222,7 @@ fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<()> {
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(())
+        Ok(ret)
     }
 }
 

@@ -198,6 +198,39 @@ pub fn packet_socket(iface: &str) -> (i32, libc::sockaddr_ll) {
     }
 }
 
+/// In namespace `ns`: sends each frame out of `iface`.
+pub fn send(ns: &str, iface: &str, frames: Vec<Vec<u8>>) {
+    let iface = iface.to_string();
+    in_netns(ns, move || {
+        let (tx, addr) = packet_socket(&iface);
+        send_on(tx, &addr, &frames);
+        // SAFETY: closing a descriptor we opened.
+        unsafe { libc::close(tx) };
+    })
+}
+
+fn send_on(tx: i32, addr: &libc::sockaddr_ll, frames: &[Vec<u8>]) {
+    for f in frames {
+        // SAFETY: sending a live buffer to a bound address.
+        let sent = unsafe {
+            libc::sendto(
+                tx,
+                f.as_ptr().cast(),
+                f.len(),
+                0,
+                (addr as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as u32,
+            )
+        };
+        assert_eq!(
+            sent,
+            f.len() as isize,
+            "sendto: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 /// In namespace `ns`: sends each frame out of `out_iface` and collects, for a second, every
 /// frame that arrives on `in_iface`.
 pub fn send_and_capture(
@@ -210,25 +243,7 @@ pub fn send_and_capture(
     in_netns(ns, move || {
         let (rx, _) = packet_socket(&in_iface);
         let (tx, addr) = packet_socket(&out_iface);
-        for f in &frames {
-            // SAFETY: sending a live buffer to a bound address.
-            let sent = unsafe {
-                libc::sendto(
-                    tx,
-                    f.as_ptr().cast(),
-                    f.len(),
-                    0,
-                    (&addr as *const libc::sockaddr_ll).cast(),
-                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
-                )
-            };
-            assert_eq!(
-                sent,
-                f.len() as isize,
-                "sendto: {}",
-                std::io::Error::last_os_error()
-            );
-        }
+        send_on(tx, &addr, &frames);
         let mut got = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(1);
         while Instant::now() < deadline {
