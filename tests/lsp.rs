@@ -8,8 +8,40 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 struct Client {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    /// Messages read from the server's stdout by a thread of their own, so a server that
+    /// stops answering fails the test after a timeout instead of hanging it.
+    messages: std::sync::mpsc::Receiver<Value>,
     next_id: u64,
+}
+
+/// How long a request may go unanswered.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads LSP messages from `stdout` until it closes.
+fn read_messages(mut stdout: BufReader<ChildStdout>, to: std::sync::mpsc::Sender<Value>) {
+    loop {
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                len = n.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        if stdout.read_exact(&mut body).is_err() {
+            return;
+        }
+        if to.send(serde_json::from_slice(&body).unwrap()).is_err() {
+            return;
+        }
+    }
 }
 
 impl Client {
@@ -23,10 +55,12 @@ impl Client {
             .expect("iov lsp starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (to, messages) = std::sync::mpsc::channel();
+        std::thread::spawn(move || read_messages(stdout, to));
         Client {
             child,
             stdin,
-            stdout,
+            messages,
             next_id: 1,
         }
     }
@@ -38,24 +72,15 @@ impl Client {
     }
 
     fn receive(&mut self) -> Value {
-        let mut len = 0;
-        loop {
-            let mut line = String::new();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "the server closed its output"
-            );
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
+        match self.messages.recv_timeout(ANSWER_WITHIN) {
+            Ok(msg) => msg,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("the server did not answer within {ANSWER_WITHIN:?}")
             }
-            if let Some(n) = line.strip_prefix("Content-Length: ") {
-                len = n.parse().unwrap();
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the server closed its output")
             }
         }
-        let mut body = vec![0; len];
-        self.stdout.read_exact(&mut body).unwrap();
-        serde_json::from_slice(&body).unwrap()
     }
 
     fn request(&mut self, method: &str, params: Value) -> Value {
@@ -467,4 +492,49 @@ fn an_editor_session() {
 
     let _ = c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
+}
+
+#[test]
+fn every_request_at_every_position_of_multibyte_text_gets_an_answer() {
+    let mut c = Client::start();
+    c.request("initialize", json!({"capabilities": {}}));
+    c.notify("initialized", json!({}));
+    // Names and comments with two-, three- and four-byte characters and a zero-width space,
+    // typed next to members and calls.
+    let text = "// é 日本 😀\u{200b}\ncontrol C(inout std_meta_t meta) {\n    apply { é.x; 日本(1, 😀\u{200b}.); meta.\u{200b} }\n}\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": URI, "languageId": "iov", "version": 1, "text": text}}),
+    );
+    let _ = c.diagnostics();
+    let methods = [
+        "textDocument/completion",
+        "textDocument/hover",
+        "textDocument/signatureHelp",
+        "textDocument/definition",
+        "textDocument/references",
+    ];
+    for (line, content) in text.lines().enumerate() {
+        // Every UTF-16 column, and some past the end of the line.
+        let units = content.encode_utf16().count();
+        for character in 0..units + 3 {
+            for method in methods {
+                let mut params = json!({
+                    "textDocument": {"uri": URI},
+                    "position": {"line": line, "character": character},
+                });
+                if method == "textDocument/references" {
+                    params["context"] = json!({"includeDeclaration": true});
+                }
+                // `request` waits for the answer: a dead server fails here.
+                let _ = c.request(method, params);
+            }
+        }
+    }
+    // Still serving.
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": URI}}),
+    );
+    assert!(symbols.is_array(), "{symbols}");
 }

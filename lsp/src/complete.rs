@@ -110,10 +110,19 @@ pub fn same_expression<'p>(
 
 /// The dotted chain of names just before `end` (`hdr.ipv4` in `x = hdr.ipv4.`).
 fn chain_before(text: &str, end: usize) -> &str {
-    let start = text[..end]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
-    &text[start..end]
+    &text[start_of_run(text, end, |c| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '.'
+    })..end]
+}
+
+/// Where the run of characters that satisfy `keep` ending at `end` starts: just after the
+/// last character before `end` that does not (which may be several bytes long).
+pub(crate) fn start_of_run(text: &str, end: usize, keep: impl Fn(char) -> bool) -> usize {
+    text[..end]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !keep(c))
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 pub fn complete(
@@ -122,10 +131,13 @@ pub fn complete(
     root: iov_diagnostics::FileId,
     at: usize,
 ) -> Vec<CompletionItem> {
+    // The offset comes from the editor: keep it inside the text, on a character boundary.
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
     // The word being typed, and what comes before it.
-    let word_start = text[..at]
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |i| i + 1);
+    let word_start = start_of_run(text, at, |c| c.is_ascii_alphanumeric() || c == '_');
     let before = text[..word_start].trim_end();
     if text[..word_start].ends_with('.') {
         let chain = chain_before(text, word_start - 1);

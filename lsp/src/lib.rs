@@ -52,8 +52,11 @@ impl Backend {
     }
 
     async fn publish(&self, uri: Uri) {
-        let Some(a) = self.analyze(&uri) else { return };
-        let diags = a.diagnostics(&uri);
+        let Some(diags) = isolated("diagnostics", || {
+            self.analyze(&uri).map(|a| a.diagnostics(&uri))
+        }) else {
+            return;
+        };
         self.client.publish_diagnostics(uri, diags, None).await;
     }
 }
@@ -135,9 +138,10 @@ impl LanguageServer for Backend {
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let pos = params.text_document_position_params;
-        Ok(self
-            .analyze(&pos.text_document.uri)
-            .and_then(|a| a.hover(pos.position)))
+        Ok(isolated("hover", || {
+            self.analyze(&pos.text_document.uri)
+                .and_then(|a| a.hover(pos.position))
+        }))
     }
 
     async fn goto_definition(
@@ -145,28 +149,32 @@ impl LanguageServer for Backend {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let pos = params.text_document_position_params;
-        Ok(self
-            .analyze(&pos.text_document.uri)
-            .and_then(|a| a.definition(&pos.text_document.uri, pos.position))
-            .map(GotoDefinitionResponse::Scalar))
+        Ok(isolated("definition", || {
+            self.analyze(&pos.text_document.uri)
+                .and_then(|a| a.definition(&pos.text_document.uri, pos.position))
+                .map(GotoDefinitionResponse::Scalar)
+        }))
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let pos = params.text_document_position;
-        Ok(self.analyze(&pos.text_document.uri).map(|a| {
-            a.references(
-                &pos.text_document.uri,
-                pos.position,
-                params.context.include_declaration,
-            )
+        Ok(isolated("references", || {
+            self.analyze(&pos.text_document.uri).map(|a| {
+                a.references(
+                    &pos.text_document.uri,
+                    pos.position,
+                    params.context.include_declaration,
+                )
+            })
         }))
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let pos = params.text_document_position;
-        Ok(self
-            .analyze(&pos.text_document.uri)
-            .map(|a| CompletionResponse::Array(a.completion(pos.position))))
+        Ok(isolated("completion", || {
+            self.analyze(&pos.text_document.uri)
+                .map(|a| CompletionResponse::Array(a.completion(pos.position)))
+        }))
     }
 
     async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
@@ -179,47 +187,57 @@ impl LanguageServer for Backend {
             return Ok(None);
         };
         // The same formatter as `iov fmt`: one edit replacing the whole document.
-        Ok(iov_syntax::format::format(&text)
-            .filter(|f| *f != text)
-            .map(|f| {
-                let end = position::position(&text, text.len());
-                vec![TextEdit::new(Range::new(Position::new(0, 0), end), f)]
-            }))
+        Ok(isolated("formatting", || {
+            iov_syntax::format::format(&text)
+                .filter(|f| *f != text)
+                .map(|f| {
+                    let end = position::position(&text, text.len());
+                    vec![TextEdit::new(Range::new(Position::new(0, 0), end), f)]
+                })
+        }))
     }
 
     async fn semantic_tokens_full(
         &self,
         params: SemanticTokensParams,
     ) -> Result<Option<SemanticTokensResult>> {
-        Ok(self.analyze(&params.text_document.uri).map(|a| {
-            SemanticTokensResult::Tokens(SemanticTokens {
-                result_id: None,
-                data: a.semantic_tokens(),
+        Ok(isolated("semantic tokens", || {
+            self.analyze(&params.text_document.uri).map(|a| {
+                SemanticTokensResult::Tokens(SemanticTokens {
+                    result_id: None,
+                    data: a.semantic_tokens(),
+                })
             })
         }))
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        Ok(self
-            .analyze(&params.text_document.uri)
-            .map(|a| a.folding_ranges()))
+        Ok(isolated("folding", || {
+            self.analyze(&params.text_document.uri)
+                .map(|a| a.folding_ranges())
+        }))
     }
 
     async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
         let pos = params.text_document_position_params;
-        Ok(self
-            .analyze(&pos.text_document.uri)
-            .and_then(|a| a.signature_help(pos.position)))
+        Ok(isolated("signature help", || {
+            self.analyze(&pos.text_document.uri)
+                .and_then(|a| a.signature_help(pos.position))
+        }))
     }
 
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let pos = params.text_document_position;
-        let Some(a) = self.analyze(&pos.text_document.uri) else {
-            return Ok(None);
-        };
-        a.rename(&pos.text_document.uri, pos.position, &params.new_name)
-            .map(Some)
-            .map_err(tower_lsp_server::jsonrpc::Error::invalid_params)
+        let renamed = isolated("rename", || {
+            self.analyze(&pos.text_document.uri)
+                .map(|a| a.rename(&pos.text_document.uri, pos.position, &params.new_name))
+        });
+        match renamed {
+            None => Ok(None),
+            Some(r) => r
+                .map(Some)
+                .map_err(tower_lsp_server::jsonrpc::Error::invalid_params),
+        }
     }
 
     async fn symbol(
@@ -234,10 +252,11 @@ impl LanguageServer for Backend {
             .unwrap_or_default();
         let mut found = Vec::new();
         for uri in uris {
-            let Some(a) = self.analyze(&uri) else {
+            let Some(mut stack) = isolated("workspace symbols", || {
+                self.analyze(&uri).map(|a| a.symbols())
+            }) else {
                 continue;
             };
-            let mut stack = a.symbols();
             while let Some(s) = stack.pop() {
                 if s.name.to_lowercase().contains(&query) {
                     found.push(WorkspaceSymbol {
@@ -260,10 +279,20 @@ impl LanguageServer for Backend {
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        Ok(self
-            .analyze(&params.text_document.uri)
-            .map(|a| DocumentSymbolResponse::Nested(a.symbols())))
+        Ok(isolated("document symbols", || {
+            self.analyze(&params.text_document.uri)
+                .map(|a| DocumentSymbolResponse::Nested(a.symbols()))
+        }))
     }
+}
+
+/// Runs one request's work; a panic in it (a bug) is reported on stderr, the request gets
+/// an empty answer, and the server goes on serving: an editor must never lose its server.
+fn isolated<T: Default>(what: &str, f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        eprintln!("iov lsp: {what} failed on an internal error; the answer is empty");
+        T::default()
+    })
 }
 
 /// Serves the language server on stdin and stdout until the editor exits.

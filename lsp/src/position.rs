@@ -6,7 +6,10 @@
 use tower_lsp_server::lsp_types::{Position, Range};
 
 pub fn position(text: &str, offset: usize) -> Position {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let before = &text[..offset];
     let line = before.matches('\n').count();
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);

@@ -81,9 +81,9 @@ pub fn help(
 ) -> Option<SignatureHelp> {
     let (paren, active) = open_call(text, at)?;
     let before = text[..paren].trim_end();
-    let start = before
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
+    let start = crate::complete::start_of_run(before, before.len(), |c| {
+        c.is_ascii_alphanumeric() || c == '_' || c == '.'
+    });
     let chain = &before[start..];
     let (object, name) = match chain.rsplit_once('.') {
         Some((o, n)) => (Some(o), n),
