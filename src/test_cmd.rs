@@ -135,7 +135,9 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
     };
     let file = tests.display().to_string();
     let (mut passed, mut failed) = (0usize, 0usize);
-    let mut last: Option<(usize, RunResult)> = None;
+    // The last packet's run: its result, or why the kernel did not run it (then its
+    // `expect` fails rather than judging the packet before it).
+    let mut last: Option<(usize, Result<RunResult, String>)> = None;
     for (line, cmd) in &commands {
         let at = format!("{file}:{line}");
         let result: Result<Option<String>, String> = match cmd {
@@ -150,14 +152,20 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                         bytes.len(),
                         describe(&r)
                     );
-                    last = Some((*line, r));
+                    last = Some((*line, Ok(r)));
                     Ok(Some(msg))
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => {
+                    last = Some((*line, Err(e.to_string())));
+                    Err(e.to_string())
+                }
             },
             Command::Expect(outcome) => match &last {
                 None => Err("`expect` before any `packet`".into()),
-                Some((_, r)) => check(outcome, r).map(|()| None),
+                Some((_, Ok(r))) => check(outcome, r).map(|()| None),
+                Some((packet_line, Err(_))) => Err(format!(
+                    "the packet of line {packet_line} did not run (see above), so there is nothing to expect of it"
+                )),
             },
             Command::CheckCounter {
                 name,

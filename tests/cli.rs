@@ -257,3 +257,29 @@ fn module_commands_explain_a_missing_module_and_bad_lines() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("is not a usable module name"));
 }
+
+#[test]
+fn an_expect_after_a_packet_the_kernel_refused_fails_instead_of_judging_the_one_before() {
+    // TC test runs refuse an IPv4 frame with less than an IPv4 header after Ethernet.
+    let untagged = "001122334455aabbccddeeff88b500000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+    let stf = temp_file(
+        "refused.stf",
+        &format!("packet 1 {untagged}\nexpect pass {untagged}\npacket 1 001122334455aabbccddeeff08004500\nexpect pass {untagged}\n"),
+    );
+    let out = iov(&["test", "examples/vlan_filter.iov", stf.to_str().unwrap()]);
+    if out.status.code() == Some(2) && text(&out.stderr).contains("permission denied") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI runs as root"
+        );
+        eprintln!("skipping: needs root to load programs");
+        return;
+    }
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(":4: FAILED: the packet of line 3 did not run"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");
+}
