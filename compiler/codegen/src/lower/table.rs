@@ -123,6 +123,22 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 TableProp::Error(_) => {}
             }
         }
+        // A table that names no default action runs `NoAction` (the prelude's) on a miss, as
+        // in P4; it joins the table's actions so the dispatch and the manifest know it.
+        if default.is_none() {
+            let no_action = ast::ActionRef {
+                name: ast::Ident {
+                    name: "NoAction".into(),
+                    span: t.name.span,
+                },
+                args: Some(Vec::new()),
+                span: t.name.span,
+            };
+            if !action_refs.iter().any(|a| a.name.name == "NoAction") {
+                action_refs.push(no_action.clone());
+            }
+            default = Some(no_action);
+        }
         use manifest::MatchKind as K;
         let kind = if keys
             .iter()
