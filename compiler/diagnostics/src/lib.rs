@@ -137,14 +137,25 @@ impl Diagnostic {
     }
 }
 
+/// The longest name [`closest`] finds a suggestion for.
+pub const MAX_SUGGESTED_LEN: usize = 256;
+
 /// The candidate nearest to `wrong` by edit distance, if it is near enough to be a typo.
 /// Names of one or two letters only match when they differ in case; among equally near
 /// candidates, one that extends `wrong` wins (`ETHERTYPE_IP` -> `ETHERTYPE_IPV4`).
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = wrong.chars().count() / 3;
+    let len = wrong.chars().count();
+    // Past this, a name is no typo of a declared one; and the edit distance costs
+    // `len * candidate` steps, which a generated megabyte-long name must not pay.
+    if len > MAX_SUGGESTED_LEN {
+        return None;
+    }
+    let limit = len / 3;
     candidates
         .into_iter()
         .filter(|c| *c != wrong)
+        // Names whose lengths differ by more than the limit are further apart than it.
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(wrong, c), !c.starts_with(wrong), c))
         .filter(|(d, _, _)| *d <= limit)
         .min()
@@ -214,5 +225,18 @@ mod tests {
             closest("ETHERTYPE_IP", ["ETHERTYPE_ARP", "ETHERTYPE_IPV4"]),
             Some("ETHERTYPE_IPV4")
         );
+    }
+
+    #[test]
+    fn long_names_get_no_suggestion_and_cost_nothing() {
+        // A name as long as a generated megabyte: no edit distance is computed at all (a
+        // quadratic table of 10^6 x 10^6 cells would not fit in memory).
+        let huge = "a".repeat(1 << 20);
+        assert_eq!(closest(&huge, [huge[1..].as_ref(), "ipv4"]), None);
+        let at_limit = "b".repeat(MAX_SUGGESTED_LEN);
+        let near = format!("{at_limit}x");
+        assert_eq!(closest(&at_limit, [near.as_str()]), Some(near.as_str()));
+        // Lengths too far apart are never near.
+        assert_eq!(closest("abcdef", ["abcdefghijk"]), None);
     }
 }
