@@ -308,6 +308,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let tmp = self.entry_builder();
         let ty = self.bpf.ctx.i8_type().array_type(n);
         let slot = tmp.build_alloca(ty, name).expect("alloca");
+        // Byte buffers hold map keys whose first word (an lpm prefix length, an array
+        // slot's priority) is stored as a u32 and whose fields LLVM may store in wider
+        // pieces: the verifier refuses a stack access not aligned to its size, so the
+        // buffer starts on an 8-byte boundary whatever its length.
+        slot.as_instruction()
+            .expect("an alloca is an instruction")
+            .set_alignment(8)
+            .expect("8 is a valid alignment");
         tmp.build_store(slot, ty.const_zero()).expect("init");
         slot
     }
