@@ -54,6 +54,7 @@ codes! {
     E0212: "operator not defined for this type",
     E0213: "bit slice out of range",
     E0214: "invalid type for this position",
+    E0215: "a struct contains itself",
     E0216: "value not known at compile time",
     // Parsers.
     E0300: "parser state never reaches accept or reject",

@@ -170,6 +170,7 @@ impl Cx {
         for m in 0..self.p.modules.len() {
             self.resolve_module_types(m);
         }
+        self.refuse_struct_cycles();
         for id in 0..self.typedef_state.len() {
             self.typedef_target(id);
         }

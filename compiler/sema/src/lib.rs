@@ -19,6 +19,7 @@ mod blocks;
 mod calls;
 mod collect;
 mod consts;
+mod cycles;
 mod entry;
 mod expr;
 mod modules;
