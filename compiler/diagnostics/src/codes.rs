@@ -75,6 +75,7 @@ codes! {
     E0409: "bad action arguments",
     E0410: "invalid or duplicate table property",
     E0411: "table without actions",
+    E0412: "size the kernel cannot allocate",
     // Controls and statements.
     E0500: "recursive action calls",
     E0501: "table applied inside an action",

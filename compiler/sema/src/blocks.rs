@@ -14,6 +14,12 @@ use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, ControlKind, Item};
 use std::collections::HashMap;
 
+/// The most indexes a `counter` may have: 16 MiB on each CPU.
+pub const MAX_COUNTER_SIZE: u32 = 1 << 20;
+/// The most entries of a table with exact or lpm keys, and the most indexes of a `register`
+/// or `meter`: the kernel allocates a hash table's buckets, and an array's cells, up front.
+pub const MAX_ARRAY_SIZE: u32 = 1 << 24;
+
 impl Cx {
     pub fn check_blocks(&mut self) {
         // Top-level actions first, so any control can call or list them.
@@ -131,6 +137,9 @@ impl Cx {
                             };
                             let got = self.check_expr_as(a, &want);
                             self.required_value(a, &got);
+                            if p.name == "size" {
+                                self.check_extern_size(&def.name, a);
+                            }
                         }
                     }
                     None => {
@@ -191,6 +200,32 @@ impl Cx {
                 value: None,
             },
         );
+    }
+
+    /// Refuses an extern instance whose `size` the kernel cannot create (E0412): its map is
+    /// allocated whole when the program loads.
+    fn check_extern_size(&mut self, extern_name: &str, e: &ast::Expr) {
+        let Some(v) = self.const_int(e) else { return };
+        let (limit, why) = match extern_name {
+            "counter" => (
+                MAX_COUNTER_SIZE,
+                "a counter is a per-CPU array of 16 bytes an index, allocated whole for every CPU when the program loads",
+            ),
+            _ => (
+                MAX_ARRAY_SIZE,
+                "its array is allocated whole when the program loads",
+            ),
+        };
+        if v == 0 || v > u128::from(limit) {
+            let d = Diagnostic::new(
+                Code::E0412,
+                format!("{extern_name} size {v} is out of range"),
+                e.span,
+            )
+            .label(format!("must be 1 to {limit}"))
+            .note(why);
+            self.error(d);
+        }
     }
 
     fn check_parser(&mut self, p: &ast::ParserDecl) {

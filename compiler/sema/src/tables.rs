@@ -458,13 +458,15 @@ impl Cx {
         match name.name.as_str() {
             "size" => {
                 if let Some(v) = self.const_int(e) {
-                    if v == 0 || v > u128::from(u32::MAX) {
+                    let max = crate::blocks::MAX_ARRAY_SIZE;
+                    if v == 0 || v > u128::from(max) {
                         let d = Diagnostic::new(
-                            Code::E0410,
+                            Code::E0412,
                             format!("table size {v} is out of range"),
                             e.span,
                         )
-                        .label("must be 1 to 4294967295");
+                        .label(format!("must be 1 to {max}"))
+                        .note("the kernel allocates a table's hash buckets up front, for its whole size");
                         self.error(d);
                     }
                 }
