@@ -49,6 +49,8 @@ pub struct Cx {
     pub(crate) ctx: Ctx,
     /// Set by `eval` when a constant it used has no value (its error is already reported).
     pub(crate) poisoned: bool,
+    /// Constant expressions reported as too large for 128 bits (E0202, once each).
+    pub(crate) overflowed: std::collections::HashSet<iov_diagnostics::Span>,
     /// The action being checked, with the span of its name.
     pub(crate) action: Option<(String, Span)>,
     /// Actions callable in the control being checked (its own, then top-level ones).
@@ -101,6 +103,7 @@ impl Cx {
             locals: Vec::new(),
             ctx: Ctx::TopLevel,
             poisoned: false,
+            overflowed: Default::default(),
             action: None,
             actions: HashMap::new(),
             top_actions: HashMap::new(),

@@ -45,7 +45,26 @@ impl Cx {
         }
     }
 
-    /// The value of `e`, if it is known at compile time. Reports nothing.
+    /// Reports (once, E0217) a constant without a width that needs more than 128 bits, and marks
+    /// the evaluation poisoned so its users are not blamed again.
+    fn overflow(&mut self, e: &Expr) -> Option<Value> {
+        if self.overflowed.insert(e.span) {
+            let d = Diagnostic::new(
+                Code::E0217,
+                "this constant needs more than 128 bits, the widest value iov computes".to_string(),
+                e.span,
+            )
+            .label("too large for 128 bits")
+            .note("integer literals and their arithmetic are exact, so no bits are dropped silently")
+            .help("give an operand a width (`8w1 << n`) to compute at that width, wrapping as at run time");
+            self.error(d);
+        }
+        self.poisoned = true;
+        None
+    }
+
+    /// The value of `e`, if it is known at compile time. Reports nothing but constants too
+    /// large for 128 bits.
     pub fn eval(&mut self, e: &Expr) -> Option<Value> {
         let v = match &e.kind {
             ExprKind::Int(lit) => Value::Int(match lit.width {
@@ -142,16 +161,33 @@ impl Cx {
                         _ => return None,
                     }),
                     (Value::Int(x), Value::Int(y)) => match op {
-                        BinOp::Add => Value::Int(wrap(x.checked_add(y)?)),
+                        // A width wraps as at run time; without one (integer literals
+                        // and their arithmetic), the value must fit in 128 bits.
+                        BinOp::Add if w.is_none() => match x.checked_add(y) {
+                            Some(v) => Value::Int(v),
+                            None => return self.overflow(e),
+                        },
+                        BinOp::Add => Value::Int(wrap(x.wrapping_add(y))),
                         BinOp::Sub if w.is_none() && y > x => Value::Neg(y - x),
                         BinOp::Sub => Value::Int(wrap(x.wrapping_sub(y))),
-                        BinOp::Mul => Value::Int(wrap(x.checked_mul(y)?)),
+                        BinOp::Mul if w.is_none() => match x.checked_mul(y) {
+                            Some(v) => Value::Int(v),
+                            None => return self.overflow(e),
+                        },
+                        BinOp::Mul => Value::Int(wrap(x.wrapping_mul(y))),
                         BinOp::Div if y != 0 => Value::Int(x / y),
                         BinOp::Rem if y != 0 => Value::Int(x % y),
                         BinOp::SatAdd => {
                             Value::Int(x.saturating_add(y).min(w.map_or(u128::MAX, mask)))
                         }
                         BinOp::SatSub => Value::Int(x.saturating_sub(y)),
+                        BinOp::Shl
+                            if w.is_none()
+                                && x != 0
+                                && (y >= 128 || u128::from(x.leading_zeros()) < y) =>
+                        {
+                            return self.overflow(e)
+                        }
                         BinOp::Shl => Value::Int(wrap(if y >= 128 { 0 } else { x << y })),
                         BinOp::Shr => Value::Int(if y >= 128 { 0 } else { x >> y }),
                         BinOp::BitAnd => Value::Int(x & y),
