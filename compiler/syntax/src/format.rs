@@ -126,6 +126,13 @@ pub fn format(text: &str) -> Option<String> {
         }
         let gap = &text[prev_end..l];
         let (comments, blank) = gap_trivia(gap);
+        // As the parser sees it (`lexer::join_angles`): a `>` right before another `>` is
+        // one half of a shift `>>` (or of two closing angles), and stays glued to it.
+        if t == Token::Gt && gap.is_empty() {
+            if let Some(last) = toks.last_mut().filter(|p| p.tok == Token::Gt) {
+                last.tok = Token::GtJoined;
+            }
+        }
         toks.push(Tok {
             tok: t,
             text: &text[l..r],

@@ -62,3 +62,27 @@ fn formatting_keeps_meaning_and_comments_and_is_idempotent() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn shifts_stay_whole_and_closing_angles_stay_together() {
+    let cases = [
+        (
+            "const bit<64> F = (1 << 100) >> 90;\n",
+            "const bit<64> F = (1 << 100) >> 90;\n",
+        ),
+        ("const bit<8> G = 1>>2;\n", "const bit<8> G = 1 >> 2;\n"),
+        (
+            "control C(inout std_meta_t m) {\n    register<bit<64>>(4) r;\n    apply { }\n}\n",
+            "control C(inout std_meta_t m) {\n    register<bit<64>>(4) r;\n    apply { }\n}\n",
+        ),
+    ];
+    for (input, want) in cases {
+        let once = iov_syntax::format::format(input).expect("parses");
+        assert_eq!(once, want, "{input}");
+        assert_eq!(
+            iov_syntax::format::format(&once).as_deref(),
+            Some(want),
+            "idempotent"
+        );
+    }
+}
