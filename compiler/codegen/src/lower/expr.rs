@@ -214,16 +214,17 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             return self.bpf.c(32, 0);
         };
         let f = *f;
-        let result = self.alloca(f.bits, "field");
+        // A phi, not a stack slot: a slot per field read makes LLVM's promotion of slots to
+        // registers cost (slots x blocks), quadratic in the size of the program.
+        let invalid_from = self.bpf.b.get_insert_block().expect("positioned");
         let (base, done) = self.when_valid(h);
         let v = self.load_bits(base, f.offset, f.bits);
-        self.bpf.b.build_store(result, v).expect("store");
+        let valid_from = self.bpf.b.get_insert_block().expect("positioned");
         self.end_valid(done);
-        self.bpf
-            .b
-            .build_load(self.bpf.i(f.bits), result, "f")
-            .expect("load")
-            .into_int_value()
+        let zero = self.bpf.i(f.bits).const_zero();
+        let phi = self.bpf.b.build_phi(self.bpf.i(f.bits), "f").expect("phi");
+        phi.add_incoming(&[(&v, valid_from), (&zero, invalid_from)]);
+        phi.as_basic_value().into_int_value()
     }
 
     /// Loads `bits` bits starting `offset` bits into `base`, most significant bit first.
