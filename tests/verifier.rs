@@ -121,3 +121,64 @@ fn libbpf_loads_the_object_too() {
     );
     assert!(!stderr.contains("Error"), "{stderr}");
 }
+
+/// 900 `if`s, each rewriting the Ethernet header: about 43,000 BPF instructions, more than a
+/// BPF v3 conditional jump can span.
+fn long_program() -> String {
+    let body: String = (0..900)
+        .map(|i| {
+            format!(
+                "        if (hdr.eth.ether_type > {i}) {{ hdr.eth.src = hdr.eth.dst + {i}; \
+                 hdr.eth.dst = hdr.eth.src ^ {}; hdr.eth.ether_type = hdr.eth.ether_type + {}; }}\n",
+                i * 7,
+                i % 5
+            )
+        })
+        .collect();
+    format!(
+        "import std.net.{{ethernet_t}};\nstruct headers_t {{ ethernet_t eth; }}\n\
+         parser P(packet_in pkt, out headers_t hdr) {{ state start {{ pkt.extract(hdr.eth); transition accept; }} }}\n\
+         control C(inout headers_t hdr, inout std_meta_t meta) {{\n    apply {{\n{body}    }}\n}}\n\
+         deparser D(packet_out pkt, inout headers_t hdr) {{ apply {{ pkt.emit(hdr.eth); }} }}\n\
+         xdp(P(), C(), D()) main;\n"
+    )
+}
+
+#[test]
+fn a_program_longer_than_a_jump_can_span_builds_with_long_jumps_and_loads() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("iov-long-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("long.iov");
+    std::fs::write(&src, long_program()).unwrap();
+    // LLVM used to abort the whole process here ("Branch target out of insn range").
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .arg("build")
+        .arg("--verify")
+        .arg(&src)
+        .args(["--emit", "obj,asm", "-o"])
+        .arg(dir.join("long.o"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("the kernel verifier accepted it"), "{err}");
+    let asm = std::fs::read_to_string(dir.join("long.s")).unwrap();
+    assert!(
+        asm.contains("gotol"),
+        "long jumps (BPF v4) where a jump is too long"
+    );
+    // A small program stays BPF v3, which every kernel loads: no v4 long jumps.
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "examples/router.iov", "--emit", "asm", "-o"])
+        .arg(dir.join("router.o"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let asm = std::fs::read_to_string(dir.join("router.s")).unwrap();
+    assert!(!asm.contains("gotol"), "the router is v3");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -493,6 +493,15 @@ impl<'ctx> Bpf<'ctx> {
             .into_int_value()
     }
 
+    /// How many LLVM instructions the module's functions hold.
+    pub fn instruction_count(&self) -> usize {
+        self.module
+            .get_functions()
+            .flat_map(|f| f.get_basic_blocks())
+            .map(|b| b.get_instructions().count())
+            .sum()
+    }
+
     /// Finishes debug info, verifies the module and writes it out.
     pub fn finish(&self, want_asm: bool) -> Result<(Vec<u8>, String, Option<String>), String> {
         self.di.finalize();
@@ -501,16 +510,19 @@ impl<'ctx> Bpf<'ctx> {
             .map_err(|e| format!("internal error: invalid LLVM module: {e}"))?;
         Target::initialize_bpf(&InitializationConfig::default());
         let target = Target::from_name("bpfel").ok_or("LLVM was built without the BPF target")?;
-        let tm = target
-            .create_target_machine(
-                &inkwell::targets::TargetTriple::create("bpfel"),
-                "v3",
-                "",
-                OptimizationLevel::Aggressive,
-                RelocMode::Default,
-                CodeModel::Default,
-            )
-            .ok_or("cannot create a BPF target machine")?;
+        let machine = |cpu: &str| {
+            target
+                .create_target_machine(
+                    &inkwell::targets::TargetTriple::create("bpfel"),
+                    cpu,
+                    "",
+                    OptimizationLevel::Aggressive,
+                    RelocMode::Default,
+                    CodeModel::Default,
+                )
+                .ok_or("cannot create a BPF target machine")
+        };
+        let tm = machine("v3")?;
         self.module
             .run_passes(
                 "default<O2>",
@@ -519,6 +531,14 @@ impl<'ctx> Bpf<'ctx> {
             )
             .map_err(|e| format!("internal error: LLVM passes failed: {e}"))?;
         let ir = self.module.print_to_string().to_string();
+        // A conditional jump reaches 32767 instructions at most; past that LLVM aborts the
+        // process ("Branch target out of insn range") unless it may use BPF v4's long jump
+        // (`gotol`, Linux 6.6 and later). Small programs keep v3, which every kernel loads.
+        let tm = if self.instruction_count() > LONG_JUMPS_FROM {
+            machine("v4")?
+        } else {
+            tm
+        };
         let obj = tm
             .write_to_memory_buffer(&self.module, FileType::Object)
             .map_err(|e| format!("internal error: writing the object failed: {e}"))?;
@@ -540,6 +560,11 @@ impl<'ctx> Bpf<'ctx> {
         Ok((obj.as_slice().to_vec(), ir, asm))
     }
 }
+
+/// Past this many LLVM instructions a program may hold jumps too long for BPF v3 (a BPF
+/// instruction per LLVM instruction, or more, against a 16-bit jump offset), so it is
+/// compiled for v4, whose long jumps need Linux 6.6 or later.
+pub const LONG_JUMPS_FROM: usize = 8_000;
 
 /// The one dimension of a C array of `n` elements, as debug info wants it.
 #[allow(clippy::single_range_in_vec_init)]
