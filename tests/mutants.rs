@@ -29,12 +29,68 @@ impl Rng {
 }
 
 const PIECES: &[&str] = &[
-    "{", "}", "(", ")", "<", ">", ">>", "<<", ";", ",", ".", ":", "=", "&&&", "..", "_",
-    "bit<8>", "int<4>", "bit<0>", "header", "struct", "parser", "control", "deparser", "state",
-    "transition", "select", "table", "key", "actions", "default_action", "const", "entries",
-    "apply", "if", "else", "return", "exit", "extract", "emit", "lpm", "exact", "ternary",
-    "10.0.0.0/8", "02:00:00:00:00:01", "fe80::1", "8w255", "0x", "1 << 200", "é", "日本", "😀",
-    "\u{200b}", "\"", "/*", "*/", "//", "\n", "NoAction", "xdp", "tc_ingress", "main",
+    "{",
+    "}",
+    "(",
+    ")",
+    "<",
+    ">",
+    ">>",
+    "<<",
+    ";",
+    ",",
+    ".",
+    ":",
+    "=",
+    "&&&",
+    "..",
+    "_",
+    "bit<8>",
+    "int<4>",
+    "bit<0>",
+    "header",
+    "struct",
+    "parser",
+    "control",
+    "deparser",
+    "state",
+    "transition",
+    "select",
+    "table",
+    "key",
+    "actions",
+    "default_action",
+    "const",
+    "entries",
+    "apply",
+    "if",
+    "else",
+    "return",
+    "exit",
+    "extract",
+    "emit",
+    "lpm",
+    "exact",
+    "ternary",
+    "10.0.0.0/8",
+    "02:00:00:00:00:01",
+    "fe80::1",
+    "8w255",
+    "0x",
+    "1 << 200",
+    "é",
+    "日本",
+    "😀",
+    "\u{200b}",
+    "\"",
+    "/*",
+    "*/",
+    "//",
+    "\n",
+    "NoAction",
+    "xdp",
+    "tc_ingress",
+    "main",
 ];
 
 /// A character boundary at or before `at`.
@@ -127,7 +183,8 @@ fn judge(name: &str, text: &str) -> Result<(), String> {
         .iter()
         .map(|d| (d.primary.span.file, d.primary.span.start))
         .collect();
-    if positions.windows(2).any(|w| w[0] > w[1]) && positions.iter().all(|p| p.0 == positions[0].0) {
+    if positions.windows(2).any(|w| w[0] > w[1]) && positions.iter().all(|p| p.0 == positions[0].0)
+    {
         return Err("diagnostics out of order".into());
     }
     if let Some(once) = format(text) {
@@ -157,7 +214,11 @@ fn mutated_programs_never_crash_the_checker_or_the_formatter() {
             let mut rng = Rng(SEED);
             for path in &files {
                 let text = std::fs::read_to_string(path).unwrap();
-                let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string();
                 for i in 0..n {
                     let m = mutate(&text, &mut rng);
                     let verdict = std::panic::catch_unwind(|| judge(&name, &m))
@@ -172,7 +233,12 @@ fn mutated_programs_never_crash_the_checker_or_the_formatter() {
         .unwrap()
         .join()
         .unwrap();
-    assert!(failures.is_empty(), "{} failures; the first:\n{}", failures.len(), failures[0]);
+    assert!(
+        failures.is_empty(),
+        "{} failures; the first:\n{}",
+        failures.len(),
+        failures[0]
+    );
 }
 
 /// The fixed seed of the hunt.
@@ -190,7 +256,10 @@ fn mutated_control_lines_never_crash_the_parser() {
                 .filter(|l| iov::control_line::is_verb(l.split_whitespace().next().unwrap_or(""))),
         );
     }
-    assert!(lines.len() > 20, "the corpus is the repository's table lines");
+    assert!(
+        lines.len() > 20,
+        "the corpus is the repository's table lines"
+    );
     for line in &lines {
         for _ in 0..mutants_per_file() * 4 {
             let m = mutate(line, &mut rng);
