@@ -19,45 +19,10 @@ pub fn root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(iov_runtime::DEFAULT_ROOT))
 }
 
-/// Whether `e` refuses a request (exit 1) rather than reporting the environment (exit 2).
-pub fn is_refusal(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::UnknownTable { .. }
-            | Error::UnknownAction { .. }
-            | Error::UnknownExtern { .. }
-            | Error::UnknownName { .. }
-            | Error::MissingName { .. }
-            | Error::DuplicateName { .. }
-            | Error::KeyCount { .. }
-            | Error::ArgCount { .. }
-            | Error::TooWide { .. }
-            | Error::PrefixTooLong { .. }
-            | Error::HostBits { .. }
-            | Error::MaskBits { .. }
-            | Error::EmptyRange { .. }
-            | Error::WrongMatch { .. }
-            | Error::TableFull { .. }
-            | Error::EntryExists { .. }
-            | Error::NoEntry { .. }
-            | Error::ZeroPriority { .. }
-            | Error::NoPriority { .. }
-            | Error::NoDirectCounter { .. }
-            | Error::ConstEntries { .. }
-            | Error::ConstDefault { .. }
-            | Error::IndexOutOfRange { .. }
-            | Error::Rollback { .. }
-            | Error::NameInUse { .. }
-            | Error::HookTaken { .. }
-            | Error::HookBusy { .. }
-            | Error::HookMismatch { .. }
-    )
-}
-
 /// Prints `e` and gives its exit code.
 pub fn fail(e: &Error) -> ExitCode {
     eprintln!("{:?}", miette::miette!("{e}"));
-    ExitCode::from(if is_refusal(e) { 1 } else { 2 })
+    ExitCode::from(if e.is_refusal() { 1 } else { 2 })
 }
 
 /// Prints a usage or input problem (exit 2).

@@ -149,7 +149,7 @@ fn apply_file(module: &Module, file: &Path) -> ExitCode {
                 "{:?}",
                 miette::miette!("{}:{}: {e}; nothing was changed", file.display(), lines[i])
             );
-            ExitCode::from(if crate::modules::is_refusal(&e) { 1 } else { 2 })
+            ExitCode::from(if e.is_refusal() { 1 } else { 2 })
         }
     }
 }

@@ -6,22 +6,12 @@
 //!
 //! Needs root (skips with a message otherwise, and fails under CI=true).
 
+mod net;
+
 use iov::control_line::{self, Line};
 use iov_runtime::{Module, RunResult, VerdictAction};
+use net::privileged;
 use std::path::Path;
-
-fn privileged() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the malformed-packet tests need root, and CI must run them"
-    );
-    eprintln!("skipping: loading BPF programs needs root; run `sudo -E cargo test`");
-    false
-}
 
 /// The example compiled as a test build (its verdicts recorded) and loaded.
 fn load(path: &Path) -> Module {

@@ -26,6 +26,25 @@ pub enum XdpMode {
     Native,
 }
 
+impl XdpMode {
+    /// aya's attach mode for this one.
+    pub(crate) fn flags(self) -> aya::programs::XdpMode {
+        match self {
+            XdpMode::Generic => aya::programs::XdpMode::Skb,
+            XdpMode::Native => aya::programs::XdpMode::Driver,
+        }
+    }
+}
+
+/// The TC direction of a TC hook (egress for anything but ingress).
+pub(crate) fn tc_direction(hook: Hook) -> TcAttachType {
+    if hook == Hook::TcIngress {
+        TcAttachType::Ingress
+    } else {
+        TcAttachType::Egress
+    }
+}
+
 /// A program attached to an interface; give it back to [`Module::detach`].
 #[derive(Debug)]
 pub struct Attachment {
@@ -102,23 +121,15 @@ impl Module {
         let link = match hook {
             Hook::Xdp => {
                 let xdp: &mut Xdp = program.try_into().map_err(|e| Error::Load(chain(&e)))?;
-                let flags = match mode {
-                    XdpMode::Generic => aya::programs::XdpMode::Skb,
-                    XdpMode::Native => aya::programs::XdpMode::Driver,
-                };
                 let id = xdp
-                    .attach(iface, flags)
+                    .attach(iface, mode.flags())
                     .map_err(|e| attach_error(iface, "the XDP program", e))?;
                 Link::Xdp(id)
             }
             Hook::TcIngress | Hook::TcEgress => {
                 let tc: &mut SchedClassifier =
                     program.try_into().map_err(|e| Error::Load(chain(&e)))?;
-                let direction = if hook == Hook::TcIngress {
-                    TcAttachType::Ingress
-                } else {
-                    TcAttachType::Egress
-                };
+                let direction = tc_direction(hook);
                 let tcx = KernelVersion::current().is_ok_and(|v| v >= KernelVersion::new(6, 6, 0));
                 if !tcx {
                     // Older kernels attach through netlink, under a clsact qdisc; it may

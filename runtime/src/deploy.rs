@@ -9,7 +9,7 @@
 //! module holds), and a failure at any later step undoes every earlier one: no pin, link
 //! or attached program is left behind.
 
-use crate::attach::attach_error;
+use crate::attach::{attach_error, tc_direction};
 use crate::error::{chain, is_permission};
 use crate::manifest::read_manifest;
 use crate::netns;
@@ -20,7 +20,7 @@ use crate::sys;
 use crate::{Error, Module, XdpMode};
 use aya::programs::links::{FdLink, PinnedLink};
 use aya::programs::tc::TcAttachOptions;
-use aya::programs::{LinkOrder, SchedClassifier, TcAttachType, Xdp};
+use aya::programs::{LinkOrder, SchedClassifier, Xdp};
 use aya::util::KernelVersion;
 use iov_manifest::Hook;
 use std::os::fd::AsFd;
@@ -329,11 +329,7 @@ fn attach_link(
         Hook::Xdp => {
             let xdp: &mut Xdp = program.try_into().map_err(|e| Error::Load(chain(&e)))?;
             let mut attach = |mode: XdpMode| {
-                let flags = match mode {
-                    XdpMode::Generic => aya::programs::XdpMode::Skb,
-                    XdpMode::Native => aya::programs::XdpMode::Driver,
-                };
-                xdp.attach(iface, flags)
+                xdp.attach(iface, mode.flags())
                     .map_err(|e| attach_error(iface, "the XDP program", e))
             };
             let (id, mode) = match choice {
@@ -359,15 +355,10 @@ fn attach_link(
         Hook::TcIngress | Hook::TcEgress => {
             let tc: &mut SchedClassifier =
                 program.try_into().map_err(|e| Error::Load(chain(&e)))?;
-            let direction = if hook == Hook::TcIngress {
-                TcAttachType::Ingress
-            } else {
-                TcAttachType::Egress
-            };
             let id = tc
                 .attach_with_options(
                     iface,
-                    direction,
+                    tc_direction(hook),
                     TcAttachOptions::TcxOrder(LinkOrder::default()),
                 )
                 .map_err(|e| attach_error(iface, "the TC program", e))?;

@@ -341,6 +341,44 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether this refuses the request itself (an unknown name, a value that does not fit,
+    /// an entry that exists, a taken name or hook: the caller asked for something wrong,
+    /// `iov` exits 1), rather than reporting the environment (privileges, bpffs, a missing
+    /// interface, namespace or module: exit 2).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::UnknownTable { .. }
+                | Error::UnknownAction { .. }
+                | Error::UnknownExtern { .. }
+                | Error::UnknownName { .. }
+                | Error::MissingName { .. }
+                | Error::DuplicateName { .. }
+                | Error::KeyCount { .. }
+                | Error::ArgCount { .. }
+                | Error::TooWide { .. }
+                | Error::PrefixTooLong { .. }
+                | Error::HostBits { .. }
+                | Error::MaskBits { .. }
+                | Error::EmptyRange { .. }
+                | Error::WrongMatch { .. }
+                | Error::TableFull { .. }
+                | Error::EntryExists { .. }
+                | Error::NoEntry { .. }
+                | Error::ZeroPriority { .. }
+                | Error::NoPriority { .. }
+                | Error::NoDirectCounter { .. }
+                | Error::ConstEntries { .. }
+                | Error::ConstDefault { .. }
+                | Error::IndexOutOfRange { .. }
+                | Error::Rollback { .. }
+                | Error::NameInUse { .. }
+                | Error::HookTaken { .. }
+                | Error::HookBusy { .. }
+                | Error::HookMismatch { .. }
+        )
+    }
+
     /// The error for a failed bpf() call, turning EPERM into [`Error::PermissionDenied`].
     pub(crate) fn syscall(call: &'static str, target: &str, source: io::Error) -> Error {
         if is_permission(&source) {
