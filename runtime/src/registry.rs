@@ -72,6 +72,24 @@ pub struct Summary {
     pub tables: Vec<Occupancy>,
 }
 
+/// Refuses a root this process may not read (the modules in it would look absent); a root
+/// that does not exist yet is fine.
+fn readable(root: &Path) -> Result<(), Error> {
+    match std::fs::read_dir(root) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(Error::PermissionDenied {
+                doing: format!("reading {}", root.display()),
+            })
+        }
+        Err(e) => Err(Error::Pin {
+            path: root.to_path_buf(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
 fn unknown(root: &Path, name: &str) -> Error {
     Error::UnknownModule {
         name: name.into(),
@@ -86,7 +104,7 @@ impl Module {
         check_name(name)?;
         let dir = root.join(name);
         if !dir.is_dir() {
-            Module::list(root)?;
+            readable(root)?;
             return Err(unknown(root, name));
         }
         let record = record::read(&dir.join("meta"))?;
@@ -131,18 +149,7 @@ impl Module {
 
     /// Every module under `root`, by name (none when `root` does not exist yet).
     pub fn list(root: &Path) -> Result<Vec<Summary>, Error> {
-        if let Err(e) = std::fs::read_dir(root) {
-            return match e.kind() {
-                std::io::ErrorKind::NotFound => Ok(Vec::new()),
-                std::io::ErrorKind::PermissionDenied => Err(Error::PermissionDenied {
-                    doing: format!("reading {}", root.display()),
-                }),
-                _ => Err(Error::Pin {
-                    path: root.to_path_buf(),
-                    detail: e.to_string(),
-                }),
-            };
-        }
+        readable(root)?;
         Ok(known_modules(root)
             .into_iter()
             .map(|name| summary(root, name))
@@ -156,7 +163,7 @@ impl Module {
         check_name(name)?;
         let dir = root.join(name);
         if !dir.is_dir() {
-            Module::list(root)?;
+            readable(root)?;
             return Err(unknown(root, name));
         }
         let record = record::read(&dir.join("meta")).ok();
