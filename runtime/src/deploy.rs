@@ -208,16 +208,21 @@ impl Module {
         let mut links = Vec::new();
         let result = deploy_into(object, d, hook, &targets, &dir, &mut links, notices);
         if result.is_err() {
-            // Pins first, so dropping the links below detaches them.
+            // Pins first, then each link detached explicitly: closing it would leave the
+            // program running while a fork elsewhere holds a copy (see Module::detach).
             let _ = std::fs::remove_dir_all(&dir);
+            for link in links {
+                if let Ok(info) = FdLink::from(link).info() {
+                    crate::attach::detach_link_id(info.id());
+                }
+            }
         }
-        drop(links);
         result
     }
 }
 
 /// Every step after the module directory exists; `links` holds each link made, so the
-/// caller can drop them (detaching them) if a later step fails.
+/// caller can detach them if a later step fails.
 fn deploy_into(
     object: &[u8],
     d: &Deploy<'_>,

@@ -34,6 +34,18 @@ pub struct Module {
     /// Held by every read-modify-write of a table (array slots shifted, direct counters
     /// kept), so two threads sharing the module never interleave them.
     pub(crate) writes: Mutex<()>,
+    /// Kernel ids of the BPF links [`Module::attach`] made and [`Module::detach`] has not
+    /// undone: dropping the module detaches them at once (see [`Module::detach`] for why
+    /// closing their descriptors is not enough).
+    pub(crate) attached: Vec<(u32, aya::programs::links::FdLink)>,
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        for (id, _) in &self.attached {
+            crate::attach::detach_link_id(*id);
+        }
+    }
 }
 
 /// The kernel objects of a module.
@@ -92,6 +104,7 @@ impl Module {
             record: None,
             maps,
             writes: Mutex::new(()),
+            attached: Vec::new(),
         };
         module.install()?;
         Ok(module)

@@ -139,6 +139,7 @@ impl Module {
             record: Some(record),
             maps: shapes,
             writes: Mutex::new(()),
+            attached: Vec::new(),
         })
     }
 

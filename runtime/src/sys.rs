@@ -22,6 +22,7 @@ const BPF_OBJ_PIN: libc::c_long = 6;
 const BPF_OBJ_GET: libc::c_long = 7;
 const BPF_MAP_FREEZE: libc::c_long = 22;
 const BPF_LINK_DETACH: libc::c_long = 34;
+const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 /// `BPF_F_RDONLY_PROG`: programs may not write the map.
@@ -164,6 +165,24 @@ pub(crate) fn link_detach(fd: BorrowedFd<'_>) -> io::Result<()> {
         _pad: 0,
     };
     bpf(BPF_LINK_DETACH, &mut attr)
+}
+
+/// The `BPF_*_GET_FD_BY_ID` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct IdAttr {
+    id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+/// Opens the link whose kernel id is `id`.
+pub(crate) fn link_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut attr = IdAttr {
+        id,
+        ..IdAttr::default()
+    };
+    bpf_fd(BPF_LINK_GET_FD_BY_ID, &mut attr)
 }
 
 /// The `info` member of `union bpf_attr`.

@@ -128,6 +128,52 @@ fn xdp_native_sees_frames_until_detached() {
     xdp_sees_frames(XdpMode::Native);
 }
 
+/// A `fork` in another thread copies the link's descriptor until the child's `exec`;
+/// detaching must not wait for that copy to close. Twenty attach/detach rounds while a
+/// thread starts commands without pause: no frame sent after a detach is seen.
+#[test]
+fn detach_is_immediate_while_other_threads_fork() {
+    require_kernel!();
+    private_veth_pair();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let forker = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut forks = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Command::new("true").status();
+                forks += 1;
+            }
+            forks
+        })
+    };
+    let mut m = Module::load(&programs::router()).unwrap();
+    m.add_entry("by_type", &[Match::Exact(0x88b5)], "drop", &[])
+        .unwrap();
+    let f = frame(0x88b5, [0; 4], 60);
+    let mut seen = 0;
+    for round in 0..20 {
+        let attached = m.attach("va", XdpMode::Generic).unwrap();
+        send("vb", &f, 1);
+        seen += 1;
+        assert_eq!(
+            drops_after_wait(&m, seen).0,
+            seen,
+            "round {round}: attached"
+        );
+        m.detach(attached).unwrap();
+        send("vb", &f, 3);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            m.counter("hits", programs::DROP).unwrap().0,
+            seen,
+            "round {round}: frames counted after the detach returned"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(forker.join().unwrap() > 0, "the other thread forked");
+}
+
 #[test]
 fn attach_errors_say_what_to_do() {
     require_kernel!();
