@@ -477,6 +477,42 @@ impl<'ctx> Bpf<'ctx> {
             .into_pointer_value()
     }
 
+    /// `offset & mask` for a 64-bit packet offset, as one instruction LLVM cannot see
+    /// through, on the very register that is then added to the packet pointer. The verifier
+    /// learns the bound from it; a bound LLVM proves from an earlier check may sit on a copy
+    /// (narrowed, shifted) the verifier never links to this register, or be lost when the
+    /// offset is read from a stack slot chosen at run time. Plain LLVM `and` would be
+    /// folded away wherever LLVM proves it a no-op, which is exactly where it is needed.
+    pub fn mask_offset(&self, offset: IntValue<'ctx>, mask: u64) -> IntValue<'ctx> {
+        let i64t = self.ctx.i64_type();
+        let ty = i64t.fn_type(&[i64t.into()], false);
+        let asm = self.ctx.create_inline_asm(
+            ty,
+            format!("$0 &= {mask}"),
+            "=r,0".into(),
+            false,
+            false,
+            None,
+            false,
+        );
+        let call = self
+            .b
+            .build_indirect_call(ty, asm, &[offset.into()], "bounded")
+            .expect("asm call");
+        // A pure computation: LLVM may merge, move or drop it like any arithmetic.
+        for (name, value) in [("memory", 0), ("nounwind", 0), ("willreturn", 0)] {
+            let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
+            call.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                self.ctx.create_enum_attribute(kind, value),
+            );
+        }
+        call.try_as_basic_value()
+            .basic()
+            .expect("a value")
+            .into_int_value()
+    }
+
     /// `base + offset` bytes.
     pub fn byte_ptr(&self, base: PointerValue<'ctx>, offset: IntValue<'ctx>) -> PointerValue<'ctx> {
         // SAFETY: an i8 GEP only computes an address; every access through it is checked
@@ -509,6 +545,10 @@ impl<'ctx> Bpf<'ctx> {
             .verify()
             .map_err(|e| format!("internal error: invalid LLVM module: {e}"))?;
         Target::initialize_bpf(&InitializationConfig::default());
+        // inkwell does not initialise the BPF assembly parser, which the inline assembly of
+        // `mask_offset` needs.
+        // SAFETY: an idempotent registration call of LLVM's C API, with no arguments.
+        unsafe { llvm_sys::target::LLVMInitializeBPFAsmParser() };
         let target = Target::from_name("bpfel").ok_or("LLVM was built without the BPF target")?;
         let machine = |cpu: &str| {
             target

@@ -38,6 +38,9 @@ pub struct HeaderVar<'ctx> {
     pub slot: PointerValue<'ctx>,
     pub id: StructId,
     pub size: u32,
+    /// The slot is chosen at run time (a stack element by a run-time index): the offset
+    /// read from it carries no bound the verifier knows.
+    pub chosen: bool,
 }
 
 /// The offset of a header that is not valid: beyond the end of any packet a hook sees in
@@ -45,7 +48,15 @@ pub struct HeaderVar<'ctx> {
 /// yet low enough that the verifier, whose packet offsets stop at 0xffff, can still follow a
 /// bounds check on it (headers are at most 255 bytes). Validity and the bounds check the
 /// verifier needs are then one test: the check fails for a header that is not valid.
-pub const NOT_VALID: u64 = 0xff00;
+/// Headers must end within the first 0x7f00 (32,512) bytes of a packet, so that every
+/// offset, valid or not, survives [`OFFSET_MASK`] unchanged.
+pub const NOT_VALID: u64 = 0x7f00;
+
+/// Every packet offset goes through `offset & OFFSET_MASK` (see [`crate::bpf::Bpf::mask_offset`])
+/// right before it is added to the packet pointer: a no-op on every offset the program
+/// holds, and a bound (at most 0x7fff, plus a header's 255 bytes: under the verifier's
+/// 0xffff) that the verifier sees on the very register it checks.
+pub const OFFSET_MASK: u64 = 0x7fff;
 
 /// A header stack: its elements, the index of the next one to extract, and a header that is
 /// never valid (what `.last` of an empty stack reads).
@@ -107,6 +118,14 @@ pub struct Gen<'a, 'ctx> {
     pub omit_bounds_checks: bool,
     /// Entries of the scanned tables so far (see `table::MAX_SCANNED`).
     pub scanned: u32,
+    /// Whether the parser's cursor may have moved by an amount known only at run time
+    /// (`advance(n)` earlier on some path to here): offsets from it go through
+    /// [`OFFSET_MASK`] before they reach the packet pointer, since the verifier may otherwise
+    /// lose the bound LLVM proved (see [`crate::bpf::Bpf::mask_offset`]).
+    pub dynamic_cursor: bool,
+    /// Slots of the headers extracted at such a cursor: their offsets are masked wherever
+    /// they are used. Stack elements chosen at run time are masked in every program.
+    pub dynamic_slots: std::collections::HashSet<PointerValue<'ctx>>,
 }
 
 /// Offsets of fields in the hook's context struct.
@@ -183,6 +202,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         slot
     }
 
+    /// A packet offset about to be added to the packet pointer, masked when `dynamic` (see
+    /// [`Gen::dynamic_cursor`]); constants need nothing.
+    pub fn bounded(&self, off: IntValue<'ctx>, dynamic: bool) -> IntValue<'ctx> {
+        if off.is_const() || !dynamic {
+            return off;
+        }
+        self.bpf.mask_offset(off, OFFSET_MASK)
+    }
+
     /// Starts code that runs only when header `h` is valid: returns the header's start in
     /// the packet and the block to finish in (see [`Gen::end_valid`]). Every access re-checks
     /// the header's bounds against `data_end`, so the verifier always sees a check right
@@ -194,6 +222,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(i64t, h.slot, "off")
             .expect("load")
             .into_int_value();
+        let off = self.bounded(off, h.chosen || self.dynamic_slots.contains(&h.slot));
         let base = self.bpf.byte_ptr(self.data, off);
         let valid = if self.omit_bounds_checks {
             b.build_int_compare(
@@ -268,7 +297,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("select")
                 .into_pointer_value();
         }
-        HeaderVar { slot, ..stack.none }
+        HeaderVar {
+            slot,
+            chosen: true,
+            ..stack.none
+        }
     }
 
     /// `h.isValid()`.
@@ -449,6 +482,8 @@ pub fn lower<'a, 'ctx>(
         actions: HashMap::new(),
         omit_bounds_checks: opts.omit_bounds_checks,
         scanned: 0,
+        dynamic_cursor: false,
+        dynamic_slots: Default::default(),
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
@@ -465,7 +500,15 @@ pub fn lower<'a, 'ctx>(
                     let slot = g.alloca(64, &path);
                     g.set(slot, 64, u128::from(NOT_VALID));
                     let (_, size) = layout::header_fields(p, id);
-                    g.headers.insert(path, HeaderVar { slot, id, size });
+                    g.headers.insert(
+                        path,
+                        HeaderVar {
+                            slot,
+                            id,
+                            size,
+                            chosen: false,
+                        },
+                    );
                 }
                 Leaf::Scalar(bits) => {
                     let slot = g.alloca(bits, &path);
@@ -477,7 +520,12 @@ pub fn lower<'a, 'ctx>(
                     for i in 0..n {
                         let slot = g.alloca(64, &format!("{path}[{i}]"));
                         g.set(slot, 64, u128::from(NOT_VALID));
-                        let h = HeaderVar { slot, id, size };
+                        let h = HeaderVar {
+                            slot,
+                            id,
+                            size,
+                            chosen: false,
+                        };
                         g.headers.insert(format!("{path}[{i}]"), h);
                         elems.push(h);
                     }
@@ -494,6 +542,7 @@ pub fn lower<'a, 'ctx>(
                                 slot: none,
                                 id,
                                 size,
+                                chosen: false,
                             },
                         },
                     );

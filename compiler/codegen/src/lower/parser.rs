@@ -11,7 +11,7 @@ use inkwell::basic_block::BasicBlock;
 use inkwell::IntPredicate;
 use iov_sema::types::Ty;
 use iov_syntax::ast::{self, ExprKind, Keyset, Stmt, Transition};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     fn set_aliases(&mut self, params: &[ast::Param]) {
@@ -34,6 +34,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     pub fn lower_parser(&mut self, p: &ast::ParserDecl, done: BasicBlock<'ctx>) {
         self.set_aliases(&p.params);
+        let dynamic = dynamic_states(p);
         for local in &p.locals {
             self.lower_local(local);
         }
@@ -50,6 +51,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.goto(blocks["start"]);
         for s in &p.states {
             self.bpf.b.position_at_end(blocks[&s.name.name]);
+            self.dynamic_cursor = dynamic.contains(s.name.name.as_str());
             self.scopes.push(HashMap::new());
             for st in &s.body {
                 self.lower_parser_stmt(st, reject);
@@ -246,6 +248,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                                 .into_int_value();
                             let next = self.bpf.b.build_int_add(cur, bytes, "next").expect("add");
                             self.bpf.b.build_store(self.cursor, next).expect("store");
+                            self.dynamic_cursor |= advances_at_run_time(st);
                             return;
                         }
                         _ => {}
@@ -318,6 +321,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     self.goto(reject);
                     self.bpf.b.position_at_end(room);
                     advance_stack = Some((stack.next, index));
+                    if self.dynamic_cursor {
+                        self.dynamic_slots
+                            .extend(stack.elems.iter().map(|h| h.slot));
+                    }
                 }
             }
         }
@@ -325,6 +332,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(target.span, "extracting into this expression");
             return;
         };
+        if self.dynamic_cursor {
+            self.dynamic_slots.insert(h.slot);
+        }
         let size = h.size;
         if size > 255 {
             self.unsupported(target.span, "extracting a header longer than 255 bytes");
@@ -353,6 +363,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("br");
         self.bpf.b.position_at_end(near);
         let b = &self.bpf.b;
+        let cur = self.bounded(cur, self.dynamic_cursor);
         let start = self.bpf.byte_ptr(self.data, cur);
         let end = self
             .bpf
@@ -385,4 +396,45 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
         b.build_store(self.cursor, next).expect("store");
     }
+}
+
+/// The states entered with a cursor that may have moved by a run-time amount: those
+/// reachable through transitions from a state that advances by one.
+fn dynamic_states(p: &ast::ParserDecl) -> HashSet<&str> {
+    fn targets(s: &ast::StateDecl) -> Vec<&str> {
+        match &s.transition {
+            None => Vec::new(),
+            Some(Transition::Direct(t)) => vec![t.name.as_str()],
+            Some(Transition::Select { cases, .. }) => {
+                cases.iter().map(|c| c.state.name.as_str()).collect()
+            }
+        }
+    }
+    let by_name: HashMap<&str, &ast::StateDecl> =
+        p.states.iter().map(|s| (s.name.name.as_str(), s)).collect();
+    let mut todo: Vec<&str> = p
+        .states
+        .iter()
+        .filter(|s| s.body.iter().any(advances_at_run_time))
+        .flat_map(targets)
+        .collect();
+    let mut seen = HashSet::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name) {
+            if let Some(s) = by_name.get(name) {
+                todo.extend(targets(s));
+            }
+        }
+    }
+    seen
+}
+
+/// `pkt.advance(n)` with an amount that is not a literal.
+fn advances_at_run_time(st: &Stmt) -> bool {
+    let Stmt::Call(e) = st else { return false };
+    let ExprKind::Call { callee, args, .. } = &e.kind else {
+        return false;
+    };
+    matches!(&callee.kind, ExprKind::Member(_, m) if m.name == "advance")
+        && !matches!(args.first().map(|a| &a.kind), Some(ExprKind::Int(_)))
 }
