@@ -175,3 +175,24 @@ pub fn build(
     eprintln!("wrote {}", written.join(", "));
     ExitCode::SUCCESS
 }
+
+/// The object to load from `file`: compiled here (for `hook`, when given) from a `.iov`
+/// source, or read as built by `iov build`. A failure is reported, and its exit code given.
+pub fn object_of(
+    file: &std::path::Path,
+    color: Color,
+    hook: Option<iov_runtime::iov_manifest::Hook>,
+) -> Result<Vec<u8>, std::process::ExitCode> {
+    if file.extension().is_some_and(|e| e == "iov") {
+        return compile(file, color, false, hook).map_err(|rendered| {
+            eprint!("{rendered}");
+            std::process::ExitCode::from(if rendered.is_empty() { 2 } else { 1 })
+        });
+    }
+    std::fs::read(file).map_err(|e| {
+        crate::modules::usage(format!(
+            "cannot read {}: {e}; give a .iov program or an object built by `iov build`",
+            file.display()
+        ))
+    })
+}

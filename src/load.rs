@@ -6,8 +6,8 @@
 //! const entries installed, pinned under `ROOT/NAME`, attached through BPF links; it stays
 //! after this command exits. Prints what it did (or `--json`), and the runtime's notices.
 
-use crate::build::compile;
-use crate::modules::{fail, print_json, root, usage};
+use crate::build::object_of;
+use crate::modules::{fail, print_json, root};
 use crate::Color;
 use iov_runtime::iov_manifest::Hook;
 use iov_runtime::record::hook_name;
@@ -76,25 +76,9 @@ pub fn run(args: &Args) -> ExitCode {
                 .collect()
         }),
     };
-    let is_source = args.file.extension().is_some_and(|e| e == "iov");
-    let object = if is_source {
-        match compile(&args.file, args.color, false, hook) {
-            Ok(o) => o,
-            Err(rendered) => {
-                eprint!("{rendered}");
-                return ExitCode::from(if rendered.is_empty() { 2 } else { 1 });
-            }
-        }
-    } else {
-        match std::fs::read(&args.file) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return usage(format!(
-                    "cannot read {}: {e}; give a .iov program or an object built by `iov build`",
-                    args.file.display()
-                ))
-            }
-        }
+    let object = match object_of(&args.file, args.color, hook) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let devices: Vec<Device> = args
         .devs

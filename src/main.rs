@@ -16,6 +16,7 @@ mod man;
 mod metrics;
 mod modules;
 mod registers;
+mod reload;
 mod stats;
 mod stf;
 mod table;
@@ -113,6 +114,8 @@ enum Command {
     Load(load::Args),
     /// Detach a module from every interface and remove its pins.
     Unload(unload::Args),
+    /// Replace a loaded module's program under traffic, keeping its tables and counters.
+    Reload(reload::Args),
     /// Show the loaded modules: interfaces, hook, mode, program id, table occupancy.
     List(list::Args),
     /// Read and change a module's tables: `iov table r1 add routes dst:10.0.0.0/8 fwd(port:3)`.
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => fmt::fmt(&files, check),
         Command::Load(args) => load::run(&args),
         Command::Unload(args) => unload::run(&args),
+        Command::Reload(args) => reload::run(&args),
         Command::List(args) => list::run(&args),
         Command::Table(args) => table::run(&args),
         Command::Counters(args) => counters::run(&args),

@@ -151,7 +151,7 @@ fn prepare_root(root: &Path, notices: &mut Vec<String>) -> Result<(), Error> {
     std::fs::create_dir_all(root).map_err(|e| pin_error(root, e))
 }
 
-fn pin_error(path: &Path, e: std::io::Error) -> Error {
+pub(crate) fn pin_error(path: &Path, e: std::io::Error) -> Error {
     if is_permission(&e) || e.raw_os_error() == Some(libc::EACCES) {
         Error::PermissionDenied {
             doing: format!("writing {}", path.display()),

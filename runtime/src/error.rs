@@ -170,6 +170,12 @@ pub enum Error {
     },
 
     #[error(
+        "module `{name}` was not reloaded (nothing changed): {}",
+        .changes.iter().map(|c| format!("\n  - {c}")).collect::<String>()
+    )]
+    LayoutChanged { name: String, changes: Vec<String> },
+
+    #[error(
         "module `{other}` is attached to `{iface}` at {hook} already; unload it first \
          (`iov unload {other}`); chaining modules on one hook is not available yet"
     )]
@@ -376,6 +382,7 @@ impl Error {
                 | Error::HookTaken { .. }
                 | Error::HookBusy { .. }
                 | Error::HookMismatch { .. }
+                | Error::LayoutChanged { .. }
         )
     }
 

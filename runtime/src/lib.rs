@@ -68,6 +68,7 @@
 
 mod attach;
 mod batch;
+pub mod carry;
 mod control;
 mod deploy;
 mod encode;
@@ -78,6 +79,7 @@ pub mod netns;
 mod pin;
 pub mod record;
 mod registry;
+mod reload;
 mod slots;
 mod sys;
 mod test_run;
@@ -93,4 +95,5 @@ pub use module::Module;
 pub use pin::is_bpffs;
 pub use record::{Record, DEFAULT_ROOT};
 pub use registry::{AttachmentStatus, Occupancy, Summary};
+pub use reload::{Reload, Reloaded};
 pub use test_run::{RepeatResult, RunResult, Verdict, VerdictAction, MIN_FRAME};

@@ -85,9 +85,24 @@ impl Module {
     /// Loads `object` into the kernel: creates its maps, loads its program, checks the maps
     /// against the manifest and installs default actions and const entries.
     pub fn load(object: &[u8]) -> Result<Module, Error> {
+        let module = Module::load_reusing(object, &[])?;
+        module.install()?;
+        Ok(module)
+    }
+
+    /// Loads `object` with the maps named in `reuse` taken from their pins instead of
+    /// created (the reload of a deployed module); installs nothing.
+    pub(crate) fn load_reusing(
+        object: &[u8],
+        reuse: &[(String, std::path::PathBuf)],
+    ) -> Result<Module, Error> {
         let manifest = read_manifest(object)?;
         check_section(&manifest)?;
-        let mut ebpf = EbpfLoader::new().load(object).map_err(|e| {
+        let mut loader = EbpfLoader::new();
+        for (name, path) in reuse {
+            loader.map_pin_path(name, path.as_path());
+        }
+        let mut ebpf = loader.load(object).map_err(|e| {
             if io_cause(&e).is_some_and(is_permission) {
                 Error::PermissionDenied {
                     doing: "creating the object's maps".into(),
@@ -98,16 +113,14 @@ impl Module {
         })?;
         load_program(&mut ebpf, &manifest)?;
         let maps = check_maps(|name| ebpf.map(name).and_then(map_data), &manifest)?;
-        let module = Module {
+        Ok(Module {
             objects: Objects::Loaded(ebpf),
             manifest,
             record: None,
             maps,
             writes: Mutex::new(()),
             attached: Vec::new(),
-        };
-        module.install()?;
-        Ok(module)
+        })
     }
 
     /// The manifest the object carried.
@@ -202,25 +215,30 @@ impl Module {
     /// Installs every table's default action and const entries.
     pub(crate) fn install(&self) -> Result<(), Error> {
         for table in &self.manifest.tables {
-            let call = call_from_manifest(&table.default_action)?;
-            let value = encode_action(table, &call)?;
-            self.map(&table.default_map)?
-                .update(&0u32.to_ne_bytes(), &value, Update::Any)
-                .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.default_map, e))?;
-            if table.entries.is_empty() {
-                continue;
-            }
-            if table.kind == MapKind::Array {
-                self.install_slots(table)?;
-                continue;
-            }
-            let map = self.map(&table.map)?;
-            for entry in &table.entries {
-                let key = encode_key(table, &entry_keys(entry)?)?;
-                let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
-                map.update(&key, &value, Update::Any)
-                    .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
-            }
+            self.install_table(table, true)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `table`'s declared default action and, with `entries`, its declared entries.
+    pub(crate) fn install_table(&self, table: &Table, entries: bool) -> Result<(), Error> {
+        let call = call_from_manifest(&table.default_action)?;
+        let value = encode_action(table, &call)?;
+        self.map(&table.default_map)?
+            .update(&0u32.to_ne_bytes(), &value, Update::Any)
+            .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.default_map, e))?;
+        if !entries || table.entries.is_empty() {
+            return Ok(());
+        }
+        if table.kind == MapKind::Array {
+            return self.install_slots(table);
+        }
+        let map = self.map(&table.map)?;
+        for entry in &table.entries {
+            let key = encode_key(table, &entry_keys(entry)?)?;
+            let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            map.update(&key, &value, Update::Any)
+                .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
         }
         Ok(())
     }

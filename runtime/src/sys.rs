@@ -23,6 +23,9 @@ const BPF_OBJ_GET: libc::c_long = 7;
 const BPF_MAP_FREEZE: libc::c_long = 22;
 const BPF_LINK_DETACH: libc::c_long = 34;
 const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
+const BPF_LINK_UPDATE: libc::c_long = 29;
+/// `BPF_F_REPLACE`: update only if the link still runs `old_prog_fd`.
+const BPF_F_REPLACE: u32 = 1 << 2;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 /// `BPF_F_RDONLY_PROG`: programs may not write the map.
@@ -165,6 +168,32 @@ pub(crate) fn link_detach(fd: BorrowedFd<'_>) -> io::Result<()> {
         _pad: 0,
     };
     bpf(BPF_LINK_DETACH, &mut attr)
+}
+
+/// The `link_update` member of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct LinkUpdateAttr {
+    link_fd: u32,
+    new_prog_fd: u32,
+    flags: u32,
+    old_prog_fd: u32,
+}
+
+/// Makes link `link` run `new` instead of `old`, atomically: a packet runs one or the
+/// other, never neither. Fails (EPERM) if the link no longer runs `old`.
+pub(crate) fn link_update(
+    link: BorrowedFd<'_>,
+    new: BorrowedFd<'_>,
+    old: BorrowedFd<'_>,
+) -> io::Result<()> {
+    let mut attr = LinkUpdateAttr {
+        link_fd: link.as_raw_fd() as u32,
+        new_prog_fd: new.as_raw_fd() as u32,
+        flags: BPF_F_REPLACE,
+        old_prog_fd: old.as_raw_fd() as u32,
+    };
+    bpf(BPF_LINK_UPDATE, &mut attr)
 }
 
 /// The `BPF_*_GET_FD_BY_ID` member of `union bpf_attr`.

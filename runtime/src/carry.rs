@@ -1,0 +1,295 @@
+//! Which state a reloaded module carries over: the running manifest against the new one.
+//!
+//! Takes: the running module's manifest, the new object's manifest and the names the user
+//! asked to start empty (`--reset`).
+//! Gives: a [`Plan`]: for every table, counter and register of the new program, whether its
+//! maps are reused (contents kept) or created empty and why; what disappears; and, when
+//! some object changed layout and was not named in `--reset`, every such change in words, so
+//! the reload is refused before anything is touched. Pure: no kernel, no files.
+
+use iov_manifest::{Action, Manifest, Table};
+
+/// What happens to one table, counter or register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fate {
+    /// Its maps are the running ones: entries, default action, counts and values stay.
+    Kept,
+    /// It starts empty (with its declared default and entries), for the reason given.
+    Fresh(String),
+}
+
+/// One table, counter or register of the new program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Carry {
+    /// `table`, `counter` or `register`.
+    pub kind: &'static str,
+    pub name: String,
+    /// The ELF map names it owns (a table: its entries and its default slot).
+    pub maps: Vec<String>,
+    pub fate: Fate,
+    /// A kept table whose declared default action changed in the source: the new default
+    /// is written (a default set from the control plane is otherwise kept).
+    pub new_default: bool,
+}
+
+/// The whole decision.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub carry: Vec<Carry>,
+    /// Objects of the running program the new one no longer has (`table `x``...).
+    pub removed: Vec<String>,
+    /// Layout changes that forbid reuse, each saying what changed and how to proceed.
+    pub refusals: Vec<String>,
+}
+
+/// Compares `old` with `new`; `reset` names objects to start empty (full or short names).
+/// Unknown `reset` names are refused too.
+pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
+    let mut p = Plan::default();
+    let wants_reset = |full: &str| {
+        reset
+            .iter()
+            .any(|r| r == full || full.rsplit('.').next() == Some(r.as_str()))
+    };
+    for r in reset {
+        let known = new
+            .tables
+            .iter()
+            .map(|t| &t.name)
+            .chain(new.counters.iter().map(|c| &c.name))
+            .chain(new.registers.iter().map(|r| &r.name))
+            .any(|full| full == r || full.rsplit('.').next() == Some(r.as_str()));
+        if !known {
+            p.refusals.push(format!(
+                "`--reset {r}` names no table, counter or register of the new program"
+            ));
+        }
+    }
+    for t in &new.tables {
+        let before = old.tables.iter().find(|o| o.name == t.name);
+        let changes = before.map(|o| table_changes(o, t));
+        let new_default = before.is_some_and(|o| o.default_action != t.default_action);
+        let reset_it = wants_reset(&t.name);
+        decide(
+            &mut p,
+            reset_it,
+            "table",
+            &t.name,
+            vec![t.map.clone(), t.default_map.clone()],
+            changes,
+            new_default,
+        );
+        // Const entries are the source's, not state: when they change, the table is new.
+        if let Some(o) = before {
+            let last = p.carry.last_mut().expect("just pushed");
+            if last.fate == Fate::Kept && t.entries_const && o.entries != t.entries {
+                last.fate = Fate::Fresh("its const entries changed".into());
+            }
+        }
+    }
+    for c in &new.counters {
+        let changes = old.counters.iter().find(|o| o.name == c.name).map(|o| {
+            let mut ch = Vec::new();
+            if o.size != c.size {
+                ch.push(format!("its size changed from {} to {}", o.size, c.size));
+            }
+            if o.kind != c.kind {
+                ch.push(format!(
+                    "it counted {:?} and now counts {:?}",
+                    o.kind, c.kind
+                ));
+            }
+            ch
+        });
+        decide(
+            &mut p,
+            wants_reset(&c.name),
+            "counter",
+            &c.name,
+            vec![c.map.clone()],
+            changes,
+            false,
+        );
+    }
+    for r in &new.registers {
+        let changes = old.registers.iter().find(|o| o.name == r.name).map(|o| {
+            let mut ch = Vec::new();
+            if o.size != r.size {
+                ch.push(format!("its size changed from {} to {}", o.size, r.size));
+            }
+            if o.bits != r.bits {
+                ch.push(format!(
+                    "its values changed from bit<{}> to bit<{}>",
+                    o.bits, r.bits
+                ));
+            }
+            ch
+        });
+        decide(
+            &mut p,
+            wants_reset(&r.name),
+            "register",
+            &r.name,
+            vec![r.map.clone()],
+            changes,
+            false,
+        );
+    }
+    let gone = |kind: &str, name: &str| format!("{kind} `{name}`");
+    p.removed.extend(
+        old.tables
+            .iter()
+            .filter(|o| !new.tables.iter().any(|t| t.name == o.name))
+            .map(|o| gone("table", &o.name)),
+    );
+    p.removed.extend(
+        old.counters
+            .iter()
+            .filter(|o| !new.counters.iter().any(|c| c.name == o.name))
+            .map(|o| gone("counter", &o.name)),
+    );
+    p.removed.extend(
+        old.registers
+            .iter()
+            .filter(|o| !new.registers.iter().any(|r| r.name == o.name))
+            .map(|o| gone("register", &o.name)),
+    );
+    if !p.refusals.is_empty() {
+        p.refusals.push(
+            "start the changed objects empty with `--reset NAME...`, or keep their layout".into(),
+        );
+    }
+    p
+}
+
+/// Records the fate of one object: `changes` is `None` for an object the running program
+/// lacks, else its layout changes (none: reusable).
+fn decide(
+    p: &mut Plan,
+    reset: bool,
+    kind: &'static str,
+    name: &str,
+    maps: Vec<String>,
+    changes: Option<Vec<String>>,
+    new_default: bool,
+) {
+    let fate = match changes {
+        None => Fate::Fresh("new in this version".into()),
+        Some(_) if reset => Fate::Fresh("reset as asked".into()),
+        Some(c) if c.is_empty() => Fate::Kept,
+        Some(c) => {
+            for change in c {
+                p.refusals.push(format!("{kind} `{name}`: {change}"));
+            }
+            Fate::Fresh(String::new())
+        }
+    };
+    p.carry.push(Carry {
+        kind,
+        name: name.into(),
+        maps,
+        fate,
+        new_default,
+    });
+}
+
+/// How a table's stored layout changed (empty: its maps can be reused as they are).
+fn table_changes(o: &Table, t: &Table) -> Vec<String> {
+    let mut ch = Vec::new();
+    if o.kind != t.kind {
+        ch.push(format!(
+            "its lookup changed from {:?} to {:?}",
+            o.kind, t.kind
+        ));
+    }
+    if o.size != t.size {
+        ch.push(format!("its size changed from {} to {}", o.size, t.size));
+    }
+    let fields = |t: &Table| {
+        t.keys
+            .iter()
+            .map(|k| format!("{}: bit<{}> {:?}", k.name, k.bits, k.match_kind).to_lowercase())
+            .collect::<Vec<_>>()
+    };
+    let (of, nf) = (fields(o), fields(t));
+    if of != nf {
+        for f in nf.iter().filter(|f| !of.contains(f)) {
+            ch.push(format!("key field `{f}` added or changed"));
+        }
+        for f in of.iter().filter(|f| !nf.contains(f)) {
+            ch.push(format!("key field `{f}` removed or changed"));
+        }
+        if ch.is_empty() {
+            ch.push("its key fields changed order".into());
+        }
+    }
+    for a in &o.actions {
+        match t.actions.iter().find(|n| n.name == a.name) {
+            None => ch.push(format!(
+                "action `{}` was removed (entries may use it)",
+                a.name
+            )),
+            Some(n) => action_changes(a, n, &mut ch),
+        }
+    }
+    for n in &t.actions {
+        if !o.actions.iter().any(|a| a.name == n.name) && o.actions.iter().any(|a| a.id == n.id) {
+            ch.push(format!(
+                "action `{}` was added with id {}, which an existing action had",
+                n.name, n.id
+            ));
+        }
+    }
+    let dc = |t: &Table| {
+        t.direct_counter
+            .as_ref()
+            .map(|d| (d.name.clone(), d.offset))
+    };
+    if dc(o) != dc(t) {
+        ch.push("its direct counter was added, removed or moved".into());
+    }
+    if ch.is_empty() && (o.key_size, o.value_size) != (t.key_size, t.value_size) {
+        ch.push(format!(
+            "its stored key and value changed from {}+{} to {}+{} bytes",
+            o.key_size, o.value_size, t.key_size, t.value_size
+        ));
+    }
+    ch
+}
+
+fn action_changes(a: &Action, n: &Action, ch: &mut Vec<String>) {
+    if a.id != n.id {
+        ch.push(format!(
+            "action `{}` changed id from {} to {} (actions were reordered)",
+            a.name, a.id, n.id
+        ));
+    }
+    let params = |a: &Action| {
+        a.params
+            .iter()
+            .map(|p| (p.name.clone(), p.bits, p.offset))
+            .collect::<Vec<_>>()
+    };
+    if params(a) == params(n) {
+        return;
+    }
+    for p in &n.params {
+        match a.params.iter().find(|q| q.name == p.name) {
+            Some(q) if q.bits != p.bits => ch.push(format!(
+                "parameter `{}` of action `{}` changed from bit<{}> to bit<{}>",
+                p.name, a.name, q.bits, p.bits
+            )),
+            Some(q) if q.offset != p.offset => ch.push(format!(
+                "parameter `{}` of action `{}` moved",
+                p.name, a.name
+            )),
+            Some(_) => {}
+            None => ch.push(format!("action `{}` gained parameter `{}`", a.name, p.name)),
+        }
+    }
+    for q in &a.params {
+        if !n.params.iter().any(|p| p.name == q.name) {
+            ch.push(format!("action `{}` lost parameter `{}`", a.name, q.name));
+        }
+    }
+}

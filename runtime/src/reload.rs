@@ -1,0 +1,212 @@
+//! Replacing a deployed module's program under traffic, keeping its state.
+//!
+//! Takes: a deployed module (by name, under a pin root), a new object and the objects to
+//! start empty.
+//! Gives: [`Module::reload`]: the new program loaded with the running maps whose layout is
+//! unchanged (the [`carry`](crate::carry) plan), every link of the module switched to it with
+//! `BPF_LINK_UPDATE` (atomic per link: each packet runs the old program or the new one), then
+//! the pins and the record moved over to it and the old program released. A layout change
+//! not named in `reset`, a hook of another kind or a program the verifier rejects refuse
+//! the reload before any link changes; a link that cannot switch puts the switched ones back.
+
+use crate::carry::{self, Fate, Plan};
+use crate::deploy::pin_error;
+use crate::record::{self, hook_name, Record};
+use crate::{read_manifest, sys, Error, Module};
+use iov_manifest::{Hook, Manifest};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+/// What to reload, and how.
+#[derive(Clone, Copy, Debug)]
+pub struct Reload<'a> {
+    /// The pin root (see [`crate::DEFAULT_ROOT`]).
+    pub root: &'a Path,
+    /// The running module's name.
+    pub name: &'a str,
+    /// The file the new object came from, as given (recorded).
+    pub source: &'a str,
+    /// Tables, counters and registers to start empty even where their layout allows reuse;
+    /// needed for those whose layout changed.
+    pub reset: &'a [String],
+}
+
+/// A finished reload.
+pub struct Reloaded {
+    /// The module, now running the new program.
+    pub module: Module,
+    /// What was kept, what started empty, what went away.
+    pub plan: Plan,
+    /// The kernel id of the program it replaced.
+    pub old_program_id: Option<u32>,
+}
+
+/// Every ELF map a manifest names.
+fn map_names(m: &Manifest) -> Vec<&str> {
+    let mut names = Vec::new();
+    for t in &m.tables {
+        names.push(t.map.as_str());
+        names.push(t.default_map.as_str());
+    }
+    names.extend(m.counters.iter().map(|c| c.map.as_str()));
+    names.extend(m.registers.iter().map(|r| r.map.as_str()));
+    names
+}
+
+fn is_tc(h: Hook) -> bool {
+    matches!(h, Hook::TcIngress | Hook::TcEgress)
+}
+
+/// A pin a reload writes before it switches (bpffs refuses names with dots).
+fn staged(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push("-new");
+    path.with_file_name(name)
+}
+
+impl Module {
+    /// Replaces the program of deployed module `r.name` with `object` (see the module
+    /// documentation for the order of steps and what is refused).
+    pub fn reload(object: &[u8], r: &Reload<'_>) -> Result<Reloaded, Error> {
+        let old = Module::open(r.root, r.name)?;
+        let running: Record = old.record().cloned().ok_or_else(|| Error::BadRecord {
+            path: r.root.join(r.name),
+            why: "it has no record".into(),
+        })?;
+        let manifest = read_manifest(object)?;
+        if is_tc(manifest.hook) != is_tc(running.hook) {
+            return Err(Error::HookMismatch {
+                built: hook_name(manifest.hook),
+                wanted: hook_name(running.hook),
+                fix: "a reload keeps the module's hook; build the new version for it, or \
+                      unload the module and load the new one",
+            });
+        }
+        let plan = carry::plan(&running.manifest, &manifest, r.reset);
+        if !plan.refusals.is_empty() {
+            return Err(Error::LayoutChanged {
+                name: r.name.into(),
+                changes: plan.refusals.clone(),
+            });
+        }
+        let dir = r.root.join(r.name);
+        let maps_dir = dir.join("maps");
+        let reuse: Vec<(String, PathBuf)> = plan
+            .carry
+            .iter()
+            .filter(|c| c.fate == Fate::Kept)
+            .flat_map(|c| c.maps.iter().map(|m| (m.clone(), maps_dir.join(m))))
+            .collect();
+        let mut module = Module::load_reusing(object, &reuse)?;
+        for c in plan.carry.iter().filter(|c| c.kind == "table") {
+            let table = module.table(&c.name)?.clone();
+            match c.fate {
+                Fate::Fresh(_) => module.install_table(&table, true)?,
+                Fate::Kept if c.new_default => module.install_table(&table, false)?,
+                Fate::Kept => {}
+            }
+        }
+
+        // Stage the new pins beside the old ones.
+        let mut staged_pins = Vec::new();
+        let result = stage_and_switch(&mut module, &old, &running, &plan, &dir, &mut staged_pins);
+        if let Err(e) = result {
+            for p in &staged_pins {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+
+        // Commit: the staged pins replace the old ones; maps the new program lacks go.
+        for p in &staged_pins {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            let target = p.with_file_name(name.trim_end_matches("-new"));
+            std::fs::rename(p, &target).map_err(|e| pin_error(&target, e))?;
+        }
+        let keep = map_names(&manifest);
+        for gone in map_names(&running.manifest) {
+            if !keep.contains(&gone) {
+                let _ = std::fs::remove_file(maps_dir.join(gone));
+            }
+        }
+        let record = Record {
+            source: r.source.into(),
+            loaded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |t| t.as_secs()),
+            manifest: module.manifest.clone(),
+            ..running
+        };
+        let meta = dir.join("meta");
+        let staged_meta = staged(&meta);
+        let _ = std::fs::remove_file(&staged_meta);
+        record::write(&record, &staged_meta)?;
+        std::fs::rename(&staged_meta, &meta).map_err(|e| pin_error(&meta, e))?;
+        module.record = Some(record);
+        Ok(Reloaded {
+            module,
+            plan,
+            old_program_id: old.program_id(),
+        })
+    }
+}
+
+/// Pins the new program and the new maps under staged names (recorded in `staged_pins`),
+/// then switches every link from the old program to the new one, putting back the ones
+/// already switched if one fails.
+fn stage_and_switch(
+    module: &mut Module,
+    old: &Module,
+    running: &Record,
+    plan: &Plan,
+    dir: &Path,
+    staged_pins: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
+    let prog = staged(&dir.join("prog"));
+    let _ = std::fs::remove_file(&prog);
+    module.program_mut()?.pin(&prog).map_err(|e| Error::Pin {
+        path: prog.clone(),
+        detail: crate::error::chain(&e),
+    })?;
+    staged_pins.push(prog);
+    for c in plan.carry.iter().filter(|c| c.fate != Fate::Kept) {
+        for m in &c.maps {
+            let path = staged(&dir.join("maps").join(m));
+            let _ = std::fs::remove_file(&path);
+            let data = module.map_data(m).ok_or(Error::NoMap { map: m.clone() })?;
+            data.pin(&path).map_err(|e| Error::Pin {
+                path: path.clone(),
+                detail: crate::error::chain(&e),
+            })?;
+            staged_pins.push(path);
+        }
+    }
+    let new_fd = module.program_fd()?;
+    let old_fd = old.program_fd()?;
+    let mut switched = Vec::new();
+    for a in &running.attachments {
+        let path = dir.join(&a.link);
+        let step = sys::obj_get(&path)
+            .map_err(|e| Error::syscall("BPF_OBJ_GET", &path.display().to_string(), e))
+            .and_then(|link| {
+                sys::link_update(link.as_fd(), new_fd, old_fd)
+                    .map_err(|e| Error::Attach {
+                        iface: a.iface.clone(),
+                        detail: format!(
+                            "switching its link to the new program (BPF_LINK_UPDATE): {e}"
+                        ),
+                    })
+                    .map(|()| link)
+            });
+        match step {
+            Ok(link) => switched.push(link),
+            Err(e) => {
+                for link in &switched {
+                    let _ = sys::link_update(link.as_fd(), old_fd, new_fd);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! `iov reload` on real interfaces: the program of a running module is replaced while frames
+//! flow, with its routes and counters carried over; layout changes are refused until named
+//! in `--reset`.
+//!
+//! Uses the bench of tests/net (two namespaces joined by veth pairs, a private pin root,
+//! everything removed at the end). Needs root; skips with a message otherwise, and fails
+//! under CI=true.
+
+mod net;
+
+use net::{hex, in_netns, json, packet_socket, privileged, Net};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// To 10.1.2.3 (routed), TTL 64, with an 8-byte payload whose last 4 bytes carry a number.
+const HIT: &str =
+    "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+
+/// examples/router.iov with one more counter and one more statement: a different program
+/// whose tables and `port_stats` keep their layout.
+fn version_b(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = std::fs::read_to_string("examples/router.iov").unwrap();
+    let b = src
+        .replacen(
+            "counter(256, CounterType.packets_and_bytes) port_stats;",
+            "counter(256, CounterType.packets_and_bytes) port_stats;\n    counter(1, CounterType.packets) seen_by_b;",
+            1,
+        )
+        .replacen("routes.apply();", "seen_by_b.count(0);\n        routes.apply();", 1);
+    assert_ne!(src, b, "the edit applies");
+    let path = dir.join("router_b.iov");
+    std::fs::write(&path, b).unwrap();
+    path
+}
+
+/// A scratch directory for this test's sources and objects, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("iov-reload-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load_router(net: &Net) -> u32 {
+    net.ok(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "va",
+        "--netns",
+        &net.a,
+        "--mode",
+        "generic",
+        "--name",
+        "r1",
+    ]);
+    let port = net.ifindex(&net.a, "vc");
+    net.ok(&[
+        "table",
+        "r1",
+        "add",
+        "routes",
+        "hdr.ipv4.dst:10.0.0.0/8",
+        &format!("forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:{port})"),
+    ]);
+    port
+}
+
+fn port_stats(net: &Net) -> (u64, u64) {
+    let c = json(&net.ok(&["counters", "r1", "port_stats", "--json"]));
+    let v = &c["counters"][0]["values"][0];
+    (
+        v["packets"].as_u64().unwrap_or(0),
+        v["bytes"].as_u64().unwrap_or(0),
+    )
+}
+
+#[test]
+fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counters() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    let work = Scratch::new();
+    let port = load_router(&net);
+    // Both versions built once, so each reload is only the swap.
+    let (a, b) = (work.path().join("a.o"), work.path().join("b.o"));
+    let b_src = version_b(work.path());
+    net.ok(&["build", "examples/router.iov", "-o", a.to_str().unwrap()]);
+    net.ok(&["build", b_src.to_str().unwrap(), "-o", b.to_str().unwrap()]);
+
+    // The far end: every frame that arrives on vd, by number.
+    let stop = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let (ns, stop) = (net.b.clone(), stop.clone());
+        std::thread::spawn(move || {
+            in_netns(&ns, move || {
+                let (rx, _) = packet_socket("vd");
+                let big: libc::c_int = 16 << 20;
+                // SAFETY: setting an int socket option from a live value.
+                unsafe {
+                    libc::setsockopt(
+                        rx,
+                        libc::SOL_SOCKET,
+                        libc::SO_RCVBUFFORCE,
+                        (&big as *const libc::c_int).cast(),
+                        4,
+                    )
+                };
+                let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
+                let mut quiet_since: Option<Instant> = None;
+                loop {
+                    let mut buf = [0u8; 2048];
+                    // SAFETY: receiving into a live buffer of the advertised size.
+                    let n = unsafe { libc::recv(rx, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                    if n >= 42 && buf[12..14] == [8, 0] {
+                        let seq = u32::from_be_bytes(buf[38..42].try_into().unwrap());
+                        *seen.entry(seq).or_default() += 1;
+                        quiet_since = None;
+                    } else if stop.load(Ordering::Relaxed) {
+                        let since = *quiet_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > Duration::from_millis(500) {
+                            break;
+                        }
+                    }
+                }
+                // SAFETY: closing a descriptor we opened.
+                unsafe { libc::close(rx) };
+                seen
+            })
+        })
+    };
+    // The near end: numbered frames at a steady pace until the reloads are done.
+    let sender = {
+        let (ns, stop) = (net.b.clone(), stop.clone());
+        std::thread::spawn(move || {
+            in_netns(&ns, move || {
+                let (tx, addr) = packet_socket("vb");
+                let mut frame = hex(HIT);
+                let mut sent = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    frame[38..42].copy_from_slice(&sent.to_be_bytes());
+                    // SAFETY: sending a live buffer to a bound address.
+                    let n = unsafe {
+                        libc::sendto(
+                            tx,
+                            frame.as_ptr().cast(),
+                            frame.len(),
+                            0,
+                            (&addr as *const libc::sockaddr_ll).cast(),
+                            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                        )
+                    };
+                    assert_eq!(n, frame.len() as isize, "sendto");
+                    sent += 1;
+                    std::thread::sleep(Duration::from_micros(300));
+                }
+                // SAFETY: closing a descriptor we opened.
+                unsafe { libc::close(tx) };
+                sent
+            })
+        })
+    };
+
+    std::thread::sleep(Duration::from_millis(200));
+    let mut ids = Vec::new();
+    for round in 0..20 {
+        let next = if round % 2 == 0 { &b } else { &a };
+        let out = json(&net.ok(&["reload", "r1", next.to_str().unwrap(), "--json"]));
+        let kept: Vec<&str> = out["kept"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert!(
+            kept.contains(&"table `RouterIngress.routes`")
+                && kept.contains(&"counter `RouterIngress.port_stats`"),
+            "round {round}: {out}"
+        );
+        assert_ne!(out["program_id"], out["old_program_id"], "{out}");
+        ids.push(out["program_id"].as_u64().unwrap());
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let sent = sender.join().unwrap();
+    let seen = receiver.join().unwrap();
+
+    let missing: Vec<u32> = (0..sent).filter(|s| !seen.contains_key(s)).collect();
+    let doubled: Vec<(&u32, &u32)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(sent > 1000, "a real stream: {sent} frames");
+    eprintln!(
+        "{sent} frames sent across 20 reloads; {} arrived",
+        seen.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "{} of {sent} frames lost across 20 reloads, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(10)]
+    );
+    assert!(doubled.is_empty(), "frames seen twice: {doubled:?}");
+    assert_eq!(seen.len() as u32, sent, "nothing arrived that was not sent");
+
+    // The counter counted every frame, across all 21 programs, and the route is still there.
+    assert_eq!(port_stats(&net), (u64::from(sent), u64::from(sent) * 42));
+    let routes = net.ok(&["table", "r1", "list", "routes"]);
+    assert!(routes.contains(&format!("port:{port})")), "{routes}");
+    // The module runs the last program loaded, on its interface, and says so.
+    let list = json(&net.ok(&["list", "--json"]));
+    assert_eq!(
+        list["modules"][0]["program_id"].as_u64(),
+        ids.last().copied(),
+        "{list}"
+    );
+    assert!(net
+        .xdp_progs(&net.a, "va")
+        .contains(&format!("id {}", ids.last().unwrap())));
+}
+
+#[test]
+fn a_changed_layout_is_refused_until_reset_and_nothing_changes_meanwhile() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    let work = Scratch::new();
+    let port = load_router(&net);
+    let hits: Vec<Vec<u8>> = (0..3).map(|_| hex(HIT)).collect();
+    net::send(&net.b, "vb", hits.clone());
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(port_stats(&net), (3, 126));
+    let before = json(&net.ok(&["list", "--json"]))["modules"][0]["program_id"].clone();
+
+    let src = std::fs::read_to_string("examples/router.iov").unwrap();
+    let smaller = work.path().join("router_small.iov");
+    std::fs::write(&smaller, src.replacen("size = 65536;", "size = 1024;", 1)).unwrap();
+    let err = net.fails(1, &["reload", "r1", smaller.to_str().unwrap()]);
+    assert!(
+        err.contains("module `r1` was not reloaded (nothing changed)")
+            && err.contains("table `RouterIngress.routes`: its size changed from 65536 to 1024")
+            && err.contains("--reset NAME"),
+        "{err}"
+    );
+    let unknown = net.fails(
+        1,
+        &[
+            "reload",
+            "r1",
+            smaller.to_str().unwrap(),
+            "--reset",
+            "nosuch",
+        ],
+    );
+    assert!(
+        unknown.contains("`--reset nosuch` names no table, counter or register"),
+        "{unknown}"
+    );
+    // Nothing changed: same program, same route, same counts.
+    assert_eq!(
+        json(&net.ok(&["list", "--json"]))["modules"][0]["program_id"],
+        before
+    );
+    assert!(net
+        .ok(&["table", "r1", "list", "routes"])
+        .contains(&format!("port:{port})")));
+
+    // An object built for another hook is refused too.
+    let tc = work.path().join("tc.o");
+    net.ok(&["build", "examples/ipv6_acl.iov", "-o", tc.to_str().unwrap()]);
+    let err = net.fails(1, &["reload", "r1", tc.to_str().unwrap()]);
+    assert!(err.contains("a reload keeps the module's hook"), "{err}");
+
+    // Named in --reset, the table starts empty (with its default) and the counter stays.
+    let out = net.ok(&[
+        "reload",
+        "r1",
+        smaller.to_str().unwrap(),
+        "--reset",
+        "routes",
+    ]);
+    assert!(
+        out.contains("started empty: table `RouterIngress.routes` (reset as asked)")
+            && out.contains("kept: counter `RouterIngress.port_stats`"),
+        "{out}"
+    );
+    assert_eq!(
+        net.ok(&["table", "r1", "list", "routes"]),
+        "setdefault RouterIngress.routes drop_packet()\n"
+    );
+    assert_eq!(port_stats(&net), (3, 126), "counts carried over");
+    // No route now: the frames are dropped and counted nowhere.
+    net::send(&net.b, "vb", hits);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(port_stats(&net), (3, 126));
+    // The pins follow the new program: a fresh process finds the 1024-entry table.
+    let list = json(&net.ok(&["list", "--json"]));
+    assert_eq!(list["modules"][0]["tables"][0]["size"], 1024, "{list}");
+}
