@@ -192,6 +192,7 @@ fn completions_and_man_pages_cover_every_command() {
     let script = text(&out.stdout);
     for cmd in [
         "load",
+        "reload",
         "unload",
         "list",
         "table",
@@ -244,6 +245,7 @@ fn module_commands_explain_a_missing_module_and_bad_lines() {
         &["counters", "r1"],
         &["registers", "r1"],
         &["unload", "r1"],
+        &["reload", "r1", "examples/router.iov"],
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
