@@ -76,6 +76,12 @@ pub struct Bpf<'ctx> {
     /// Line starts of the root file, to turn byte offsets into lines and columns.
     line_starts: Vec<usize>,
     llvm_errors: Box<LlvmErrors>,
+    /// The stack slot holding the packet's end for bounds checks. Every helper call
+    /// renews it through [`Bpf::opaque_ptr`], so that checks after a call compare against a
+    /// value LLVM cannot equate with the one before: LLVM may not reuse a check's result
+    /// from before the call, which would reach the verifier as a spilled boolean it does not
+    /// connect to the packet pointer. Checks between two calls still merge as usual.
+    pub data_end_slot: std::cell::Cell<Option<PointerValue<'ctx>>>,
 }
 
 impl<'ctx> Bpf<'ctx> {
@@ -135,6 +141,7 @@ impl<'ctx> Bpf<'ctx> {
             subprogram: None,
             line_starts,
             llvm_errors,
+            data_end_slot: std::cell::Cell::new(None),
         }
     }
 
@@ -446,6 +453,7 @@ impl<'ctx> Bpf<'ctx> {
             .b
             .build_indirect_call(fn_ty, callee, args, "h")
             .expect("helper call");
+        self.renew_data_end();
         v.try_as_basic_value().basic().and_then(|v| match v {
             BasicValueEnum::IntValue(i) => Some(i),
             _ => None,
@@ -471,6 +479,7 @@ impl<'ctx> Bpf<'ctx> {
                 "v",
             )
             .expect("lookup call");
+        self.renew_data_end();
         v.try_as_basic_value()
             .basic()
             .expect("a pointer")
@@ -511,6 +520,45 @@ impl<'ctx> Bpf<'ctx> {
             .basic()
             .expect("a value")
             .into_int_value()
+    }
+
+    /// The packet's end, as bounds checks compare against it (see [`Bpf::data_end_slot`]).
+    pub fn data_end(&self) -> PointerValue<'ctx> {
+        let slot = self
+            .data_end_slot
+            .get()
+            .expect("the entry sets the slot first");
+        self.b
+            .build_load(self.ptr(), slot, "data_end")
+            .expect("load")
+            .into_pointer_value()
+    }
+
+    fn renew_data_end(&self) {
+        if let Some(slot) = self.data_end_slot.get() {
+            let fresh = self.opaque_ptr(self.data_end());
+            self.b.build_store(slot, fresh).expect("store");
+        }
+    }
+
+    /// `p`, through an empty volatile inline assembly: LLVM can neither see that the result
+    /// equals `p` nor merge two of them, so a comparison on the result is computed right
+    /// where it is used (libbpf's `barrier_var`). Packet bounds checks go through it: LLVM
+    /// would otherwise compute one check once and branch again later on its saved result,
+    /// a boolean the verifier does not connect to the packet pointer.
+    pub fn opaque_ptr(&self, p: PointerValue<'ctx>) -> PointerValue<'ctx> {
+        let ptr = p.get_type();
+        let ty = ptr.fn_type(&[ptr.into()], false);
+        let asm =
+            self.ctx
+                .create_inline_asm(ty, String::new(), "=r,0".into(), true, false, None, false);
+        self.b
+            .build_indirect_call(ty, asm, &[p.into()], "fresh")
+            .expect("asm call")
+            .try_as_basic_value()
+            .basic()
+            .expect("a value")
+            .into_pointer_value()
     }
 
     /// `base + offset` bytes.

@@ -279,10 +279,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             b.build_left_shift(v, wide.const_int(u64::from(low), false), "vs")
                 .expect("shl")
         };
-        let field_mask = mask(bits) << low;
         for i in first..=last {
             let shift = (last - i) * 8;
-            let byte_mask = ((field_mask >> shift) & 0xff) as u64;
+            // The bits of byte `i` the field covers (bit 0 of the packet is a byte's MSB);
+            // computed per byte, since a field of up to 128 bits may span 17 bytes.
+            let byte_mask = (0..8u32)
+                .filter(|p| (offset..offset + bits).contains(&(i * 8 + p)))
+                .fold(0u64, |m, p| m | (0x80 >> p));
             let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(i)));
             let part = if shift == 0 {
                 v

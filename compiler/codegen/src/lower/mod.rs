@@ -236,7 +236,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let end = self
                 .bpf
                 .byte_ptr(base, i64t.const_int(u64::from(h.size), false));
-            b.build_int_compare(IntPredicate::ULE, end, self.data_end, "valid")
+            let data_end = self.bpf.data_end();
+            b.build_int_compare(IntPredicate::ULE, end, data_end, "valid")
                 .expect("cmp")
         };
         let body = self.block("valid");
@@ -489,6 +490,15 @@ pub fn lower<'a, 'ctx>(
     g.decision = g.alloca(32, "decision");
     g.port = g.alloca(32, "port");
     g.cursor = g.alloca(64, "cursor");
+    let end_slot = g
+        .entry_builder()
+        .build_alloca(g.bpf.ptr(), "data_end_slot")
+        .expect("alloca");
+    // Opaque from the start too: LLVM would otherwise see through the slot to the 32-bit
+    // context field and compare integers, which the verifier does not take as a check.
+    let end = g.bpf.opaque_ptr(g.data_end);
+    g.bpf.b.build_store(end_slot, end).expect("store");
+    g.bpf.data_end_slot.set(Some(end_slot));
     // Storage for the headers struct (root `H`) and the metadata (root `M`).
     let headers_id = entry.headers;
     if let Some(h) = headers_id {

@@ -371,7 +371,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let too_short = if self.omit_bounds_checks {
             self.bpf.c(1, 0)
         } else {
-            b.build_int_compare(IntPredicate::UGT, end, self.data_end, "short")
+            let data_end = self.bpf.data_end();
+            b.build_int_compare(IntPredicate::UGT, end, data_end, "short")
                 .expect("cmp")
         };
         let ok = self.block("extracted");
