@@ -27,14 +27,16 @@ pub enum Outcome {
 pub struct Pattern(pub Vec<Option<u8>>);
 
 impl Pattern {
-    /// Whether `bytes` matches: same length, every non-wildcard nibble equal.
+    /// Whether `bytes` matches: same length, every non-wildcard nibble equal. No expected
+    /// bytes at all (`expect 2`, as p4c writes it) match any packet.
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        self.0.len() == bytes.len() * 2
-            && self.0.iter().enumerate().all(|(i, n)| {
-                let b = bytes[i / 2];
-                let actual = if i % 2 == 0 { b >> 4 } else { b & 0xf };
-                n.is_none_or(|n| n == actual)
-            })
+        self.0.is_empty()
+            || self.0.len() == bytes.len() * 2
+                && self.0.iter().enumerate().all(|(i, n)| {
+                    let b = bytes[i / 2];
+                    let actual = if i % 2 == 0 { b >> 4 } else { b & 0xf };
+                    n.is_none_or(|n| n == actual)
+                })
     }
 }
 

@@ -138,8 +138,36 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
     let mut last: Option<(usize, Result<RunResult, String>)> = None;
+    // Whether the last packet has had its `expect`: as in p4c's STF, a packet nothing expects
+    // must not come out (it has to be dropped).
+    let mut expected = true;
+    let unexpected = |last: &Option<(usize, Result<RunResult, String>)>| -> Option<String> {
+        let (line, Ok(r)) = last.as_ref()? else {
+            return None;
+        };
+        match r.verdict.map(|v| v.action) {
+            Some(VerdictAction::Drop) => None,
+            _ => Some(format!(
+                "{file}:{line}: FAILED: the packet was {}, but no `expect` follows it; a packet \
+                 with no `expect` must be dropped (write `expect PORT BYTES`, `expect pass` or \
+                 `expect drop` after it)",
+                describe(r)
+            )),
+        }
+    };
     for (line, cmd) in &commands {
         let at = format!("{file}:{line}");
+        if matches!(cmd, Command::Packet { .. }) && !expected {
+            if let Some(msg) = unexpected(&last) {
+                failed += 1;
+                println!("{msg}");
+            }
+        }
+        match cmd {
+            Command::Packet { .. } => expected = false,
+            Command::Expect(_) => expected = true,
+            _ => {}
+        }
         let result: Result<Option<String>, String> = match cmd {
             Command::Control(request) => module
                 .apply(request)
@@ -228,6 +256,12 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 failed += 1;
                 println!("{at}: FAILED: {why}");
             }
+        }
+    }
+    if !expected {
+        if let Some(msg) = unexpected(&last) {
+            failed += 1;
+            println!("{msg}");
         }
     }
     println!(

@@ -106,3 +106,58 @@ fn a_wrong_expectation_fails_with_a_diff() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_packet_that_nothing_expects_must_be_dropped() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("iov-unexpected-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stf = dir.join("unexpected.stf");
+    // Routed (sent to port 3), passed (ARP) and dropped (no route), none of them expected:
+    // the first two fail where they came out, the third is fine. The last packet of the
+    // file is judged at its end.
+    let routed =
+        "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+    let unrouted =
+        "001122334455aabbccddeeff08004500001c000040004011ce0ec0a80001ac1000090000000000000000";
+    let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
+    std::fs::write(
+        &stf,
+        format!(
+            "add routes hdr.ipv4.dst:10.0.0.0/8 forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:3)\n\
+             packet 1 {routed}\npacket 1 {arp}\npacket 1 {unrouted}\npacket 1 {routed}\nexpect 3\npacket 1 {arp}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .args(["test", "--color", "never", "examples/router.iov"])
+        .arg(&stf)
+        .current_dir(root)
+        .output()
+        .expect("iov runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let failures: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
+    assert_eq!(failures.len(), 3, "{stdout}");
+    assert!(
+        failures[0].contains("unexpected.stf:2: FAILED: the packet was sent to port 3"),
+        "{stdout}"
+    );
+    assert!(failures[0].contains("no `expect` follows it"), "{stdout}");
+    assert!(
+        failures[1].contains("unexpected.stf:3: FAILED: the packet was passed to the kernel"),
+        "{stdout}"
+    );
+    assert!(
+        failures[2].contains("unexpected.stf:7: FAILED: the packet was passed to the kernel"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 3 failed"),
+        "{stdout}"
+    );
+}
