@@ -107,8 +107,10 @@ fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counter
 
     // The far end: every frame that arrives on vd, by number.
     let stop = Arc::new(AtomicBool::new(false));
+    // The sender starts once the receiver's socket is open, so the first frame is seen too.
+    let ready = Arc::new(AtomicBool::new(false));
     let receiver = {
-        let (ns, stop) = (net.b.clone(), stop.clone());
+        let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
         std::thread::spawn(move || {
             in_netns(&ns, move || {
                 let (rx, _) = packet_socket("vd");
@@ -123,6 +125,7 @@ fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counter
                         4,
                     )
                 };
+                ready.store(true, Ordering::Release);
                 let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
                 let mut quiet_since: Option<Instant> = None;
                 loop {
@@ -148,9 +151,12 @@ fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counter
     };
     // The near end: numbered frames at a steady pace until the reloads are done.
     let sender = {
-        let (ns, stop) = (net.b.clone(), stop.clone());
+        let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
         std::thread::spawn(move || {
             in_netns(&ns, move || {
+                while !ready.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
                 let (tx, addr) = packet_socket("vb");
                 let mut frame = hex(HIT);
                 let mut sent = 0u32;
@@ -313,4 +319,39 @@ fn a_changed_layout_is_refused_until_reset_and_nothing_changes_meanwhile() {
     // The pins follow the new program: a fresh process finds the 1024-entry table.
     let list = json(&net.ok(&["list", "--json"]));
     assert_eq!(list["modules"][0]["tables"][0]["size"], 1024, "{list}");
+}
+
+#[test]
+fn a_module_whose_interface_is_gone_still_reloads_on_the_others() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    net.ok(&[
+        "load",
+        "examples/router.iov",
+        "--dev",
+        "va",
+        "--dev",
+        "vc",
+        "--netns",
+        &net.a,
+        "--mode",
+        "generic",
+        "--name",
+        "r1",
+    ]);
+    // Deleting vc detaches its link; the reload switches the link of va and skips it.
+    net::ip(&["-n", &net.a, "link", "del", "vc"]);
+    let out = json(&net.ok(&["reload", "r1", "examples/router.iov", "--json"]));
+    let id = out["program_id"].as_u64().unwrap();
+    assert!(
+        net.xdp_progs(&net.a, "va").contains(&format!("id {id}")),
+        "{}",
+        net.xdp_progs(&net.a, "va")
+    );
+    let list = json(&net.ok(&["list", "--json"]));
+    let attachments = &list["modules"][0]["attachments"];
+    assert_eq!(attachments[0]["attached"], true, "{list}");
+    assert_eq!(attachments[1]["attached"], false, "{list}");
 }

@@ -189,17 +189,21 @@ fn stage_and_switch(
         let step = sys::obj_get(&path)
             .map_err(|e| Error::syscall("BPF_OBJ_GET", &path.display().to_string(), e))
             .and_then(|link| {
-                sys::link_update(link.as_fd(), new_fd, old_fd)
-                    .map_err(|e| Error::Attach {
-                        iface: a.iface.clone(),
-                        detail: format!(
-                            "switching its link to the new program (BPF_LINK_UPDATE): {e}"
-                        ),
-                    })
-                    .map(|()| link)
+                match sys::link_update(link.as_fd(), new_fd, old_fd) {
+                    // Detached already (its interface or namespace is gone): it runs
+                    // nothing, so there is nothing to switch.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOLINK) => return Ok(None),
+                    other => other,
+                }
+                .map_err(|e| Error::Attach {
+                    iface: a.iface.clone(),
+                    detail: format!("switching its link to the new program (BPF_LINK_UPDATE): {e}"),
+                })
+                .map(|()| Some(link))
             });
         match step {
-            Ok(link) => switched.push(link),
+            Ok(Some(link)) => switched.push(link),
+            Ok(None) => {}
             Err(e) => {
                 for link in &switched {
                     let _ = sys::link_update(link.as_fd(), old_fd, new_fd);
