@@ -22,21 +22,27 @@ pub enum Outcome {
     Drop,
 }
 
-/// Expected bytes; `None` nibbles are `*` wildcards.
+/// Expected bytes; `None` nibbles are `*` wildcards. The flag says the bytes ended with `$`:
+/// the packet must end there too. Without it, as in p4c's STF, the expected bytes are a
+/// prefix of the packet (no bytes at all, p4c's `expect 2`, match any packet).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pattern(pub Vec<Option<u8>>);
+pub struct Pattern(pub Vec<Option<u8>>, pub bool);
 
 impl Pattern {
-    /// Whether `bytes` matches: same length, every non-wildcard nibble equal. No expected
-    /// bytes at all (`expect 2`, as p4c writes it) match any packet.
+    /// Whether `bytes` matches: at least as long (exactly as long with `$`), every
+    /// non-wildcard nibble equal.
     pub fn matches(&self, bytes: &[u8]) -> bool {
-        self.0.is_empty()
-            || self.0.len() == bytes.len() * 2
-                && self.0.iter().enumerate().all(|(i, n)| {
-                    let b = bytes[i / 2];
-                    let actual = if i % 2 == 0 { b >> 4 } else { b & 0xf };
-                    n.is_none_or(|n| n == actual)
-                })
+        let length_ok = if self.1 {
+            self.0.len() == bytes.len() * 2
+        } else {
+            self.0.len() <= bytes.len() * 2
+        };
+        length_ok
+            && self.0.iter().enumerate().all(|(i, n)| {
+                let b = bytes[i / 2];
+                let actual = if i % 2 == 0 { b >> 4 } else { b & 0xf };
+                n.is_none_or(|n| n == actual)
+            })
     }
 }
 
@@ -86,7 +92,11 @@ fn hex(words: &[&str]) -> Result<Vec<u8>, String> {
 
 fn pattern(words: &[&str]) -> Result<Pattern, String> {
     let digits: String = words.concat();
-    let digits = digits.trim_end_matches('$');
+    let exact = digits.ends_with('$');
+    let digits = digits.strip_suffix('$').unwrap_or(&digits);
+    if digits.contains('$') {
+        return Err("`$` marks the end of the expected bytes and goes last".into());
+    }
     if digits.len() % 2 != 0 {
         return Err("odd number of hex digits".into());
     }
@@ -100,7 +110,7 @@ fn pattern(words: &[&str]) -> Result<Pattern, String> {
                 .ok_or_else(|| format!("`{c}` is not a hex digit or `*`")),
         })
         .collect::<Result<Vec<_>, _>>()
-        .map(Pattern)
+        .map(|nibbles| Pattern(nibbles, exact))
 }
 
 /// `packets N` and `bytes M`, each at most once, in any order.
@@ -132,8 +142,18 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
         if content.is_empty() {
             continue;
         }
-        let words: Vec<&str> = content.split_whitespace().collect();
-        let cmd = match words[0] {
+        let raw: Vec<&str> = content.split_whitespace().collect();
+        // p4c's files write keywords in either case (`PACKET`, `EXPECT`, `DROP`).
+        let verb = raw[0].to_ascii_lowercase();
+        let second = raw.get(1).map(|w| w.to_ascii_lowercase());
+        let mut words = raw.clone();
+        words[0] = &verb;
+        if let Some(w) = second.as_deref() {
+            if verb == "expect" && matches!(w, "drop" | "pass" | "reflect") {
+                words[1] = w;
+            }
+        }
+        let cmd = match verb.as_str() {
             "add" | "modify" | "setdefault" | "del" | "clear" => match control_line::parse(&words) {
                 Ok(control_line::Line::Change(r)) => Command::Control(r),
                 Ok(_) => unreachable!("these verbs are changes"),
@@ -194,6 +214,30 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expected_bytes_are_a_prefix_unless_they_end_with_a_dollar() {
+        let cmds = parse("EXPECT 2 0a0b\nexpect 2 0a0b $\nExpect DROP\nexpect 3\n").unwrap();
+        let Command::Expect(Outcome::Port(2, prefix)) = &cmds[0].1 else {
+            panic!("{cmds:?}")
+        };
+        assert!(prefix.matches(&[0x0a, 0x0b]) && prefix.matches(&[0x0a, 0x0b, 0xff]));
+        assert!(!prefix.matches(&[0x0a]) && !prefix.matches(&[0x0a, 0x0c, 0xff]));
+        let Command::Expect(Outcome::Port(2, exact)) = &cmds[1].1 else {
+            panic!("{cmds:?}")
+        };
+        assert!(exact.matches(&[0x0a, 0x0b]) && !exact.matches(&[0x0a, 0x0b, 0xff]));
+        assert_eq!(cmds[2].1, Command::Expect(Outcome::Drop));
+        let Command::Expect(Outcome::Port(3, any)) = &cmds[3].1 else {
+            panic!("{cmds:?}")
+        };
+        assert!(any.matches(&[]) && any.matches(&[1, 2, 3]));
+        assert!(parse("expect 2 0a$0b\n").is_err(), "`$` goes last");
+        assert!(matches!(
+            parse("PACKET 1 0a0b\n").unwrap()[0].1,
+            Command::Packet { .. }
+        ));
+    }
 
     #[test]
     fn reads_every_command() {

@@ -50,6 +50,8 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
                 (Some('*'), Some(_)) => ' ',
                 (Some(x), Some(y)) if x == y => ' ',
                 (None, None) => ' ',
+                // Past the expected bytes, without `$`: the packet may go on.
+                (None, Some(_)) if !expected.1 => ' ',
                 _ => '^',
             })
             .collect();
@@ -59,10 +61,11 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
             let _ = writeln!(out, "                     {}", marks.trim_end());
         }
     }
-    if exp.len() != act.len() {
+    if exp.len() > act.len() || (expected.1 && exp.len() != act.len()) {
         let _ = writeln!(
             out,
-            "      length: expected {} bytes, got {}",
+            "      length: expected {}{} bytes, got {}",
+            if expected.1 { "" } else { "at least " },
             exp.len() / 2,
             act.len() / 2
         );
@@ -281,7 +284,7 @@ mod tests {
 
     #[test]
     fn diff_marks_differing_nibbles() {
-        let p = Pattern(vec![Some(0), Some(1), None, Some(2)]);
+        let p = Pattern(vec![Some(0), Some(1), None, Some(2)], true);
         let d = diff(&p, &[0x01, 0x33]);
         assert!(d.contains("expected 01*2"), "{d}");
         assert!(d.contains("actual   0133"), "{d}");
