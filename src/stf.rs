@@ -58,20 +58,21 @@ pub enum Command {
     CheckCounter {
         name: String,
         index: u32,
-        packets: Option<u64>,
-        bytes: Option<u64>,
+        packets: Count,
+        bytes: Count,
     },
     /// `check_direct_counter TABLE key:value ... [packets N] [bytes M]`
     CheckDirectCounter {
         table: String,
         keys: Vec<(String, Match)>,
-        packets: Option<u64>,
-        bytes: Option<u64>,
+        packets: Count,
+        bytes: Count,
     },
     /// `check_register NAME INDEX VALUE`
     CheckRegister {
         name: String,
         index: u32,
+        cmp: Cmp,
         value: u128,
     },
 }
@@ -113,18 +114,98 @@ fn pattern(words: &[&str]) -> Result<Pattern, String> {
         .map(|nibbles| Pattern(nibbles, exact))
 }
 
-/// `packets N` and `bytes M`, each at most once, in any order.
-fn counts(words: &[&str]) -> Result<(Option<u64>, Option<u64>), String> {
-    let (mut packets, mut bytes) = (None, None);
-    for kv in words.chunks(2) {
-        let v = count(kv.get(1), "count")?;
-        match kv[0] {
-            "packets" => packets = Some(v),
-            "bytes" => bytes = Some(v),
-            other => return Err(format!("`{other}` should be `packets` or `bytes`")),
+/// How a `check_*` compares: iov writes `packets 3` (equal), p4c `packets == 3` and the
+/// other operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    fn parse(w: &str) -> Option<Cmp> {
+        Some(match w {
+            "==" => Cmp::Eq,
+            "!=" => Cmp::Ne,
+            "<" => Cmp::Lt,
+            "<=" => Cmp::Le,
+            ">" => Cmp::Gt,
+            ">=" => Cmp::Ge,
+            _ => return None,
+        })
+    }
+
+    /// Whether `actual OP expected`.
+    pub fn holds(self, actual: u128, expected: u128) -> bool {
+        match self {
+            Cmp::Eq => actual == expected,
+            Cmp::Ne => actual != expected,
+            Cmp::Lt => actual < expected,
+            Cmp::Le => actual <= expected,
+            Cmp::Gt => actual > expected,
+            Cmp::Ge => actual >= expected,
         }
     }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "==",
+            Cmp::Ne => "!=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+/// An expected count: how it compares, and with what.
+pub type Count = Option<(Cmp, u64)>;
+
+/// `packets N` and `bytes M` (each with an optional operator: `packets >= 2`), each at most
+/// once, in any order.
+fn counts(words: &[&str]) -> Result<(Count, Count), String> {
+    let (mut packets, mut bytes) = (None, None);
+    let mut i = 0;
+    while i < words.len() {
+        let kind = words[i];
+        let (cmp, at) = match words.get(i + 1).and_then(|w| Cmp::parse(w)) {
+            Some(c) => (c, i + 2),
+            None => (Cmp::Eq, i + 1),
+        };
+        let v = count(words.get(at), "count")?;
+        match kind {
+            "packets" => packets = Some((cmp, v)),
+            "bytes" => bytes = Some((cmp, v)),
+            other => return Err(format!("`{other}` should be `packets` or `bytes`")),
+        }
+        i = at + 1;
+    }
     Ok((packets, bytes))
+}
+
+/// `NAME INDEX` (iov) or `NAME(INDEX)` (p4c) at the start of `words`: the name, the index and
+/// the words after them.
+fn name_index<'w>(
+    words: &'w [&'w str],
+    what: &str,
+) -> Result<(String, u32, &'w [&'w str]), String> {
+    let first = words
+        .first()
+        .ok_or_else(|| format!("missing {what} name"))?;
+    if let Some((name, rest)) = first.split_once('(') {
+        let index = rest
+            .strip_suffix(')')
+            .ok_or_else(|| format!("`{first}` should be `NAME(INDEX)`"))?;
+        let index = count(Some(&index), "index")?;
+        return Ok((name.to_string(), index, &words[1..]));
+    }
+    let index = count(words.get(1), "index")?;
+    Ok((first.to_string(), index, words.get(2..).unwrap_or(&[])))
 }
 
 fn count<T: std::str::FromStr>(w: Option<&&str>, what: &str) -> Result<T, String> {
@@ -178,9 +259,16 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 Command::Expect(outcome)
             }
             "check_counter" => {
-                let name = words.get(1).ok_or((line, "missing counter name".to_string()))?.to_string();
-                let index = count(words.get(2), "index").map_err(|e| (line, e))?;
-                let (packets, bytes) = counts(&words[3..]).map_err(|e| (line, e))?;
+                let (name, index, rest) = name_index(&words[1..], "counter").map_err(|e| (line, e))?;
+                // p4c may leave out the kind (`check_counter c(0) == 1`): packets.
+                let with_kind: Vec<&str>;
+                let rest = if rest.first().is_some_and(|w| Cmp::parse(w).is_some()) {
+                    with_kind = std::iter::once("packets").chain(rest.iter().copied()).collect();
+                    &with_kind[..]
+                } else {
+                    rest
+                };
+                let (packets, bytes) = counts(rest).map_err(|e| (line, e))?;
                 Command::CheckCounter { name, index, packets, bytes }
             }
             "check_direct_counter" => {
@@ -192,9 +280,12 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 Command::CheckDirectCounter { table, keys, packets, bytes }
             }
             "check_register" => {
-                let name = words.get(1).ok_or((line, "missing register name".to_string()))?.to_string();
-                let index = count(words.get(2), "index").map_err(|e| (line, e))?;
-                let word = words.get(3).copied().unwrap_or("");
+                let (name, index, rest) = name_index(&words[1..], "register").map_err(|e| (line, e))?;
+                let (cmp, rest) = match rest.first().and_then(|w| Cmp::parse(w)) {
+                    Some(c) => (c, &rest[1..]),
+                    None => (Cmp::Eq, rest),
+                };
+                let word = rest.first().copied().unwrap_or("");
                 let value = literal(word).map_err(|e| {
                     if word.contains("..") || word.contains("&&&") || word == "_" {
                         (line, "a register holds a number".into())
@@ -202,7 +293,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                         (line, e)
                     }
                 })?;
-                Command::CheckRegister { name, index, value }
+                Command::CheckRegister { name, index, cmp, value }
             }
             other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register)"))),
         };
@@ -214,6 +305,52 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_p4c_checks_with_operators() {
+        let cmds = parse(
+            "check_counter c(3) packets == 1\ncheck_counter c(0) >= 2\n\
+             check_counter c 1 bytes < 10 packets 1\ncheck_register r(1) != 0\ncheck_register r 2 5\n",
+        )
+        .unwrap();
+        let counter = |i: usize| match &cmds[i].1 {
+            Command::CheckCounter {
+                name,
+                index,
+                packets,
+                bytes,
+            } => (name.clone(), *index, *packets, *bytes),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(counter(0), ("c".into(), 3, Some((Cmp::Eq, 1)), None));
+        assert_eq!(counter(1), ("c".into(), 0, Some((Cmp::Ge, 2)), None));
+        assert_eq!(
+            counter(2),
+            ("c".into(), 1, Some((Cmp::Eq, 1)), Some((Cmp::Lt, 10)))
+        );
+        assert!(matches!(
+            cmds[3].1,
+            Command::CheckRegister {
+                index: 1,
+                cmp: Cmp::Ne,
+                value: 0,
+                ..
+            }
+        ));
+        assert!(matches!(
+            cmds[4].1,
+            Command::CheckRegister {
+                index: 2,
+                cmp: Cmp::Eq,
+                value: 5,
+                ..
+            }
+        ));
+        assert!(Cmp::Le.holds(2, 2) && !Cmp::Lt.holds(2, 2) && Cmp::Ne.holds(1, 2));
+        let err = |text: &str| parse(text).unwrap_err().1;
+        assert!(err("check_counter c(x) packets == 1").contains("not a valid index"));
+        assert!(err("check_counter c(1 packets == 1").contains("NAME(INDEX)"));
+    }
 
     #[test]
     fn expected_bytes_are_a_prefix_unless_they_end_with_a_dollar() {
@@ -287,6 +424,7 @@ mod tests {
             Command::CheckRegister {
                 name: "syn_seen".into(),
                 index: 0,
+                cmp: Cmp::Eq,
                 value: 16
             }
         );
@@ -364,8 +502,8 @@ mod tests {
                     ),
                     ("k".into(), Match::Any),
                 ],
-                packets: Some(2),
-                bytes: Some(120),
+                packets: Some((Cmp::Eq, 2)),
+                bytes: Some((Cmp::Eq, 120)),
             }
         );
         assert_eq!(

@@ -9,7 +9,7 @@
 //! usage, input or environment errors.
 
 use crate::build::compile;
-use crate::stf::{self, Command, Outcome, Pattern};
+use crate::stf::{self, Cmp, Command, Count, Outcome, Pattern};
 use crate::{read_source, Color};
 use iov_runtime::{Module, RunResult, VerdictAction};
 use std::fmt::Write as _;
@@ -102,6 +102,31 @@ fn check(outcome: &Outcome, r: &RunResult) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Judges a counter's `(packets, bytes)` against the expected comparisons of a `check_*`.
+fn judge_counts(
+    what: &str,
+    (p, b): (u64, u64),
+    packets: Count,
+    bytes: Count,
+) -> Result<Option<String>, String> {
+    let holds =
+        |want: Count, got: u64| want.is_none_or(|(c, x)| c.holds(u128::from(got), u128::from(x)));
+    if holds(packets, p) && holds(bytes, b) {
+        return Ok(None);
+    }
+    let show = |kind: &str, want: Count| {
+        want.map_or(String::new(), |(c, x)| match c {
+            Cmp::Eq => format!(" {kind} {x}"),
+            c => format!(" {kind} {} {x}", c.symbol()),
+        })
+    };
+    Err(format!(
+        "{what} is packets {p}, bytes {b}; expected{}{}",
+        show("packets", packets),
+        show("bytes", bytes)
+    ))
 }
 
 pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
@@ -203,44 +228,40 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 index,
                 packets,
                 bytes,
-            } => match module.counter(name, *index) {
-                Ok((p, b)) if packets.is_none_or(|x| x == p) && bytes.is_none_or(|x| x == b) => {
-                    Ok(None)
-                }
-                Ok((p, b)) => Err(format!(
-                    "counter {name}[{index}] is packets {p}, bytes {b}; expected{}{}",
-                    packets.map_or(String::new(), |x| format!(" packets {x}")),
-                    bytes.map_or(String::new(), |x| format!(" bytes {x}"))
-                )),
-                Err(e) => Err(e.to_string()),
-            },
+            } => module
+                .counter(name, *index)
+                .map_err(|e| e.to_string())
+                .and_then(|got| judge_counts(&format!("counter {name}[{index}]"), got, *packets, *bytes)),
             Command::CheckDirectCounter {
                 table,
                 keys,
                 packets,
                 bytes,
-            } => module.keys_by_name(table, keys).map_err(|e| e.to_string()).and_then(|keys| {
-                match module.direct_counter(table, &keys) {
-                    Ok((p, b))
-                        if packets.is_none_or(|x| x == p) && bytes.is_none_or(|x| x == b) =>
-                    {
-                        Ok(None)
-                    }
-                    Ok((p, b)) => Err(format!(
-                        "the direct counter of that entry of {table} is packets {p}, bytes {b}; expected{}{}",
-                        packets.map_or(String::new(), |x| format!(" packets {x}")),
-                        bytes.map_or(String::new(), |x| format!(" bytes {x}"))
-                    )),
-                    Err(e) => Err(e.to_string()),
-                }
-            }),
-            Command::CheckRegister { name, index, value } => {
-                match module.register_read(name, *index) {
-                    Ok(v) if v == *value => Ok(None),
-                    Ok(v) => Err(format!("register {name}[{index}] is {v}; expected {value}")),
-                    Err(e) => Err(e.to_string()),
-                }
-            }
+            } => module
+                .keys_by_name(table, keys)
+                .and_then(|keys| module.direct_counter(table, &keys))
+                .map_err(|e| e.to_string())
+                .and_then(|got| {
+                    judge_counts(
+                        &format!("the direct counter of that entry of {table}"),
+                        got,
+                        *packets,
+                        *bytes,
+                    )
+                }),
+            Command::CheckRegister {
+                name,
+                index,
+                cmp,
+                value,
+            } => match module.register_read(name, *index) {
+                Ok(v) if cmp.holds(v, *value) => Ok(None),
+                Ok(v) => Err(format!(
+                    "register {name}[{index}] is {v}; expected {} {value}",
+                    cmp.symbol()
+                )),
+                Err(e) => Err(e.to_string()),
+            },
         };
         match result {
             Ok(Some(msg)) => println!("{at}: {msg}"),
