@@ -214,6 +214,36 @@ fn count<T: std::str::FromStr>(w: Option<&&str>, what: &str) -> Result<T, String
         .map_err(|_| format!("`{}` is not a valid {what}", w.unwrap_or(&"")))
 }
 
+/// `key : value` and `key: value`, as p4c's files may write them, joined into `key:value`.
+/// Only a lone `:`, or a name (letters, digits, `_`, `.`, `[`, `]`) ending in `:`, is
+/// joined, so addresses such as `::1` or `0a:0b` are left alone.
+fn join_colons(content: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut glue = false;
+    for w in content.split_whitespace() {
+        let is_name = |n: &str| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.[]$".contains(c))
+        };
+        if glue {
+            out.last_mut().expect("glue follows a word").push_str(w);
+            glue = false;
+        } else if w == ":" && out.last().is_some_and(|p| is_name(p)) {
+            out.last_mut().expect("checked").push(':');
+            glue = true;
+        } else {
+            out.push(w.to_string());
+        }
+        if let Some(name) = w.strip_suffix(':') {
+            if w != ":" && is_name(name) {
+                glue = true;
+            }
+        }
+    }
+    out.join(" ")
+}
+
 /// Parses a whole file; `Err((line, message))` at the first bad line.
 pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
     let mut out = Vec::new();
@@ -223,7 +253,8 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
         if content.is_empty() {
             continue;
         }
-        let raw: Vec<&str> = content.split_whitespace().collect();
+        let joined = join_colons(content);
+        let raw: Vec<&str> = joined.split_whitespace().collect();
         // p4c's files write keywords in either case (`PACKET`, `EXPECT`, `DROP`).
         let verb = raw[0].to_ascii_lowercase();
         let second = raw.get(1).map(|w| w.to_ascii_lowercase());
@@ -240,6 +271,9 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 Ok(_) => unreachable!("these verbs are changes"),
                 Err(e) => return Err((line, e)),
             },
+            // p4c's `wait` lets a switch finish its packets; a test run here is over when
+            // it returns, so there is nothing to wait for.
+            "wait" => continue,
             "packet" => {
                 let port = count(words.get(1), "port").map_err(|e| (line, e))?;
                 let bytes = hex(&words[2..]).map_err(|e| (line, e))?;
@@ -305,6 +339,16 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_p4c_spacing_and_wait() {
+        let spaced =
+            parse("add routes hdr.ipv4.dst : 10.0.0.0/8 forward(port: 3)\nwait\n").unwrap();
+        let tight = parse("add routes hdr.ipv4.dst:10.0.0.0/8 forward(port:3)\n").unwrap();
+        assert_eq!(spaced.len(), 1, "`wait` is accepted and does nothing");
+        assert_eq!(spaced[0].1, tight[0].1);
+        assert_eq!(join_colons("k: 0a:0b v ::1"), "k:0a:0b v ::1");
+    }
 
     #[test]
     fn reads_p4c_checks_with_operators() {
