@@ -4,7 +4,9 @@
 //! Gives: the program compiled as a test build, loaded into the kernel, its tables set up as
 //! the file says, every packet run with BPF_PROG_TEST_RUN, and every expectation checked
 //! against what was observed: the program's recorded decision (drop, pass, reflect, or the
-//! port it redirected to) and the bytes it left. Prints one line per packet and a readable
+//! port it redirected to) and the bytes it left. As in p4c's STF, packets that come out and
+//! expectations queue per destination and are matched in order, whichever comes first;
+//! what is left unmatched fails. `expect drop` judges the last packet at once. Prints one line per packet and a readable
 //! diff for each mismatch; exits 0 when everything matched, 1 when something did not, 2 on
 //! usage, input or environment errors.
 
@@ -73,34 +75,14 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
     out
 }
 
-/// Checks one expectation against the last run; `Err(explanation)` when it does not hold.
-fn check(outcome: &Outcome, r: &RunResult) -> Result<(), String> {
-    let verdict = r.verdict.map(|v| (v.action, v.port));
-    let (wanted, pattern): (String, Option<&Pattern>) = match outcome {
-        Outcome::Drop => ("dropped".into(), None),
-        Outcome::Pass(p) => ("passed to the kernel".into(), Some(p)),
-        Outcome::Reflect(p) => ("reflected".into(), Some(p)),
-        Outcome::Port(n, p) => (format!("sent to port {n}"), Some(p)),
-    };
-    let went_right = match (outcome, verdict) {
-        (Outcome::Drop, Some((VerdictAction::Drop, _))) => true,
-        (Outcome::Pass(_), Some((VerdictAction::Pass, _))) => true,
-        (Outcome::Reflect(_), Some((VerdictAction::Reflect, _))) => true,
-        (Outcome::Port(n, _), Some((VerdictAction::Redirect, p))) => *n == p,
-        _ => false,
-    };
-    if !went_right {
-        return Err(format!(
-            "expected the packet {wanted}, but it was {}",
+/// `expect drop`: the last run dropped its packet.
+fn check_dropped(r: &RunResult) -> Result<(), String> {
+    match r.verdict.map(|v| v.action) {
+        Some(VerdictAction::Drop) => Ok(()),
+        _ => Err(format!(
+            "expected the packet dropped, but it was {}",
             describe(r)
-        ));
-    }
-    match pattern {
-        Some(p) if !p.matches(&r.data) => Err(format!(
-            "the packet went the right way, but its bytes differ:\n{}",
-            diff(p, &r.data)
         )),
-        _ => Ok(()),
     }
 }
 
@@ -127,6 +109,127 @@ fn judge_counts(
         show("packets", packets),
         show("bytes", bytes)
     ))
+}
+
+/// Where a packet came out, as an `expect` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Dest {
+    Port(u32),
+    Pass,
+    Reflect,
+}
+
+impl Dest {
+    /// How a packet got there: `went out of port 3`.
+    fn went(self) -> String {
+        match self {
+            Dest::Port(p) => format!("went out of port {p}"),
+            Dest::Pass => "went to the kernel".into(),
+            Dest::Reflect => "was reflected".into(),
+        }
+    }
+
+    fn name(self) -> String {
+        match self {
+            Dest::Port(p) => format!("out of port {p}"),
+            Dest::Pass => "passed to the kernel".into(),
+            Dest::Reflect => "reflected".into(),
+        }
+    }
+}
+
+fn dest_of(r: &RunResult) -> Option<Dest> {
+    match r.verdict.map(|v| (v.action, v.port))? {
+        (VerdictAction::Redirect, p) => Some(Dest::Port(p)),
+        (VerdictAction::Pass, _) => Some(Dest::Pass),
+        (VerdictAction::Reflect, _) => Some(Dest::Reflect),
+        _ => None,
+    }
+}
+
+/// The destination and bytes of an `expect` other than `expect drop`.
+fn expectation(o: &Outcome) -> (Dest, &Pattern) {
+    match o {
+        Outcome::Port(n, p) => (Dest::Port(*n), p),
+        Outcome::Pass(p) => (Dest::Pass, p),
+        Outcome::Reflect(p) => (Dest::Reflect, p),
+        Outcome::Drop => unreachable!("`expect drop` judges the last packet at once"),
+    }
+}
+
+/// p4c's model of a packet test: every packet that comes out joins the queue of where it
+/// came out, every `expect` the queue of where it expects one, and the two are matched in
+/// order, whichever line comes first. What is left unmatched at the end fails: a packet
+/// that came out unexpected, or an expectation nothing met.
+#[derive(Default)]
+struct Queues {
+    out: std::collections::BTreeMap<Dest, std::collections::VecDeque<(usize, Vec<u8>)>>,
+    want: std::collections::BTreeMap<Dest, std::collections::VecDeque<(usize, Pattern)>>,
+}
+
+impl Queues {
+    fn output(&mut self, d: Dest, line: usize, data: Vec<u8>) {
+        self.out.entry(d).or_default().push_back((line, data));
+    }
+
+    fn expect(&mut self, d: Dest, line: usize, p: Pattern) {
+        self.want.entry(d).or_default().push_back((line, p));
+    }
+
+    /// Every pair that can be matched now: the line of the `expect`, and whether it held.
+    fn settle(&mut self) -> Vec<(usize, Result<(), String>)> {
+        let mut done = Vec::new();
+        for (d, wants) in &mut self.want {
+            let Some(outs) = self.out.get_mut(d) else {
+                continue;
+            };
+            while !wants.is_empty() && !outs.is_empty() {
+                let (expect_line, p) = wants.pop_front().expect("not empty");
+                let (packet_line, data) = outs.pop_front().expect("not empty");
+                let verdict = if p.matches(&data) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "the packet of line {packet_line} {} as expected, but its bytes differ:\n{}",
+                        d.went(),
+                        diff(&p, &data)
+                    ))
+                };
+                done.push((expect_line, verdict));
+            }
+        }
+        done.sort_by_key(|(line, _)| *line);
+        done
+    }
+
+    /// What nothing matched, by line.
+    fn leftovers(self) -> Vec<(usize, String)> {
+        let mut left = Vec::new();
+        for (d, outs) in self.out {
+            for (line, data) in outs {
+                left.push((
+                    line,
+                    format!(
+                        "the packet {} ({} bytes), but no `expect` matched it; a packet \
+                         nothing expects must be dropped (write `expect PORT BYTES`, `expect pass` \
+                         or `expect drop` for it)",
+                        d.went(),
+                        data.len()
+                    ),
+                ));
+            }
+        }
+        for (d, wants) in self.want {
+            for (line, _) in wants {
+                left.push((
+                    line,
+                    format!("expected a packet {}, but none came", d.name()),
+                ));
+            }
+        }
+        left.sort_by_key(|(line, _)| *line);
+        left
+    }
 }
 
 pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
@@ -166,36 +269,10 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
     let mut last: Option<(usize, Result<RunResult, String>)> = None;
-    // Whether the last packet has had its `expect`: as in p4c's STF, a packet nothing expects
-    // must not come out (it has to be dropped).
-    let mut expected = true;
-    let unexpected = |last: &Option<(usize, Result<RunResult, String>)>| -> Option<String> {
-        let (line, Ok(r)) = last.as_ref()? else {
-            return None;
-        };
-        match r.verdict.map(|v| v.action) {
-            Some(VerdictAction::Drop) => None,
-            _ => Some(format!(
-                "{file}:{line}: FAILED: the packet was {}, but no `expect` follows it; a packet \
-                 with no `expect` must be dropped (write `expect PORT BYTES`, `expect pass` or \
-                 `expect drop` after it)",
-                describe(r)
-            )),
-        }
-    };
+    // Outputs and expectations, queued per destination and matched in order (p4c's STF).
+    let mut queues = Queues::default();
     for (line, cmd) in &commands {
         let at = format!("{file}:{line}");
-        if matches!(cmd, Command::Packet { .. }) && !expected {
-            if let Some(msg) = unexpected(&last) {
-                failed += 1;
-                println!("{msg}");
-            }
-        }
-        match cmd {
-            Command::Packet { .. } => expected = false,
-            Command::Expect(_) => expected = true,
-            _ => {}
-        }
         let result: Result<Option<String>, String> = match cmd {
             Command::Control(request) => module
                 .apply(request)
@@ -203,26 +280,34 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 .map_err(|e| e.to_string()),
             Command::Packet { port, bytes } => match module.run(bytes) {
                 Ok(r) => {
-                    let msg = format!(
-                        "packet in on port {port} ({} bytes): {}",
+                    println!(
+                        "{at}: packet in on port {port} ({} bytes): {}",
                         bytes.len(),
                         describe(&r)
                     );
+                    if let Some(d) = dest_of(&r) {
+                        queues.output(d, *line, r.data.clone());
+                    }
                     last = Some((*line, Ok(r)));
-                    Ok(Some(msg))
+                    Ok(None)
                 }
                 Err(e) => {
                     last = Some((*line, Err(e.to_string())));
                     Err(e.to_string())
                 }
             },
-            Command::Expect(outcome) => match &last {
-                None => Err("`expect` before any `packet`".into()),
-                Some((_, Ok(r))) => check(outcome, r).map(|()| None),
+            Command::Expect(Outcome::Drop) => match &last {
+                None => Err("`expect drop` before any `packet`".into()),
+                Some((_, Ok(r))) => check_dropped(r).map(|()| None),
                 Some((packet_line, Err(_))) => Err(format!(
                     "the packet of line {packet_line} did not run (see above), so there is nothing to expect of it"
                 )),
             },
+            Command::Expect(outcome) => {
+                let (d, pattern) = expectation(outcome);
+                queues.expect(d, *line, pattern.clone());
+                Ok(None)
+            }
             Command::CheckCounter {
                 name,
                 index,
@@ -263,12 +348,21 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                 Err(e) => Err(e.to_string()),
             },
         };
+        for (expect_line, verdict) in queues.settle() {
+            match verdict {
+                Ok(()) => passed += 1,
+                Err(why) => {
+                    failed += 1;
+                    println!("{file}:{expect_line}: FAILED: {why}");
+                }
+            }
+        }
         match result {
             Ok(Some(msg)) => println!("{at}: {msg}"),
             Ok(None) => {
                 if matches!(
                     cmd,
-                    Command::Expect(_)
+                    Command::Expect(Outcome::Drop)
                         | Command::CheckCounter { .. }
                         | Command::CheckDirectCounter { .. }
                         | Command::CheckRegister { .. }
@@ -282,11 +376,9 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
             }
         }
     }
-    if !expected {
-        if let Some(msg) = unexpected(&last) {
-            failed += 1;
-            println!("{msg}");
-        }
+    for (line, why) in queues.leftovers() {
+        failed += 1;
+        println!("{file}:{line}: FAILED: {why}");
     }
     println!(
         "{}: {passed} passed, {failed} failed",

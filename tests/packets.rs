@@ -90,7 +90,9 @@ fn a_wrong_expectation_fails_with_a_diff() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("wrong.stf:2: FAILED: the packet went the right way, but its bytes differ"),
+        stdout.contains(
+            "wrong.stf:2: FAILED: the packet of line 1 went to the kernel as expected, but its bytes differ"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("expected ff1122334455"), "{stdout}");
@@ -141,23 +143,74 @@ fn a_packet_that_nothing_expects_must_be_dropped() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // `expect 3` takes the first packet out of port 3 (line 2), as p4c's STF does; the
+    // second one (line 5) and the two passed ARP frames are left over.
     let failures: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
     assert_eq!(failures.len(), 3, "{stdout}");
     assert!(
-        failures[0].contains("unexpected.stf:2: FAILED: the packet was sent to port 3"),
+        failures[0].contains("unexpected.stf:3: FAILED: the packet went to the kernel (42 bytes)"),
         "{stdout}"
     );
-    assert!(failures[0].contains("no `expect` follows it"), "{stdout}");
+    assert!(failures[0].contains("no `expect` matched it"), "{stdout}");
     assert!(
-        failures[1].contains("unexpected.stf:3: FAILED: the packet was passed to the kernel"),
+        failures[1].contains("unexpected.stf:5: FAILED: the packet went out of port 3 (42 bytes)"),
         "{stdout}"
     );
     assert!(
-        failures[2].contains("unexpected.stf:7: FAILED: the packet was passed to the kernel"),
+        failures[2].contains("unexpected.stf:7: FAILED: the packet went to the kernel"),
         "{stdout}"
     );
     assert!(
         stdout.trim_end().ends_with("1 passed, 3 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn expects_may_come_before_their_packets_and_queue_per_port() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("iov-queued-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let stf = dir.join("queued.stf");
+    // Two routed frames, to 10.1.2.3 (A) and 10.7.7.7 (B), both out of port 3; expectations
+    // name the destination address only.
+    let a = "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+    let b = a.replace("0a010203", "0a070707");
+    let to = |addr: &str| format!("{}{addr}", "*".repeat(60));
+    std::fs::write(
+        &stf,
+        format!(
+            "add routes hdr.ipv4.dst:10.0.0.0/8 forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:3)\n\
+             expect 3 {}\npacket 1 {a}\npacket 1 {b}\npacket 1 {a}\nexpect 3 {}\nexpect 3 {}\n",
+            to("0a010203"),
+            to("0a070707"),
+            to("0a070707"),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .args(["test", "--color", "never", "examples/router.iov"])
+        .arg(&stf)
+        .current_dir(root)
+        .output()
+        .expect("iov runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // Line 2 (before its packet) meets A, line 6 meets B; line 7 meets the second A.
+    let failures: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
+    assert_eq!(failures.len(), 1, "{stdout}");
+    assert!(
+        failures[0].contains(
+            "queued.stf:7: FAILED: the packet of line 5 went out of port 3 as expected, but its bytes differ"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("2 passed, 1 failed"),
         "{stdout}"
     );
 }
