@@ -79,6 +79,9 @@ pub enum Command {
 
 fn hex(words: &[&str]) -> Result<Vec<u8>, String> {
     let digits: String = words.concat();
+    if let Some(c) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("`{c}` is not a hex digit"));
+    }
     if digits.len() % 2 != 0 {
         return Err("odd number of hex digits".into());
     }
@@ -579,7 +582,7 @@ mod tests {
     fn bad_lines_name_their_line() {
         assert_eq!(
             parse("packet 1 0g").unwrap_err(),
-            (1, "`0g` is not hex".to_string())
+            (1, "`g` is not a hex digit".to_string())
         );
         assert_eq!(parse("\n\nfrobnicate").unwrap_err().0, 3);
         assert!(parse("add t k:300.1.1.1 a()").is_err());

@@ -280,7 +280,7 @@ fn an_expect_after_a_packet_the_kernel_refused_fails_instead_of_judging_the_one_
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains(":4: FAILED: the packet of line 3 did not run"),
+        stdout.contains(":4: FAILED: expected a packet passed to the kernel, but none came"),
         "{stdout}"
     );
     assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");

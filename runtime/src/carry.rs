@@ -82,8 +82,15 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
         // Const entries are the source's, not state: when they change, the table is new.
         if let Some(o) = before {
             let last = p.carry.last_mut().expect("just pushed");
-            if last.fate == Fate::Kept && t.entries_const && o.entries != t.entries {
-                last.fate = Fate::Fresh("its const entries changed".into());
+            if last.fate == Fate::Kept
+                && t.entries_const
+                && (o.entries != t.entries || !o.entries_const)
+            {
+                last.fate = Fate::Fresh("its entries are now the source's (const entries)".into());
+            }
+            // A default the source now fixes replaces one set from the control plane.
+            if t.default_const && !o.default_const {
+                last.new_default = true;
             }
         }
     }

@@ -97,36 +97,20 @@ impl Module {
             .filter(|c| c.fate == Fate::Kept)
             .flat_map(|c| c.maps.iter().map(|m| (m.clone(), maps_dir.join(m))))
             .collect();
+        // A kept map whose pin is missing would be created afresh by the loader, silently.
+        if let Some((name, path)) = reuse.iter().find(|(_, p)| !p.exists()) {
+            return Err(Error::BadRecord {
+                path: path.clone(),
+                why: format!("the pin of map `{name}` is missing; unload and load the module"),
+            });
+        }
         let mut module = Module::load_reusing(object, &reuse)?;
+        // Fresh tables now; a kept table's new default only once the new program runs, since
+        // its map is the one the running program reads.
         for c in plan.carry.iter().filter(|c| c.kind == "table") {
-            let table = module.table(&c.name)?.clone();
-            match c.fate {
-                Fate::Fresh(_) => module.install_table(&table, true)?,
-                Fate::Kept if c.new_default => module.install_table(&table, false)?,
-                Fate::Kept => {}
-            }
-        }
-
-        // Stage the new pins beside the old ones.
-        let mut staged_pins = Vec::new();
-        let result = stage_and_switch(&mut module, &old, &running, &plan, &dir, &mut staged_pins);
-        if let Err(e) = result {
-            for p in &staged_pins {
-                let _ = std::fs::remove_file(p);
-            }
-            return Err(e);
-        }
-
-        // Commit: the staged pins replace the old ones; maps the new program lacks go.
-        for p in &staged_pins {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            let target = p.with_file_name(name.trim_end_matches("-new"));
-            std::fs::rename(p, &target).map_err(|e| pin_error(&target, e))?;
-        }
-        let keep = map_names(&manifest);
-        for gone in map_names(&running.manifest) {
-            if !keep.contains(&gone) {
-                let _ = std::fs::remove_file(maps_dir.join(gone));
+            if let Fate::Fresh(_) = c.fate {
+                let table = module.table(&c.name)?.clone();
+                module.install_table(&table, true)?;
             }
         }
         let record = Record {
@@ -135,13 +119,58 @@ impl Module {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |t| t.as_secs()),
             manifest: module.manifest.clone(),
-            ..running
+            ..running.clone()
         };
         let meta = dir.join("meta");
-        let staged_meta = staged(&meta);
-        let _ = std::fs::remove_file(&staged_meta);
-        record::write(&record, &staged_meta)?;
-        std::fs::rename(&staged_meta, &meta).map_err(|e| pin_error(&meta, e))?;
+
+        // Stage the new pins and the new record beside the old ones, then switch.
+        let mut staged_pins = Vec::new();
+        let result = (|| {
+            let staged_meta = staged(&meta);
+            let _ = std::fs::remove_file(&staged_meta);
+            record::write(&record, &staged_meta)?;
+            staged_pins.push(staged_meta);
+            stage_and_switch(&mut module, &old, &running, &plan, &dir, &mut staged_pins)
+        })();
+        if let Err(e) = result {
+            for p in &staged_pins {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+
+        // The new program runs on every link. Commit: kept tables' new defaults, then the
+        // staged pins over the old ones; maps the new program lacks go. A failure from here
+        // on is reported as such: the switch itself is done.
+        let committed = (|| {
+            for c in plan
+                .carry
+                .iter()
+                .filter(|c| c.fate == Fate::Kept && c.new_default)
+            {
+                let table = module.table(&c.name)?.clone();
+                module.install_table(&table, false)?;
+            }
+            for p in &staged_pins {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                let target = p.with_file_name(name.trim_end_matches("-new"));
+                std::fs::rename(p, &target).map_err(|e| pin_error(&target, e))?;
+            }
+            Ok::<(), Error>(())
+        })();
+        if let Err(e) = committed {
+            return Err(Error::Load(format!(
+                "the new program of `{}` runs on every interface, but finishing the reload \
+                 failed: {e}; reload again or unload the module",
+                r.name
+            )));
+        }
+        let keep = map_names(&manifest);
+        for gone in map_names(&running.manifest) {
+            if !keep.contains(&gone) {
+                let _ = std::fs::remove_file(maps_dir.join(gone));
+            }
+        }
         module.record = Some(record);
         Ok(Reloaded {
             module,

@@ -222,7 +222,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(i64t, h.slot, "off")
             .expect("load")
             .into_int_value();
-        let off = self.bounded(off, h.chosen || self.dynamic_slots.contains(&h.slot));
+        // In a state entered with a moved cursor, every header read is masked: a header this
+        // state reads may be extracted by a state lowered later.
+        let dynamic = h.chosen || self.dynamic_cursor || self.dynamic_slots.contains(&h.slot);
+        let off = self.bounded(off, dynamic);
         let base = self.bpf.byte_ptr(self.data, off);
         let valid = if self.omit_bounds_checks {
             b.build_int_compare(

@@ -122,6 +122,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let code = self.error_code("PacketTooShort");
         self.set(self.parser_error, 32, code);
         self.goto(done);
+        // The control reads headers by their slots (`dynamic_slots`), not by the cursor.
+        self.dynamic_cursor = false;
     }
 
     pub fn error_code(&self, name: &str) -> u128 {
