@@ -209,6 +209,8 @@ impl Module {
 fn detach_now(id: u32) -> std::io::Result<()> {
     let fd = match sys::link_by_id(id) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        // Without CAP_SYS_ADMIN: the module holds the link open, so find that descriptor.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => sys::held_link(id).ok_or(e)?,
         other => other?,
     };
     match sys::link_detach(fd.as_fd()) {

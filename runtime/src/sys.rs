@@ -205,6 +205,37 @@ struct IdAttr {
     open_flags: u32,
 }
 
+/// A new descriptor of link `id` from one this process already holds, found through
+/// /proc/self/fdinfo (`link_id:`): the way to reach a link without CAP_SYS_ADMIN, which
+/// `BPF_LINK_GET_FD_BY_ID` needs.
+pub(crate) fn held_link(id: u32) -> Option<OwnedFd> {
+    let wanted = id.to_string();
+    for entry in std::fs::read_dir("/proc/self/fdinfo").ok()?.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(info) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        if info
+            .lines()
+            .any(|l| l.strip_prefix("link_id:").map(str::trim) == Some(wanted.as_str()))
+        {
+            // SAFETY: dup of a descriptor this process holds open; the new one is ours.
+            let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if dup >= 0 {
+                // SAFETY: `dup` was just returned by the kernel and nothing else owns it.
+                return Some(unsafe { OwnedFd::from_raw_fd(dup) });
+            }
+        }
+    }
+    None
+}
+
 /// Opens the link whose kernel id is `id`.
 pub(crate) fn link_by_id(id: u32) -> io::Result<OwnedFd> {
     let mut attr = IdAttr {

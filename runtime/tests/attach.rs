@@ -174,6 +174,68 @@ fn detach_is_immediate_while_other_threads_fork() {
     assert!(forker.join().unwrap() > 0, "the other thread forked");
 }
 
+/// Drops CAP_SYS_ADMIN from the calling thread's effective capabilities (capabilities are
+/// per thread, so the rest of the test process keeps them).
+fn drop_sys_admin() {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const CAP_SYS_ADMIN: u32 = 21;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget/capset with a version-3 header and two data words, as the ABI wants.
+    unsafe {
+        assert_eq!(
+            libc::syscall(
+                libc::SYS_capget,
+                &mut header as *mut Header,
+                data.as_mut_ptr()
+            ),
+            0
+        );
+        data[0].effective &= !(1 << CAP_SYS_ADMIN);
+        assert_eq!(
+            libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr()),
+            0,
+            "capset: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// Detaching by link id needs CAP_SYS_ADMIN for BPF_LINK_GET_FD_BY_ID; without it the
+/// runtime finds the descriptor it holds and still detaches at once.
+#[test]
+fn detach_works_without_cap_sys_admin() {
+    require_kernel!();
+    private_veth_pair();
+    let mut m = Module::load(&programs::router()).unwrap();
+    m.add_entry("by_type", &[Match::Exact(0x88b5)], "drop", &[])
+        .unwrap();
+    let f = frame(0x88b5, [0; 4], 60);
+    let attached = m.attach("va", XdpMode::Generic).unwrap();
+    send("vb", &f, 2);
+    assert_eq!(drops_after_wait(&m, 2).0, 2);
+    drop_sys_admin();
+    m.detach(attached).unwrap();
+    send("vb", &f, 2);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(m.counter("hits", programs::DROP).unwrap().0, 2, "detached");
+}
+
 #[test]
 fn attach_errors_say_what_to_do() {
     require_kernel!();
