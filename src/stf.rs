@@ -332,7 +332,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 })?;
                 Command::CheckRegister { name, index, cmp, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, wait)"))),
         };
         out.push((line, cmd));
     }
