@@ -12,10 +12,9 @@ use net::{hex, ip, json, privileged, send_and_capture, Net};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// To 10.1.2.3 (routed), TTL 64; and the same after the router: MACs rewritten, TTL 63,
-/// checksum recomputed (as in examples/router.stf).
-const HIT: &str =
-    "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+/// To 10.1.2.3 (routed), and the same after the router: MACs rewritten, TTL 63, checksum
+/// recomputed (as in examples/router.stf).
+const HIT: &str = net::ROUTED;
 const HIT_OUT: &str =
     "02000000000202000000000108004500001c000040003f116f24c0a800010a0102030000000000000000";
 /// To 172.16.0.9: no route, so the default action drops it.
@@ -28,20 +27,7 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
         return;
     }
     let net = Net::new();
-    let out = net.ok(&[
-        "load",
-        "examples/router.iov",
-        "--dev",
-        "va",
-        "--netns",
-        &net.a,
-        "--mode",
-        "generic",
-        "--name",
-        "r1",
-        "--json",
-    ]);
-    let loaded = json(&out);
+    let loaded = json(&net.load_router("r1", &["--json"]));
     assert_eq!(loaded["attachments"][0]["mode"], "generic");
     let prog_id = loaded["program_id"].as_u64().unwrap();
     assert!(
@@ -52,15 +38,7 @@ fn a_router_in_another_namespace_forwards_real_frames_and_is_controlled_by_name(
     );
 
     // Routed out of vc (towards vd in B).
-    let port = net.ifindex(&net.a, "vc");
-    net.ok(&[
-        "table",
-        "r1",
-        "add",
-        "routes",
-        "hdr.ipv4.dst:10.0.0.0/8",
-        &format!("forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:{port})"),
-    ]);
+    let port = net.route_via_vc("r1");
     let listed = net.ok(&["table", "r1", "list", "routes"]);
     assert_eq!(
         listed,

@@ -63,32 +63,45 @@ fn every_program_passes_its_packet_tests_in_the_kernel() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
-fn a_wrong_expectation_fails_with_a_diff() {
-    if !require_privileges("the packet tests") {
-        return;
-    }
+/// Runs `iov test examples/router.iov` on a file `name` holding `text` (in a scratch
+/// directory removed afterwards); its exit code and stdout.
+fn router_test(name: &str, text: &str) -> (Option<i32>, String) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("iov-packets-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("iov-packets-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let stf = dir.join("wrong.stf");
-    // An ARP frame is passed untouched; expecting a changed byte must fail and show where.
-    let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
-    let mut wrong = arp.clone();
-    wrong.replace_range(0..2, "ff");
-    std::fs::write(
-        &stf,
-        format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n"),
-    )
-    .unwrap();
+    let stf = dir.join(name);
+    std::fs::write(&stf, text).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_iov"))
         .args(["test", "--color", "never", "examples/router.iov"])
         .arg(&stf)
         .current_dir(root)
         .output()
         .expect("iov runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The table line that routes 10.0.0.0/8 out of port 3.
+const ROUTE: &str = "add routes hdr.ipv4.dst:10.0.0.0/8 \
+                     forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:3)";
+
+#[test]
+fn a_wrong_expectation_fails_with_a_diff() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    // An ARP frame is passed untouched; expecting a changed byte must fail and show where.
+    let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
+    let mut wrong = arp.clone();
+    wrong.replace_range(0..2, "ff");
+    let (code, stdout) = router_test(
+        "wrong.stf",
+        &format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n"),
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains(
             "wrong.stf:2: FAILED: the packet of line 1 went to the kernel as expected, but its bytes differ"
@@ -114,35 +127,21 @@ fn a_packet_that_nothing_expects_must_be_dropped() {
     if !require_privileges("the packet tests") {
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("iov-unexpected-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let stf = dir.join("unexpected.stf");
-    // Routed (sent to port 3), passed (ARP) and dropped (no route), none of them expected:
-    // the first two fail where they came out, the third is fine. The last packet of the
-    // file is judged at its end.
+    // Routed (sent to port 3), passed (ARP) and dropped (no route), none of them expected
+    // but one routed frame.
     let routed =
         "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
     let unrouted =
         "001122334455aabbccddeeff08004500001c000040004011ce0ec0a80001ac1000090000000000000000";
     let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
-    std::fs::write(
-        &stf,
-        format!(
-            "add routes hdr.ipv4.dst:10.0.0.0/8 forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:3)\n\
-             packet 1 {routed}\npacket 1 {arp}\npacket 1 {unrouted}\npacket 1 {routed}\nexpect 3\npacket 1 {arp}\n"
+    let (code, stdout) = router_test(
+        "unexpected.stf",
+        &format!(
+            "{ROUTE}\npacket 1 {routed}\npacket 1 {arp}\npacket 1 {unrouted}\npacket 1 {routed}\n\
+             expect 3\npacket 1 {arp}\n"
         ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
-        .args(["test", "--color", "never", "examples/router.iov"])
-        .arg(&stf)
-        .current_dir(root)
-        .output()
-        .expect("iov runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     // `expect 3` takes the first packet out of port 3 (line 2), as p4c's STF does; the
     // second one (line 5) and the two passed ARP frames are left over.
     let failures: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
@@ -171,35 +170,21 @@ fn expects_may_come_before_their_packets_and_queue_per_port() {
     if !require_privileges("the packet tests") {
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = std::env::temp_dir().join(format!("iov-queued-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let stf = dir.join("queued.stf");
     // Two routed frames, to 10.1.2.3 (A) and 10.7.7.7 (B), both out of port 3; expectations
     // name the destination address only.
     let a = "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
     let b = a.replace("0a010203", "0a070707");
     let to = |addr: &str| format!("{}{addr}", "*".repeat(60));
-    std::fs::write(
-        &stf,
-        format!(
-            "add routes hdr.ipv4.dst:10.0.0.0/8 forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:3)\n\
-             expect 3 {}\npacket 1 {a}\npacket 1 {b}\npacket 1 {a}\nexpect 3 {}\nexpect 3 {}\n",
+    let (code, stdout) = router_test(
+        "queued.stf",
+        &format!(
+            "{ROUTE}\nexpect 3 {}\npacket 1 {a}\npacket 1 {b}\npacket 1 {a}\nexpect 3 {}\nexpect 3 {}\n",
             to("0a010203"),
             to("0a070707"),
             to("0a070707"),
         ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
-        .args(["test", "--color", "never", "examples/router.iov"])
-        .arg(&stf)
-        .current_dir(root)
-        .output()
-        .expect("iov runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     // Line 2 (before its packet) meets A, line 6 meets B; line 7 meets the second A.
     let failures: Vec<&str> = stdout.lines().filter(|l| l.contains("FAILED")).collect();
     assert_eq!(failures.len(), 1, "{stdout}");

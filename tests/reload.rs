@@ -14,9 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// To 10.1.2.3 (routed), TTL 64, with an 8-byte payload whose last 4 bytes carry a number.
-const HIT: &str =
-    "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+/// To 10.1.2.3 (routed), with an 8-byte payload whose last 4 bytes carry a number.
+const HIT: &str = net::ROUTED;
 
 /// examples/router.iov with one more counter and one more statement: a different program
 /// whose tables and `port_stats` keep their layout.
@@ -57,29 +56,10 @@ impl Drop for Scratch {
     }
 }
 
+/// Router module `r1` on `va`, routing 10.0.0.0/8 out of `vc`; the port.
 fn load_router(net: &Net) -> u32 {
-    net.ok(&[
-        "load",
-        "examples/router.iov",
-        "--dev",
-        "va",
-        "--netns",
-        &net.a,
-        "--mode",
-        "generic",
-        "--name",
-        "r1",
-    ]);
-    let port = net.ifindex(&net.a, "vc");
-    net.ok(&[
-        "table",
-        "r1",
-        "add",
-        "routes",
-        "hdr.ipv4.dst:10.0.0.0/8",
-        &format!("forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:{port})"),
-    ]);
-    port
+    net.load_router("r1", &[]);
+    net.route_via_vc("r1")
 }
 
 fn port_stats(net: &Net) -> (u64, u64) {
@@ -327,20 +307,7 @@ fn a_module_whose_interface_is_gone_still_reloads_on_the_others() {
         return;
     }
     let net = Net::new();
-    net.ok(&[
-        "load",
-        "examples/router.iov",
-        "--dev",
-        "va",
-        "--dev",
-        "vc",
-        "--netns",
-        &net.a,
-        "--mode",
-        "generic",
-        "--name",
-        "r1",
-    ]);
+    net.load_router("r1", &["--dev", "vc"]);
     // Deleting vc detaches its link; the reload switches the link of va and skips it.
     net::ip(&["-n", &net.a, "link", "del", "vc"]);
     let out = json(&net.ok(&["reload", "r1", "examples/router.iov", "--json"]));

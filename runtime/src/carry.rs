@@ -46,20 +46,10 @@ pub struct Plan {
 /// Unknown `reset` names are refused too.
 pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
     let mut p = Plan::default();
-    let wants_reset = |full: &str| {
-        reset
-            .iter()
-            .any(|r| r == full || full.rsplit('.').next() == Some(r.as_str()))
-    };
+    let names = |full: &str, r: &str| r == full || full.rsplit('.').next() == Some(r);
+    let wants_reset = |full: &str| reset.iter().any(|r| names(full, r));
     for r in reset {
-        let known = new
-            .tables
-            .iter()
-            .map(|t| &t.name)
-            .chain(new.counters.iter().map(|c| &c.name))
-            .chain(new.registers.iter().map(|r| &r.name))
-            .any(|full| full == r || full.rsplit('.').next() == Some(r.as_str()));
-        if !known {
+        if !objects(new).iter().any(|(_, full)| names(full, r)) {
             p.refusals.push(format!(
                 "`--reset {r}` names no table, counter or register of the new program"
             ));
@@ -96,21 +86,14 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
     }
     for c in &new.counters {
         let changes = old.counters.iter().find(|o| o.name == c.name).map(|o| {
-            let mut ch = Vec::new();
-            if o.size != c.size {
-                ch.push(format!("its size changed from {} to {}", o.size, c.size));
-            }
-            if o.kind != c.kind {
-                ch.push(format!(
-                    "it counted {:?} and now counts {:?}",
-                    o.kind, c.kind
-                ));
-            }
-            ch
+            let kind = (o.kind != c.kind)
+                .then(|| format!("it counted {:?} and now counts {:?}", o.kind, c.kind));
+            array_changes(o.size, c.size, kind)
         });
+        let reset_it = wants_reset(&c.name);
         decide(
             &mut p,
-            wants_reset(&c.name),
+            reset_it,
             "counter",
             &c.name,
             vec![c.map.clone()],
@@ -120,21 +103,14 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
     }
     for r in &new.registers {
         let changes = old.registers.iter().find(|o| o.name == r.name).map(|o| {
-            let mut ch = Vec::new();
-            if o.size != r.size {
-                ch.push(format!("its size changed from {} to {}", o.size, r.size));
-            }
-            if o.bits != r.bits {
-                ch.push(format!(
-                    "its values changed from bit<{}> to bit<{}>",
-                    o.bits, r.bits
-                ));
-            }
-            ch
+            let width = (o.bits != r.bits)
+                .then(|| format!("its values changed from bit<{}> to bit<{}>", o.bits, r.bits));
+            array_changes(o.size, r.size, width)
         });
+        let reset_it = wants_reset(&r.name);
         decide(
             &mut p,
-            wants_reset(&r.name),
+            reset_it,
             "register",
             &r.name,
             vec![r.map.clone()],
@@ -142,31 +118,33 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             false,
         );
     }
-    let gone = |kind: &str, name: &str| format!("{kind} `{name}`");
-    p.removed.extend(
-        old.tables
-            .iter()
-            .filter(|o| !new.tables.iter().any(|t| t.name == o.name))
-            .map(|o| gone("table", &o.name)),
-    );
-    p.removed.extend(
-        old.counters
-            .iter()
-            .filter(|o| !new.counters.iter().any(|c| c.name == o.name))
-            .map(|o| gone("counter", &o.name)),
-    );
-    p.removed.extend(
-        old.registers
-            .iter()
-            .filter(|o| !new.registers.iter().any(|r| r.name == o.name))
-            .map(|o| gone("register", &o.name)),
-    );
+    let now = objects(new);
+    for (kind, name) in objects(old) {
+        if !now.contains(&(kind, name)) {
+            p.removed.push(format!("{kind} `{name}`"));
+        }
+    }
     if !p.refusals.is_empty() {
         p.refusals.push(
             "start the changed objects empty with `--reset NAME...`, or keep their layout".into(),
         );
     }
     p
+}
+
+/// Every table, counter and register of `m`: its kind and full name.
+fn objects(m: &Manifest) -> Vec<(&'static str, &str)> {
+    let tables = m.tables.iter().map(|t| ("table", t.name.as_str()));
+    let counters = m.counters.iter().map(|c| ("counter", c.name.as_str()));
+    let registers = m.registers.iter().map(|r| ("register", r.name.as_str()));
+    tables.chain(counters).chain(registers).collect()
+}
+
+/// The layout changes of a counter or register: its size, and `other` (kind or width).
+fn array_changes(old_size: u32, new_size: u32, other: Option<String>) -> Vec<String> {
+    let size =
+        (old_size != new_size).then(|| format!("its size changed from {old_size} to {new_size}"));
+    size.into_iter().chain(other).collect()
 }
 
 /// Records the fate of one object: `changes` is `None` for an object the running program

@@ -29,6 +29,10 @@ pub fn privileged() -> bool {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// To 10.1.2.3 (routed by [`Net::route_via_vc`]), TTL 64, 42 bytes with an 8-byte payload.
+pub const ROUTED: &str =
+    "001122334455aabbccddeeff08004500001c0000400040116e24c0a800010a0102030000000000000000";
+
 /// Two namespaces `A` and `B`, joined by two veth pairs: `va`(A)-`vb`(B), `vc`(A)-`vd`(B);
 /// a private pin root. Dropping it unloads every module under the root and removes all.
 pub struct Net {
@@ -101,6 +105,40 @@ impl Net {
         let err = String::from_utf8_lossy(&out.stderr).replace("\n  │ ", " ");
         assert_eq!(out.status.code(), Some(code), "iov {args:?}: {err}");
         err
+    }
+
+    /// `iov load examples/router.iov` on `va` in namespace A, generic XDP, as module `name`,
+    /// with `extra` arguments (more `--dev`, `--json`); its stdout.
+    pub fn load_router(&self, name: &str, extra: &[&str]) -> String {
+        let mut args = vec![
+            "load",
+            "examples/router.iov",
+            "--dev",
+            "va",
+            "--netns",
+            &self.a,
+            "--mode",
+            "generic",
+            "--name",
+            name,
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
+    /// Routes 10.0.0.0/8 through router module `name` out of `vc` (towards `vd` in B),
+    /// rewriting the MACs to 02:00:00:00:00:02 from 02:00:00:00:00:01; the port.
+    pub fn route_via_vc(&self, name: &str) -> u32 {
+        let port = self.ifindex(&self.a, "vc");
+        self.ok(&[
+            "table",
+            name,
+            "add",
+            "routes",
+            "hdr.ipv4.dst:10.0.0.0/8",
+            &format!("forward(dst_mac:02:00:00:00:00:02, src_mac:02:00:00:00:00:01, port:{port})"),
+        ]);
+        port
     }
 
     /// The index of interface `iface` in namespace `ns`.

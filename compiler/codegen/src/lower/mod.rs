@@ -87,7 +87,6 @@ pub struct Gen<'a, 'ctx> {
     pub hook: Hook,
     pub ctx_ptr: PointerValue<'ctx>,
     pub data: PointerValue<'ctx>,
-    pub data_end: PointerValue<'ctx>,
     /// Packet length in bytes (i32).
     pub pkt_len: IntValue<'ctx>,
     pub headers: HashMap<String, HeaderVar<'ctx>>,
@@ -440,7 +439,16 @@ pub fn lower<'a, 'ctx>(
     let end_raw = bpf.ctx_u32(ctx_ptr, lay.data_end);
     let ifindex = bpf.ctx_u32(ctx_ptr, lay.ingress_ifindex);
     let data = to_ptr(&bpf, data_raw);
-    let data_end = to_ptr(&bpf, end_raw);
+    // The packet's end lives in a slot that helper calls renew (see `Bpf::data_end_slot`),
+    // opaque from the start too: LLVM would otherwise see through the slot to the 32-bit
+    // context field and compare integers, which the verifier does not take as a check.
+    let end_slot = bpf
+        .b
+        .build_alloca(bpf.ptr(), "data_end_slot")
+        .expect("alloca");
+    let data_end = bpf.opaque_ptr(to_ptr(&bpf, end_raw));
+    bpf.b.build_store(end_slot, data_end).expect("store");
+    bpf.data_end_slot.set(Some(end_slot));
     let pkt_len = bpf.b.build_int_sub(end_raw, data_raw, "len").expect("sub");
     let mut consts = HashMap::new();
     for (i, c) in p.consts.iter().enumerate() {
@@ -465,7 +473,6 @@ pub fn lower<'a, 'ctx>(
         hook,
         ctx_ptr,
         data,
-        data_end,
         pkt_len,
         headers: HashMap::new(),
         stacks: HashMap::new(),
@@ -493,15 +500,6 @@ pub fn lower<'a, 'ctx>(
     g.decision = g.alloca(32, "decision");
     g.port = g.alloca(32, "port");
     g.cursor = g.alloca(64, "cursor");
-    let end_slot = g
-        .entry_builder()
-        .build_alloca(g.bpf.ptr(), "data_end_slot")
-        .expect("alloca");
-    // Opaque from the start too: LLVM would otherwise see through the slot to the 32-bit
-    // context field and compare integers, which the verifier does not take as a check.
-    let end = g.bpf.opaque_ptr(g.data_end);
-    g.bpf.b.build_store(end_slot, end).expect("store");
-    g.bpf.data_end_slot.set(Some(end_slot));
     // Storage for the headers struct (root `H`) and the metadata (root `M`).
     let headers_id = entry.headers;
     if let Some(h) = headers_id {
