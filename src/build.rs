@@ -30,6 +30,18 @@ pub fn compile(
     let stem = program
         .file_stem()
         .map_or("program".into(), |s| s.to_string_lossy().into_owned());
+    compile_text(name, text, stem, color, test_build, hook)
+}
+
+/// [`compile`] of source `text` named `name` (program name `stem`).
+pub fn compile_text(
+    name: String,
+    text: String,
+    stem: String,
+    color: Color,
+    test_build: bool,
+    hook: Option<iov_runtime::iov_manifest::Hook>,
+) -> Result<Vec<u8>, String> {
     std::thread::Builder::new()
         .stack_size(CHECK_STACK)
         .spawn(move || {

@@ -2,11 +2,11 @@
 //!
 //! Takes: nothing but the pin root.
 //! Gives: one block per module (name, source, hook, each interface with its namespace, mode
-//! and whether its link is still attached, program id, each table's entries and size), or
-//! one JSON document with the same facts.
+//! and whether its link is still attached, program id, each table's entries and size, its
+//! part in a chain), or one JSON document with the same facts.
 
 use crate::modules::{print_json, root};
-use iov_runtime::record::hook_name;
+use iov_runtime::record::{hook_name, Role};
 use iov_runtime::Module;
 use std::process::ExitCode;
 
@@ -31,6 +31,11 @@ pub fn run(args: &Args) -> ExitCode {
                     "hook": hook_name(r.hook),
                     "program_id": s.program_id,
                     "loaded_at": r.loaded_at,
+                    "chain": match &r.chain {
+                        Some(Role::Head) => serde_json::json!({ "role": "chain" }),
+                        Some(Role::Stage(c)) => serde_json::json!({ "role": "stage", "chain": c }),
+                        None => serde_json::Value::Null,
+                    },
                     "attachments": s.attachments.iter().map(|a| serde_json::json!({
                         "iface": a.record.iface,
                         "ifindex": a.record.ifindex,
@@ -71,6 +76,11 @@ pub fn run(args: &Args) -> ExitCode {
             s.program_id.map_or("?".into(), |i| i.to_string()),
             r.source
         );
+        match &r.chain {
+            Some(Role::Head) => println!("  a chain: `iov chain show {}` lists its stages", s.name),
+            Some(Role::Stage(c)) => println!("  a stage of chain `{c}`"),
+            None => {}
+        }
         for a in &s.attachments {
             let ns = a
                 .record

@@ -1,17 +1,20 @@
-//! `iov load FILE --dev IFACE [--netns NS] [--hook H] [--mode M] [--name NAME]`.
+//! `iov load FILE --dev IFACE [--netns NS] [--hook H] [--mode M] [--name NAME]`, and
+//! `iov load FILE --chain CHAIN [--before M | --after M] [--name NAME]`.
 //!
-//! Takes: a `.iov` source (compiled here, for the hook asked for) or an object built by
-//! `iov build`, and where to attach it.
+//! Takes: a `.iov` source (compiled here, for the hook asked for, or the chain's) or an
+//! object built by `iov build`, and where to attach it or which chain to join.
 //! Gives: the module deployed by the runtime ([`iov_runtime::Module::deploy`]): defaults and
-//! const entries installed, pinned under `ROOT/NAME`, attached through BPF links; it stays
-//! after this command exits. Prints what it did (or `--json`), and the runtime's notices.
+//! const entries installed, pinned under `ROOT/NAME`, attached through BPF links; or, with
+//! `--chain`, deployed as a stage and linked into the chain ([`iov_runtime::Chain::join`]).
+//! It stays after this command exits. Prints what it did (or `--json`), and the runtime's
+//! notices.
 
 use crate::build::object_of;
 use crate::modules::{fail, print_json, root};
 use crate::Color;
 use iov_runtime::iov_manifest::Hook;
 use iov_runtime::record::hook_name;
-use iov_runtime::{Deploy, Device, ModeChoice, Module};
+use iov_runtime::{Chain, Deploy, Device, Join, ModeChoice, Module, Position};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,14 +38,24 @@ pub struct Args {
     /// The program: `.iov` source or an object built by `iov build`.
     file: PathBuf,
     /// The interface to attach to (repeat for several: the same program and maps on each).
-    #[arg(long = "dev", required = true, value_name = "IFACE")]
+    #[arg(long = "dev", required_unless_present = "chain", value_name = "IFACE")]
     devs: Vec<String>,
     /// The network namespace of the interfaces: a name under /run/netns or a path.
-    #[arg(long, value_name = "NS")]
+    #[arg(long, value_name = "NS", conflicts_with = "chain")]
     netns: Option<String>,
     /// The hook (default: the program's own entry).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "chain")]
     hook: Option<HookArg>,
+    /// Join this chain (see `iov chain create`) instead of attaching to an interface; a
+    /// source is compiled for the chain's hook.
+    #[arg(long, value_name = "CHAIN", conflicts_with = "devs")]
+    chain: Option<String>,
+    /// With --chain: go just before this stage (default: after the last).
+    #[arg(long, value_name = "M", requires = "chain", conflicts_with = "after")]
+    before: Option<String>,
+    /// With --chain: go just after this stage.
+    #[arg(long, value_name = "M", requires = "chain")]
+    after: Option<String>,
     /// Where an XDP program runs.
     #[arg(long, value_enum, default_value = "auto")]
     mode: ModeArg,
@@ -55,12 +68,26 @@ pub struct Args {
     color: Color,
 }
 
-pub fn run(args: &Args) -> ExitCode {
-    let hook = args.hook.map(|h| match h {
+/// The hook a `--hook` value names.
+pub fn hook_of(h: HookArg) -> Hook {
+    match h {
         HookArg::Xdp => Hook::Xdp,
         HookArg::TcIngress => Hook::TcIngress,
         HookArg::TcEgress => Hook::TcEgress,
-    });
+    }
+}
+
+/// The XDP mode a `--mode` value names.
+pub fn mode_of(m: ModeArg) -> ModeChoice {
+    match m {
+        ModeArg::Auto => ModeChoice::Auto,
+        ModeArg::Native => ModeChoice::Native,
+        ModeArg::Generic => ModeChoice::Generic,
+    }
+}
+
+pub fn run(args: &Args) -> ExitCode {
+    let hook = args.hook.map(hook_of);
     let name = match &args.name {
         Some(n) => n.clone(),
         None => args.file.file_stem().map_or_else(String::new, |s| {
@@ -76,6 +103,9 @@ pub fn run(args: &Args) -> ExitCode {
                 .collect()
         }),
     };
+    if let Some(chain) = &args.chain {
+        return join(args, &name, chain);
+    }
     let object = match object_of(&args.file, args.color, hook) {
         Ok(o) => o,
         Err(code) => return code,
@@ -95,11 +125,7 @@ pub fn run(args: &Args) -> ExitCode {
         source: &source,
         devices: &devices,
         hook,
-        mode: match args.mode {
-            ModeArg::Auto => ModeChoice::Auto,
-            ModeArg::Native => ModeChoice::Native,
-            ModeArg::Generic => ModeChoice::Generic,
-        },
+        mode: mode_of(args.mode),
         root: &root,
     };
     let deployed = match Module::deploy(&object, &deploy) {
@@ -141,6 +167,58 @@ pub fn run(args: &Args) -> ExitCode {
                 dir.display()
             );
         }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `iov load FILE --chain CHAIN`: the module joins the chain as a stage.
+fn join(args: &Args, name: &str, chain: &str) -> ExitCode {
+    let root = root();
+    // A source is compiled for the chain's hook (an unknown chain is reported by the join).
+    let hook = Module::open(&root, chain)
+        .ok()
+        .and_then(|m| m.record().map(|r| r.hook));
+    let object = match object_of(&args.file, args.color, hook) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let position = match (&args.before, &args.after) {
+        (Some(m), _) => Position::Before(m),
+        (_, Some(m)) => Position::After(m),
+        _ => Position::Last,
+    };
+    let source = args.file.display().to_string();
+    let request = Join {
+        name,
+        source: &source,
+        chain,
+        position,
+        root: &root,
+    };
+    let deployed = match Chain::join(&object, &request) {
+        Ok(d) => d,
+        Err(e) => return fail(&e),
+    };
+    let stages = Chain::show(&root, chain)
+        .map(|v| v.stages.into_iter().map(|h| h.name).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if args.json {
+        print_json(&serde_json::json!({
+            "name": name,
+            "chain": chain,
+            "program_id": deployed.module.program_id(),
+            "stages": stages,
+            "verified_instructions": deployed.module.verified_instructions(),
+        }));
+    } else {
+        println!(
+            "loaded `{name}` into chain `{chain}`: program id {}; stages now {}",
+            deployed
+                .module
+                .program_id()
+                .map_or("?".into(), |i| i.to_string()),
+            stages.join(" -> ")
+        );
     }
     ExitCode::SUCCESS
 }

@@ -8,6 +8,7 @@
 //! module command is a thin layer over the runtime's API.
 
 mod build;
+mod chain;
 mod counters;
 mod fmt;
 mod list;
@@ -118,6 +119,8 @@ enum Command {
     Reload(reload::Args),
     /// Show the loaded modules: interfaces, hook, mode, program id, table occupancy.
     List(list::Args),
+    /// Chains of modules on one interface: `create`, `show`, `delete`.
+    Chain(chain::Args),
     /// Read and change a module's tables: `iov table r1 add routes dst:10.0.0.0/8 fwd(port:3)`.
     Table(table::Args),
     /// Show a module's counters, summed over CPUs.
@@ -183,6 +186,7 @@ fn main() -> ExitCode {
         Command::Unload(args) => unload::run(&args),
         Command::Reload(args) => reload::run(&args),
         Command::List(args) => list::run(&args),
+        Command::Chain(args) => chain::run(&args),
         Command::Table(args) => table::run(&args),
         Command::Counters(args) => counters::run(&args),
         Command::Registers(args) => registers::run(&args),

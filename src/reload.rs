@@ -58,7 +58,7 @@ pub fn run(args: &Args) -> ExitCode {
         done.plan
             .carry
             .iter()
-            .filter(|c| (c.fate == Fate::Kept) == keep)
+            .filter(|c| (c.fate == Fate::Kept) == keep && c.kind != iov_runtime::carry::CHAIN)
             .map(|c| match &c.fate {
                 Fate::Fresh(why) if !why.is_empty() => format!("{} `{}` ({why})", c.kind, c.name),
                 _ => format!("{} `{}`", c.kind, c.name),

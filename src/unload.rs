@@ -1,4 +1,5 @@
-//! `iov unload NAME`: detaches a module from every interface and removes its pins.
+//! `iov unload NAME`: detaches a module from every interface (or takes it out of its chain)
+//! and removes its pins.
 //!
 //! Takes: a module name.
 //! Gives: the runtime's [`iov_runtime::Module::unload`] done, and one line saying so.
@@ -14,6 +15,15 @@ pub struct Args {
 
 pub fn run(args: &Args) -> ExitCode {
     match iov_runtime::Module::unload(&root(), &args.name) {
+        Ok(Some(record)) if record.attachments.is_empty() => {
+            match &record.chain {
+                Some(iov_runtime::record::Role::Stage(c)) => {
+                    println!("took `{}` out of chain `{c}` and unloaded it", args.name)
+                }
+                _ => println!("unloaded `{}` (it was attached nowhere)", args.name),
+            }
+            ExitCode::SUCCESS
+        }
         Ok(Some(record)) => {
             let ifaces: Vec<&str> = record
                 .attachments

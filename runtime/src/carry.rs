@@ -9,6 +9,9 @@
 
 use iov_manifest::{Action, Manifest, Table};
 
+/// The [`Carry::kind`] of the maps every program has for chains (`iov_next`, `iov_packets`).
+pub const CHAIN: &str = "chain";
+
 /// What happens to one table, counter or register.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -21,7 +24,7 @@ pub enum Fate {
 /// One table, counter or register of the new program.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Carry {
-    /// `table`, `counter` or `register`.
+    /// `table`, `counter`, `register`, or [`CHAIN`].
     pub kind: &'static str,
     pub name: String,
     /// The ELF map names it owns (a table: its entries and its default slot).
@@ -117,6 +120,22 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             changes,
             false,
         );
+    }
+    // The next stage and the packet count: kept, so a stage of a chain keeps handing packets
+    // to its successor and counting on.
+    if let Some(c) = &new.chain {
+        let kept = old.chain.as_ref() == Some(c);
+        p.carry.push(Carry {
+            kind: CHAIN,
+            name: "chain".into(),
+            maps: vec![c.next.clone(), c.packets.clone()],
+            fate: if kept {
+                Fate::Kept
+            } else {
+                Fate::Fresh("new in this version".into())
+            },
+            new_default: false,
+        });
     }
     let now = objects(new);
     for (kind, name) in objects(old) {

@@ -14,7 +14,7 @@ use crate::error::{chain, is_permission};
 use crate::manifest::read_manifest;
 use crate::netns;
 use crate::pin::pin_failure;
-use crate::record::{self, hook_name, AttachmentRecord, Mode, Record, RECORD_FORMAT};
+use crate::record::{self, hook_name, AttachmentRecord, Mode, Record, Role, RECORD_FORMAT};
 use crate::registry::{self, known_modules};
 use crate::sys;
 use crate::{Error, Module, XdpMode};
@@ -168,57 +168,67 @@ impl Module {
     /// Loads `object`, installs its defaults and const entries, pins it under
     /// `ROOT/NAME` and attaches it to every device; on failure nothing is left behind.
     pub fn deploy(object: &[u8], d: &Deploy<'_>) -> Result<Deployed, Error> {
-        check_name(d.name)?;
-        let manifest = read_manifest(object)?;
-        let hook = choose_hook(manifest.hook, d.hook)?;
-        if hook != Hook::Xdp {
-            tcx_available()?;
-        }
-        if d.devices.is_empty() {
-            return Err(Error::Attach {
-                iface: String::new(),
-                detail: "no interface given; name one with `--dev IFACE`".into(),
-            });
-        }
-        let mut targets = Vec::new();
-        for dev in d.devices {
-            let ns = dev.netns.as_deref().map(netns::resolve).transpose()?;
-            let ifindex =
-                netns::within(ns.as_deref(), || netns::ifindex(&dev.iface, ns.as_deref()))?;
-            targets.push(Target {
-                iface: dev.iface.clone(),
-                netns: ns,
-                ifindex,
-            });
-        }
-        let mut notices = Vec::new();
-        prepare_root(d.root, &mut notices)?;
-        check_conflicts(d.root, &targets, hook)?;
-        let dir = d.root.join(d.name);
-        if let Err(e) = std::fs::create_dir(&dir) {
-            return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::NameInUse {
-                    name: d.name.into(),
-                    dir,
-                }
-            } else {
-                pin_error(&dir, e)
-            });
-        }
-        let mut links = Vec::new();
-        let result = deploy_into(object, d, hook, &targets, &dir, &mut links, notices);
-        if result.is_err() {
-            // Pins first, then each link detached explicitly: closing it would leave the
-            // program running while a fork elsewhere holds a copy (see Module::detach).
-            let _ = std::fs::remove_dir_all(&dir);
-            for link in links {
-                if let Ok(info) = FdLink::from(link).info() {
-                    crate::attach::detach_link_id(info.id());
-                }
+        deploy_as(object, d, None)
+    }
+}
+
+/// [`Module::deploy`] of a module with a part in a chain: a chain's head, or a stage (which
+/// is attached to no interface).
+pub(crate) fn deploy_as(
+    object: &[u8],
+    d: &Deploy<'_>,
+    role: Option<Role>,
+) -> Result<Deployed, Error> {
+    check_name(d.name)?;
+    let manifest = read_manifest(object)?;
+    let hook = choose_hook(manifest.hook, d.hook)?;
+    if hook != Hook::Xdp {
+        tcx_available()?;
+    }
+    let stage = matches!(role, Some(Role::Stage(_)));
+    if d.devices.is_empty() && !stage {
+        return Err(Error::Attach {
+            iface: String::new(),
+            detail: "no interface given; name one with `--dev IFACE`".into(),
+        });
+    }
+    let mut targets = Vec::new();
+    for dev in d.devices {
+        let ns = dev.netns.as_deref().map(netns::resolve).transpose()?;
+        let ifindex = netns::within(ns.as_deref(), || netns::ifindex(&dev.iface, ns.as_deref()))?;
+        targets.push(Target {
+            iface: dev.iface.clone(),
+            netns: ns,
+            ifindex,
+        });
+    }
+    let mut notices = Vec::new();
+    prepare_root(d.root, &mut notices)?;
+    check_conflicts(d.root, &targets, hook)?;
+    let dir = d.root.join(d.name);
+    if let Err(e) = std::fs::create_dir(&dir) {
+        return Err(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::NameInUse {
+                name: d.name.into(),
+                dir,
+            }
+        } else {
+            pin_error(&dir, e)
+        });
+    }
+    let mut links = Vec::new();
+    let result = deploy_into(object, d, hook, &targets, &dir, &mut links, notices, role);
+    if result.is_err() {
+        // Pins first, then each link detached explicitly: closing it would leave the
+        // program running while a fork elsewhere holds a copy (see Module::detach).
+        let _ = std::fs::remove_dir_all(&dir);
+        for link in links {
+            if let Ok(info) = FdLink::from(link).info() {
+                crate::attach::detach_link_id(info.id());
             }
         }
-        result
     }
+    result
 }
 
 /// Every step after the module directory exists; `links` holds each link made, so the
@@ -231,6 +241,7 @@ fn deploy_into(
     dir: &Path,
     links: &mut Vec<PinnedLink>,
     mut notices: Vec<String>,
+    role: Option<Role>,
 ) -> Result<Deployed, Error> {
     let mut module = Module::load(object)?;
     let maps_dir = dir.join("maps");
@@ -281,6 +292,7 @@ fn deploy_into(
         hook,
         attachments,
         manifest: module.manifest.clone(),
+        chain: role,
     };
     record::write(&record, &dir.join("meta"))?;
     module.record = Some(record);

@@ -159,6 +159,23 @@ pub enum Error {
         known: String,
     },
 
+    #[error("`{name}` is not a chain ({what}); chains: {known}")]
+    NotAChain {
+        name: String,
+        what: String,
+        known: String,
+    },
+
+    #[error("`{name}` is not a stage of chain `{chain}`; its stages, in order: {stages}")]
+    NotInChain {
+        name: String,
+        chain: String,
+        stages: String,
+    },
+
+    #[error("`{name}` {why}")]
+    ChainRefused { name: String, why: String },
+
     #[error("the module record {} is unusable: {why}", .path.display())]
     BadRecord { path: PathBuf, why: String },
 
@@ -383,6 +400,9 @@ impl Error {
                 | Error::HookBusy { .. }
                 | Error::HookMismatch { .. }
                 | Error::LayoutChanged { .. }
+                | Error::NotAChain { .. }
+                | Error::NotInChain { .. }
+                | Error::ChainRefused { .. }
         )
     }
 

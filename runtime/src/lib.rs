@@ -69,6 +69,7 @@
 mod attach;
 mod batch;
 pub mod carry;
+mod chain;
 mod control;
 mod deploy;
 mod encode;
@@ -86,6 +87,7 @@ mod test_run;
 
 pub use attach::{Attachment, XdpMode};
 pub use batch::Request;
+pub use chain::{Chain, ChainSpec, ChainView, Hop, Join, Position, MAX_STAGES};
 pub use deploy::{Deploy, Deployed, Device, ModeChoice};
 pub use encode::{ActionCall, Entry, Match};
 pub use error::Error;

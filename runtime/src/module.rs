@@ -355,7 +355,11 @@ fn load_program(ebpf: &mut Ebpf, manifest: &Manifest) -> Result<(), Error> {
 /// The map data of the map kinds the manifest uses.
 pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
     match map {
-        Map::HashMap(d) | Map::LpmTrie(d) | Map::Array(d) | Map::PerCpuArray(d) => Some(d),
+        Map::HashMap(d)
+        | Map::LpmTrie(d)
+        | Map::Array(d)
+        | Map::PerCpuArray(d)
+        | Map::ProgramArray(d) => Some(d),
         _ => None,
     }
 }
@@ -413,6 +417,22 @@ pub(crate) fn check_maps<'m>(
             ty: MapType::Array,
             key_size: 4,
             value_size: Some(iov_manifest::verdict::SIZE as u32),
+            max_entries: 1,
+        });
+    }
+    if let Some(c) = &manifest.chain {
+        expected.push(Expect {
+            name: &c.next,
+            ty: MapType::ProgramArray,
+            key_size: 4,
+            value_size: Some(4),
+            max_entries: 1,
+        });
+        expected.push(Expect {
+            name: &c.packets,
+            ty: MapType::PerCpuArray,
+            key_size: 4,
+            value_size: Some(8),
             max_entries: 1,
         });
     }

@@ -13,6 +13,9 @@
 //!   links/N     the BPF link of attachment N (XDP link or tcx link)
 //!   maps/MAP    every map of the manifest, by its manifest name
 //! ```
+//!
+//! A chain (`chain.rs`) is a module of this shape too, whose record says `Head`; its stages
+//! say `Stage(CHAIN)` and have no links.
 
 use crate::error::chain;
 use crate::sys::{self, RawMap, Update};
@@ -43,6 +46,20 @@ pub struct Record {
     pub hook: Hook,
     pub attachments: Vec<AttachmentRecord>,
     pub manifest: Manifest,
+    /// Its part in a chain (`chain.rs`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Role>,
+}
+
+/// What a module is to a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The chain itself: the program attached to the interface, which hands every packet to
+    /// the first stage. Its module name is the chain's name.
+    Head,
+    /// A stage of the chain of that name; it is attached to no interface.
+    Stage(String),
 }
 
 /// One interface the module's program is attached to.

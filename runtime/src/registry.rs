@@ -10,7 +10,7 @@
 use crate::deploy::check_name;
 use crate::error::{chain, list};
 use crate::module::{check_maps, Objects, Pinned};
-use crate::record::{self, AttachmentRecord, Record};
+use crate::record::{self, AttachmentRecord, Record, Role};
 use crate::sys;
 use crate::{Error, Module};
 use aya::maps::MapData;
@@ -160,6 +160,9 @@ impl Module {
     /// Detaches the module `name` under `root` from every interface and removes its pins
     /// (the kernel frees the program and maps once nothing else holds them). Returns its
     /// record when it could be read; a module left half-made is removed all the same.
+    ///
+    /// A stage of a chain is taken out of the chain first (its predecessor then hands
+    /// packets to its successor); a chain itself is refused (`Chain::delete` removes it).
     pub fn unload(root: &Path, name: &str) -> Result<Option<Record>, Error> {
         check_name(name)?;
         let dir = root.join(name);
@@ -167,35 +170,21 @@ impl Module {
             readable(root)?;
             return Err(unknown(root, name));
         }
-        let record = record::read(&dir.join("meta")).ok();
-        // Every pinned link, recorded or not (a crash may have left one unrecorded).
-        let links: Vec<PathBuf> = std::fs::read_dir(dir.join("links"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        for path in links {
-            let fd = sys::obj_get(&path)
-                .map_err(|e| Error::syscall("BPF_OBJ_GET", &path.display().to_string(), e))?;
-            match sys::link_detach(fd.as_fd()) {
-                // ENOLINK: detached already (its interface is gone).
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOLINK) => {}
-                Err(e) => {
-                    return Err(Error::syscall(
-                        "BPF_LINK_DETACH",
-                        &path.display().to_string(),
-                        e,
-                    ))
-                }
+        match record::read(&dir.join("meta")).ok().and_then(|r| r.chain) {
+            Some(Role::Head) => {
+                return Err(Error::ChainRefused {
+                    name: name.into(),
+                    why: format!(
+                        "is a chain; delete it with `iov chain delete {name}`, which unloads                          its stages too"
+                    ),
+                })
             }
+            Some(Role::Stage(chain)) if root.join(&chain).is_dir() => {
+                crate::chain::leave(root, name, &chain)?;
+            }
+            _ => {}
         }
-        std::fs::remove_dir_all(&dir).map_err(|e| Error::Pin {
-            path: dir.clone(),
-            detail: format!("removing the module's pins: {e}"),
-        })?;
-        Ok(record)
+        remove(root, name)
     }
 
     /// How many entries table `name` holds, and its size.
@@ -215,6 +204,41 @@ impl Module {
             size: t.size,
         })
     }
+}
+
+/// Detaches every pinned link of module `name` and removes its directory.
+pub(crate) fn remove(root: &Path, name: &str) -> Result<Option<Record>, Error> {
+    let dir = root.join(name);
+    let record = record::read(&dir.join("meta")).ok();
+
+    // Every pinned link, recorded or not (a crash may have left one unrecorded).
+    let links: Vec<PathBuf> = std::fs::read_dir(dir.join("links"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    for path in links {
+        let fd = sys::obj_get(&path)
+            .map_err(|e| Error::syscall("BPF_OBJ_GET", &path.display().to_string(), e))?;
+        match sys::link_detach(fd.as_fd()) {
+            // ENOLINK: detached already (its interface is gone).
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOLINK) => {}
+            Err(e) => {
+                return Err(Error::syscall(
+                    "BPF_LINK_DETACH",
+                    &path.display().to_string(),
+                    e,
+                ))
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).map_err(|e| Error::Pin {
+        path: dir.clone(),
+        detail: format!("removing the module's pins: {e}"),
+    })?;
+    Ok(record)
 }
 
 fn open_error(path: &Path, e: &(dyn std::error::Error + 'static)) -> Error {

@@ -8,10 +8,12 @@
 //! the pins and the record moved over to it and the old program released. A layout change
 //! not named in `reset`, a hook of another kind or a program the verifier rejects refuse
 //! the reload before any link changes; a link that cannot switch puts the switched ones back.
+//! A stage of a chain has no links: its predecessor's next-stage slot is switched instead
+//! (one atomic map update), and its own slot, kept, still holds its successor.
 
 use crate::carry::{self, Fate, Plan};
 use crate::deploy::pin_error;
-use crate::record::{self, hook_name, Record};
+use crate::record::{self, hook_name, Record, Role};
 use crate::{read_manifest, sys, Error, Module};
 use iov_manifest::{Hook, Manifest};
 use std::os::fd::AsFd;
@@ -73,6 +75,12 @@ impl Module {
             path: r.root.join(r.name),
             why: "it has no record".into(),
         })?;
+        if running.chain == Some(Role::Head) {
+            return Err(Error::ChainRefused {
+                name: r.name.into(),
+                why: "is a chain, whose program iov provides; reload its stages".into(),
+            });
+        }
         let manifest = read_manifest(object)?;
         if is_tc(manifest.hook) != is_tc(running.hook) {
             return Err(Error::HookMismatch {
@@ -130,7 +138,7 @@ impl Module {
             let _ = std::fs::remove_file(&staged_meta);
             record::write(&record, &staged_meta)?;
             staged_pins.push(staged_meta);
-            stage_and_switch(&mut module, &old, &running, &plan, &dir, &mut staged_pins)
+            stage_and_switch(&mut module, &old, &running, &plan, r.root, &mut staged_pins)
         })();
         if let Err(e) = result {
             for p in &staged_pins {
@@ -188,9 +196,10 @@ fn stage_and_switch(
     old: &Module,
     running: &Record,
     plan: &Plan,
-    dir: &Path,
+    root: &Path,
     staged_pins: &mut Vec<PathBuf>,
 ) -> Result<(), Error> {
+    let dir = &root.join(&running.name);
     let prog = staged(&dir.join("prog"));
     let _ = std::fs::remove_file(&prog);
     module.program_mut()?.pin(&prog).map_err(|e| Error::Pin {
@@ -212,6 +221,14 @@ fn stage_and_switch(
     }
     let new_fd = module.program_fd()?;
     let old_fd = old.program_fd()?;
+    // A stage runs where its predecessor hands it packets: one slot to switch, no links.
+    if let Some(Role::Stage(chain)) = &running.chain {
+        let old_id = old.program_id().ok_or_else(|| Error::BadRecord {
+            path: dir.join("prog"),
+            why: "its program has no id".into(),
+        })?;
+        return crate::chain::switch(root, &running.name, chain, new_fd, old_id);
+    }
     let mut switched = Vec::new();
     for a in &running.attachments {
         let path = dir.join(&a.link);

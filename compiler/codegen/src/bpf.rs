@@ -27,6 +27,7 @@ use inkwell::{AddressSpace, OptimizationLevel};
 pub mod map_type {
     pub const HASH: u32 = 1;
     pub const ARRAY: u32 = 2;
+    pub const PROG_ARRAY: u32 = 3;
     pub const PERCPU_ARRAY: u32 = 6;
     pub const LPM_TRIE: u32 = 11;
 }
@@ -40,6 +41,7 @@ pub mod helper {
     pub const REDIRECT: u64 = 23;
     pub const KTIME_GET_NS: u64 = 5;
     pub const GET_PRANDOM_U32: u64 = 7;
+    pub const TAIL_CALL: u64 = 12;
 }
 
 /// Errors LLVM reports while generating code (its default handler would exit the process).
@@ -375,6 +377,16 @@ impl<'ctx> Bpf<'ctx> {
         if flags != 0 {
             members.push(self.uint_member(scope, "map_flags", flags, 256));
         }
+        self.map_global(name, scope, &members)
+    }
+
+    /// The `.maps` global of a map whose BTF struct has `members` (each a 64-bit slot).
+    fn map_global(
+        &self,
+        name: &str,
+        scope: DIScope<'ctx>,
+        members: &[DIType<'ctx>],
+    ) -> GlobalValue<'ctx> {
         let n = members.len() as u32;
         let st = self.di.create_struct_type(
             scope,
@@ -385,7 +397,7 @@ impl<'ctx> Bpf<'ctx> {
             64,
             DIFlags::ZERO,
             None,
-            &members,
+            members,
             0,
             None,
             "",
@@ -413,6 +425,20 @@ impl<'ctx> Bpf<'ctx> {
         );
         g.set_metadata(gve.as_metadata_value(self.ctx), self.ctx.get_kind_id("dbg"));
         g
+    }
+
+    /// A BTF-defined program array of `n` slots. Its key and value are given as sizes, not
+    /// types: the kernel refuses BTF types on program arrays, and aya (unlike libbpf) does
+    /// not retry without them.
+    pub fn prog_array(&self, name: &str, n: u32) -> GlobalValue<'ctx> {
+        let scope = self.cu.as_debug_info_scope();
+        let members = [
+            self.uint_member(scope, "type", map_type::PROG_ARRAY, 0),
+            self.uint_member(scope, "max_entries", n, 64),
+            self.uint_member(scope, "key_size", 4, 128),
+            self.uint_member(scope, "value_size", 4, 192),
+        ];
+        self.map_global(name, scope, &members)
     }
 
     /// A read-only byte section (the license, the manifest).
@@ -566,6 +592,30 @@ impl<'ctx> Bpf<'ctx> {
         // SAFETY: an i8 GEP only computes an address; every access through it is checked
         // (packet bounds, map value null checks) before it is made.
         unsafe { self.b.build_gep(self.ctx.i8_type(), base, &[offset], "at") }.expect("gep")
+    }
+
+    /// Reads the `u64` at `p`, a map value (the kernel aligns map values to 8 bytes; without
+    /// saying so LLVM splits the access into byte-sized pieces).
+    pub fn load_u64(&self, p: PointerValue<'ctx>) -> IntValue<'ctx> {
+        let v = self
+            .b
+            .build_load(self.ctx.i64_type(), p, "u64")
+            .expect("load");
+        let v = v.into_int_value();
+        if let Some(i) = v.as_instruction() {
+            i.set_alignment(8).expect("a load takes an alignment");
+        }
+        v
+    }
+
+    /// `*p += x` for the `u64` at `p` in a map value, not atomically (per-CPU values).
+    pub fn add_u64(&self, p: PointerValue<'ctx>, x: IntValue<'ctx>) {
+        let sum = self
+            .b
+            .build_int_add(self.load_u64(p), x, "sum")
+            .expect("add");
+        let st = self.b.build_store(p, sum).expect("store");
+        st.set_alignment(8).expect("a store takes an alignment");
     }
 
     /// Reads a 32-bit context field (the verifier rejects wider loads of `xdp_md`/`__sk_buff`).

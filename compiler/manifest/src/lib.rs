@@ -53,6 +53,21 @@ pub struct Manifest {
     /// A map of one `Verdict` recording the last packet's decision, present only in test
     /// builds (`iov test`), where the runtime reads it to observe where a packet went.
     pub verdict_map: Option<String>,
+    /// The maps through which the program runs as a stage of a chain (absent in objects
+    /// built before chains existed; such a program can run alone only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainMaps>,
+}
+
+/// A program's place in a chain. Where the program would pass a packet to the kernel, it
+/// tail-calls the program in slot 0 of `next`; an empty slot (a program loaded alone, or the
+/// last stage) falls through, and the packet passes as it would without a chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainMaps {
+    /// A program array of one slot (key and value `u32`, host order).
+    pub next: String,
+    /// A per-CPU array of one `u64` (host order): the packets the program received.
+    pub packets: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -368,6 +368,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             )
             .expect("switch");
         self.bpf.b.position_at_end(bb_pass);
+        self.hand_on();
         self.bpf
             .b
             .build_return(Some(&i32t.const_int(pass, false)))

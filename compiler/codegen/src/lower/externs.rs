@@ -234,19 +234,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let (v, done) = self.element(map, index);
         let i64t = self.bpf.ctx.i64_type();
-        let b = &self.bpf.b;
-        let packets = b.build_load(i64t, v, "pk").expect("load").into_int_value();
-        let packets = b
-            .build_int_add(packets, i64t.const_int(1, false), "pk1")
-            .expect("add");
-        b.build_store(v, packets).expect("store");
+        self.bpf.add_u64(v, i64t.const_int(1, false));
         let bp = self.bpf.byte_ptr(v, i64t.const_int(8, false));
-        let bytes = b.build_load(i64t, bp, "by").expect("load").into_int_value();
-        let len = b
+        let len = self
+            .bpf
+            .b
             .build_int_z_extend(self.pkt_len, i64t, "len")
             .expect("zext");
-        let bytes = b.build_int_add(bytes, len, "by1").expect("add");
-        b.build_store(bp, bytes).expect("store");
+        self.bpf.add_u64(bp, len);
         self.goto(done);
         self.bpf.b.position_at_end(done);
     }
@@ -265,22 +260,17 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let result = self.alloca(bits, "reg");
         let (v, done) = self.element(map, &args[0]);
-        let i64t = self.bpf.ctx.i64_type();
         match method {
             "read" => {
-                let x = self
-                    .bpf
-                    .b
-                    .build_load(i64t, v, "r")
-                    .expect("load")
-                    .into_int_value();
+                let x = self.bpf.load_u64(v);
                 let x = self.fit(x, bits);
                 self.bpf.b.build_store(result, x).expect("store");
             }
             "write" => {
                 let x = self.expr(&args[1]);
                 let x = self.fit(x, 64);
-                self.bpf.b.build_store(v, x).expect("store");
+                let st = self.bpf.b.build_store(v, x).expect("store");
+                st.set_alignment(8).expect("a store takes an alignment");
             }
             "add" => {
                 let x = self.expr(&args[1]);

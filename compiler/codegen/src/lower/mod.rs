@@ -11,8 +11,9 @@
 //! return code at the end.
 //!
 //! The lowering is split by construct: `parser`, `control` (statements), `expr`, `table`,
-//! `externs`.
+//! `externs`, and `chain` (the packet count and the hand-over to a chain's next stage).
 
+mod chain;
 mod control;
 mod expr;
 mod externs;
@@ -425,6 +426,7 @@ pub fn lower<'a, 'ctx>(
     bpf.b.position_at_end(entry_bb);
     bpf.at(entry.span.start);
     let ctx_ptr = func.get_nth_param(0).expect("ctx").into_pointer_value();
+    let (next_map, chain_maps) = chain::enter(&bpf, func);
     let lay = ctx_layout(hook);
     let to_ptr = |bpf: &Bpf<'ctx>, v: IntValue<'ctx>| {
         let wide = bpf
@@ -465,6 +467,7 @@ pub fn lower<'a, 'ctx>(
         registers: Vec::new(),
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
+        chain: Some(chain_maps),
     };
     let mut g = Gen {
         bpf,
@@ -482,7 +485,7 @@ pub fn lower<'a, 'ctx>(
         decision: ctx_ptr,
         port: ctx_ptr,
         cursor: ctx_ptr,
-        maps: HashMap::new(),
+        maps: HashMap::from([(chain::NEXT_MAP.to_string(), next_map)]),
         control: String::new(),
         tables: HashMap::new(),
         exit_bb: None,

@@ -1,0 +1,64 @@
+//! Running as a stage of a chain: the packet count at entry and the hand-over on `pass`.
+//!
+//! Takes: the entry function being built.
+//! Gives: two maps every program carries (manifest `chain`): `iov_next`, a program array of
+//! one slot, and `iov_packets`, a per-CPU count of the packets the program received. At the
+//! top of the function the count grows by one; where the final decision is to pass the
+//! packet, the program tail-calls slot 0 of `iov_next` with the packet as the program left
+//! it. An empty slot makes the tail call fail and return, and the packet passes to the
+//! kernel as it would without a chain: a program loaded alone (by iov, libbpf or bpftool)
+//! behaves as if chains did not exist, and a missing stage never drops a packet.
+
+use super::Gen;
+use crate::bpf::{helper, map_type, Bpf};
+use inkwell::values::{FunctionValue, GlobalValue};
+use iov_manifest as manifest;
+
+/// The program array holding the next stage.
+pub const NEXT_MAP: &str = "iov_next";
+/// The per-CPU count of packets received.
+pub const PACKETS_MAP: &str = "iov_packets";
+
+/// Declares the chain maps and counts the packet; call first in the entry block, before
+/// the context is read (so nothing needs to survive the lookup's call). Returns the program
+/// array and the manifest's record of both maps.
+pub fn enter<'ctx>(
+    bpf: &Bpf<'ctx>,
+    func: FunctionValue<'ctx>,
+) -> (GlobalValue<'ctx>, manifest::ChainMaps) {
+    let next = bpf.prog_array(NEXT_MAP, 1);
+    let packets = bpf.map(PACKETS_MAP, map_type::PERCPU_ARRAY, 4, 8, 1, 0);
+    let i32t = bpf.ctx.i32_type();
+    let key = bpf.b.build_alloca(i32t, "hop_key").expect("alloca");
+    bpf.b.build_store(key, i32t.const_zero()).expect("store");
+    let v = bpf.lookup(packets, key);
+    let has = bpf.b.build_is_not_null(v, "has").expect("cmp");
+    let count = bpf.ctx.append_basic_block(func, "count_packet");
+    let counted = bpf.ctx.append_basic_block(func, "counted");
+    bpf.b
+        .build_conditional_branch(has, count, counted)
+        .expect("br");
+    bpf.b.position_at_end(count);
+    bpf.add_u64(v, bpf.ctx.i64_type().const_int(1, false));
+    bpf.b.build_unconditional_branch(counted).expect("br");
+    bpf.b.position_at_end(counted);
+    let maps = manifest::ChainMaps {
+        next: NEXT_MAP.into(),
+        packets: PACKETS_MAP.into(),
+    };
+    (next, maps)
+}
+
+impl<'a, 'ctx> Gen<'a, 'ctx> {
+    /// Hands the packet to the next stage; returns (and the caller passes the packet) when
+    /// there is none.
+    pub fn hand_on(&self) {
+        let next = self.maps[NEXT_MAP].as_pointer_value();
+        let i32t = self.bpf.ctx.i32_type();
+        self.bpf.call_helper(
+            helper::TAIL_CALL,
+            Some(self.bpf.ctx.i64_type()),
+            &[self.ctx_ptr.into(), next.into(), i32t.const_zero().into()],
+        );
+    }
+}
