@@ -217,7 +217,12 @@ pub(crate) fn deploy_as(
         });
     }
     let mut links = Vec::new();
-    let result = deploy_into(object, d, hook, &targets, &dir, &mut links, notices, role);
+    let place = Placement {
+        hook,
+        targets: &targets,
+        role,
+    };
+    let result = deploy_into(object, d, &place, &dir, &mut links, notices);
     if result.is_err() {
         // Pins first, then each link detached explicitly: closing it would leave the
         // program running while a fork elsewhere holds a copy (see Module::detach).
@@ -231,18 +236,24 @@ pub(crate) fn deploy_as(
     result
 }
 
+/// Where a module goes: its hook, its interfaces, its part in a chain.
+struct Placement<'t> {
+    hook: Hook,
+    targets: &'t [Target],
+    role: Option<Role>,
+}
+
 /// Every step after the module directory exists; `links` holds each link made, so the
 /// caller can detach them if a later step fails.
 fn deploy_into(
     object: &[u8],
     d: &Deploy<'_>,
-    hook: Hook,
-    targets: &[Target],
+    place: &Placement<'_>,
     dir: &Path,
     links: &mut Vec<PinnedLink>,
     mut notices: Vec<String>,
-    role: Option<Role>,
 ) -> Result<Deployed, Error> {
+    let (hook, targets) = (place.hook, place.targets);
     let mut module = Module::load(object)?;
     let maps_dir = dir.join("maps");
     std::fs::create_dir(&maps_dir).map_err(|e| pin_error(&maps_dir, e))?;
@@ -292,7 +303,7 @@ fn deploy_into(
         hook,
         attachments,
         manifest: module.manifest.clone(),
-        chain: role,
+        chain: place.role.clone(),
     };
     record::write(&record, &dir.join("meta"))?;
     module.record = Some(record);
