@@ -8,11 +8,9 @@
 
 mod net;
 
-use net::{hex, in_netns, json, packet_socket, privileged, Net};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use net::{hex, json, privileged, Net, Stream};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// To 10.1.2.3 (routed), with an 8-byte payload whose last 4 bytes carry a number.
 const HIT: &str = net::ROUTED;
@@ -85,85 +83,7 @@ fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counter
     net.ok(&["build", "examples/router.iov", "-o", a.to_str().unwrap()]);
     net.ok(&["build", b_src.to_str().unwrap(), "-o", b.to_str().unwrap()]);
 
-    // The far end: every frame that arrives on vd, by number.
-    let stop = Arc::new(AtomicBool::new(false));
-    // The sender starts once the receiver's socket is open, so the first frame is seen too.
-    let ready = Arc::new(AtomicBool::new(false));
-    let receiver = {
-        let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
-        std::thread::spawn(move || {
-            in_netns(&ns, move || {
-                let (rx, _) = packet_socket("vd");
-                let big: libc::c_int = 16 << 20;
-                // SAFETY: setting an int socket option from a live value.
-                unsafe {
-                    libc::setsockopt(
-                        rx,
-                        libc::SOL_SOCKET,
-                        libc::SO_RCVBUFFORCE,
-                        (&big as *const libc::c_int).cast(),
-                        4,
-                    )
-                };
-                ready.store(true, Ordering::Release);
-                let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
-                let mut quiet_since: Option<Instant> = None;
-                loop {
-                    let mut buf = [0u8; 2048];
-                    // SAFETY: receiving into a live buffer of the advertised size.
-                    let n = unsafe { libc::recv(rx, buf.as_mut_ptr().cast(), buf.len(), 0) };
-                    if n >= 42 && buf[12..14] == [8, 0] {
-                        let seq = u32::from_be_bytes(buf[38..42].try_into().unwrap());
-                        *seen.entry(seq).or_default() += 1;
-                        quiet_since = None;
-                    } else if stop.load(Ordering::Relaxed) {
-                        let since = *quiet_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() > Duration::from_millis(500) {
-                            break;
-                        }
-                    }
-                }
-                // SAFETY: closing a descriptor we opened.
-                unsafe { libc::close(rx) };
-                seen
-            })
-        })
-    };
-    // The near end: numbered frames at a steady pace until the reloads are done.
-    let sender = {
-        let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
-        std::thread::spawn(move || {
-            in_netns(&ns, move || {
-                while !ready.load(Ordering::Acquire) {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                let (tx, addr) = packet_socket("vb");
-                let mut frame = hex(HIT);
-                let mut sent = 0u32;
-                while !stop.load(Ordering::Relaxed) {
-                    frame[38..42].copy_from_slice(&sent.to_be_bytes());
-                    // SAFETY: sending a live buffer to a bound address.
-                    let n = unsafe {
-                        libc::sendto(
-                            tx,
-                            frame.as_ptr().cast(),
-                            frame.len(),
-                            0,
-                            (&addr as *const libc::sockaddr_ll).cast(),
-                            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-                        )
-                    };
-                    assert_eq!(n, frame.len() as isize, "sendto");
-                    sent += 1;
-                    std::thread::sleep(Duration::from_micros(300));
-                }
-                // SAFETY: closing a descriptor we opened.
-                unsafe { libc::close(tx) };
-                sent
-            })
-        })
-    };
-
+    let stream = Stream::start(&net, hex(HIT));
     std::thread::sleep(Duration::from_millis(200));
     let mut ids = Vec::new();
     for round in 0..20 {
@@ -184,26 +104,7 @@ fn twenty_reloads_under_a_stream_of_frames_lose_none_and_keep_routes_and_counter
         ids.push(out["program_id"].as_u64().unwrap());
         std::thread::sleep(Duration::from_millis(30));
     }
-    std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, Ordering::Relaxed);
-    let sent = sender.join().unwrap();
-    let seen = receiver.join().unwrap();
-
-    let missing: Vec<u32> = (0..sent).filter(|s| !seen.contains_key(s)).collect();
-    let doubled: Vec<(&u32, &u32)> = seen.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(sent > 1000, "a real stream: {sent} frames");
-    eprintln!(
-        "{sent} frames sent across 20 reloads; {} arrived",
-        seen.len()
-    );
-    assert!(
-        missing.is_empty(),
-        "{} of {sent} frames lost across 20 reloads, first {:?}",
-        missing.len(),
-        &missing[..missing.len().min(10)]
-    );
-    assert!(doubled.is_empty(), "frames seen twice: {doubled:?}");
-    assert_eq!(seen.len() as u32, sent, "nothing arrived that was not sent");
+    let sent = stream.finish("across 20 reloads");
 
     // The counter counted every frame, across all 21 programs, and the route is still there.
     assert_eq!(port_stats(&net), (u64::from(sent), u64::from(sent) * 42));

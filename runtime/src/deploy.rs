@@ -325,6 +325,13 @@ fn check_conflicts(root: &Path, targets: &[Target], hook: Hook) -> Result<(), Er
                 .find(|t| t.iface == a.iface && t.netns == a.netns)
             {
                 if registry::link_alive(&root.join(&other), a) {
+                    if rec.chain == Some(Role::Head) {
+                        return Err(Error::ChainThere {
+                            iface: t.iface.clone(),
+                            hook: hook_name(hook),
+                            chain: rec.name.clone(),
+                        });
+                    }
                     return Err(Error::HookTaken {
                         iface: t.iface.clone(),
                         hook: hook_name(hook),

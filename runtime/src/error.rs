@@ -176,6 +176,16 @@ pub enum Error {
     #[error("`{name}` {why}")]
     ChainRefused { name: String, why: String },
 
+    #[error(
+        "chain `{chain}` is attached to `{iface}` at {hook} already; load modules into it \
+         (`iov load FILE --chain {chain}`) or delete it first (`iov chain delete {chain}`)"
+    )]
+    ChainThere {
+        iface: String,
+        hook: &'static str,
+        chain: String,
+    },
+
     #[error("the module record {} is unusable: {why}", .path.display())]
     BadRecord { path: PathBuf, why: String },
 
@@ -194,7 +204,8 @@ pub enum Error {
 
     #[error(
         "module `{other}` is attached to `{iface}` at {hook} already; unload it first \
-         (`iov unload {other}`); chaining modules on one hook is not available yet"
+         (`iov unload {other}`), or run several modules there in a chain (`iov chain create`, \
+         `iov load FILE --chain CHAIN`)"
     )]
     HookTaken {
         iface: String,
@@ -403,6 +414,7 @@ impl Error {
                 | Error::NotAChain { .. }
                 | Error::NotInChain { .. }
                 | Error::ChainRefused { .. }
+                | Error::ChainThere { .. }
         )
     }
 

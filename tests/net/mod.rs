@@ -4,14 +4,17 @@
 //!
 //! Takes: nothing; each [`Net`] makes its own namespaces and pin root.
 //! Gives: [`Net`] (removed with everything under its root when dropped, also when a test
-//! fails), `iov` runners that check exit codes, and [`send_and_capture`].
+//! fails), `iov` runners that check exit codes, [`send_and_capture`], and [`Stream`], a
+//! stream of numbered frames that proves none was lost while the test changed things.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub fn privileged() -> bool {
@@ -64,6 +67,23 @@ impl Net {
         };
         ip(&["netns", "add", &net.a]);
         ip(&["netns", "add", &net.b]);
+        // No IPv6: its router solicitations would reach the programs between the test's
+        // frames and blur exact packet counts.
+        for ns in [&net.a, &net.b] {
+            let out = Command::new("ip")
+                .args(["netns", "exec", ns, "sysctl", "-qw"])
+                .args([
+                    "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1",
+                ])
+                .output()
+                .expect("sysctl");
+            assert!(
+                out.status.success(),
+                "sysctl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         for (x, y) in [("va", "vb"), ("vc", "vd")] {
             ip(&[
                 "link", "add", x, "netns", &net.a, "type", "veth", "peer", "name", y, "netns",
@@ -322,4 +342,112 @@ pub fn hex(s: &str) -> Vec<u8> {
 
 pub fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Numbered copies of one frame sent from `vb` (namespace B) at a steady pace until
+/// [`Stream::finish`], and every copy that arrives on `vd` (B) counted by its number, which
+/// is written big-endian into the frame's last four bytes.
+pub struct Stream {
+    stop: Arc<AtomicBool>,
+    sender: std::thread::JoinHandle<u32>,
+    receiver: std::thread::JoinHandle<BTreeMap<u32, u32>>,
+}
+
+impl Stream {
+    pub fn start(net: &Net, frame: Vec<u8>) -> Stream {
+        let stop = Arc::new(AtomicBool::new(false));
+        // The sender starts once the receiver's socket is open, so the first frame is seen.
+        let ready = Arc::new(AtomicBool::new(false));
+        let at = frame.len() - 4;
+        let receiver = {
+            let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
+            let len = frame.len() as isize;
+            std::thread::spawn(move || {
+                in_netns(&ns, move || {
+                    let (rx, _) = packet_socket("vd");
+                    let big: libc::c_int = 16 << 20;
+                    // SAFETY: setting an int socket option from a live value.
+                    unsafe {
+                        libc::setsockopt(
+                            rx,
+                            libc::SOL_SOCKET,
+                            libc::SO_RCVBUFFORCE,
+                            (&big as *const libc::c_int).cast(),
+                            4,
+                        )
+                    };
+                    ready.store(true, Ordering::Release);
+                    let mut seen: BTreeMap<u32, u32> = BTreeMap::new();
+                    let mut quiet_since: Option<Instant> = None;
+                    loop {
+                        let mut buf = [0u8; 2048];
+                        // SAFETY: receiving into a live buffer of the advertised size.
+                        let n = unsafe { libc::recv(rx, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                        if n == len && buf[12..14] == [8, 0] {
+                            let seq = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap());
+                            *seen.entry(seq).or_default() += 1;
+                            quiet_since = None;
+                        } else if stop.load(Ordering::Relaxed) {
+                            let since = *quiet_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() > Duration::from_millis(500) {
+                                break;
+                            }
+                        }
+                    }
+                    // SAFETY: closing a descriptor we opened.
+                    unsafe { libc::close(rx) };
+                    seen
+                })
+            })
+        };
+        let sender = {
+            let (ns, stop, ready) = (net.b.clone(), stop.clone(), ready.clone());
+            std::thread::spawn(move || {
+                in_netns(&ns, move || {
+                    while !ready.load(Ordering::Acquire) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    let (tx, addr) = packet_socket("vb");
+                    let mut frame = frame;
+                    let mut sent = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        frame[at..at + 4].copy_from_slice(&sent.to_be_bytes());
+                        send_on(tx, &addr, std::slice::from_ref(&frame));
+                        sent += 1;
+                        std::thread::sleep(Duration::from_micros(300));
+                    }
+                    // SAFETY: closing a descriptor we opened.
+                    unsafe { libc::close(tx) };
+                    sent
+                })
+            })
+        };
+        Stream {
+            stop,
+            sender,
+            receiver,
+        }
+    }
+
+    /// Stops sending, waits until nothing more arrives, and checks that every frame sent
+    /// arrived exactly once; the number sent.
+    pub fn finish(self, what: &str) -> u32 {
+        std::thread::sleep(Duration::from_millis(200));
+        self.stop.store(true, Ordering::Relaxed);
+        let sent = self.sender.join().unwrap();
+        let seen = self.receiver.join().unwrap();
+        let missing: Vec<u32> = (0..sent).filter(|s| !seen.contains_key(s)).collect();
+        let doubled: Vec<(&u32, &u32)> = seen.iter().filter(|(_, n)| **n > 1).collect();
+        eprintln!("{sent} frames sent {what}; {} arrived", seen.len());
+        assert!(sent > 500, "a real stream: {sent} frames");
+        assert!(
+            missing.is_empty(),
+            "{} of {sent} frames lost {what}, first {:?}",
+            missing.len(),
+            &missing[..missing.len().min(10)]
+        );
+        assert!(doubled.is_empty(), "frames seen twice {what}: {doubled:?}");
+        assert_eq!(seen.len() as u32, sent, "nothing arrived that was not sent");
+        sent
+    }
 }

@@ -11,7 +11,7 @@
 
 use super::Gen;
 use crate::bpf::{helper, map_type, Bpf};
-use inkwell::values::{FunctionValue, GlobalValue};
+use inkwell::values::{FunctionValue, GlobalValue, PointerValue};
 use iov_manifest as manifest;
 
 /// The program array holding the next stage.
@@ -21,11 +21,13 @@ pub const PACKETS_MAP: &str = "iov_packets";
 
 /// Declares the chain maps and counts the packet; call first in the entry block, before
 /// the context is read (so nothing needs to survive the lookup's call). Returns the program
-/// array and the manifest's record of both maps.
+/// array, the manifest's record of both maps, and the 32-bit stack slot that held the
+/// lookup's key (0): free again, it serves as the slot of the output port, so counting
+/// costs no stack (programs with large header stacks use nearly all 512 bytes).
 pub fn enter<'ctx>(
     bpf: &Bpf<'ctx>,
     func: FunctionValue<'ctx>,
-) -> (GlobalValue<'ctx>, manifest::ChainMaps) {
+) -> (GlobalValue<'ctx>, manifest::ChainMaps, PointerValue<'ctx>) {
     let next = bpf.prog_array(NEXT_MAP, 1);
     let packets = bpf.map(PACKETS_MAP, map_type::PERCPU_ARRAY, 4, 8, 1, 0);
     let i32t = bpf.ctx.i32_type();
@@ -46,7 +48,7 @@ pub fn enter<'ctx>(
         next: NEXT_MAP.into(),
         packets: PACKETS_MAP.into(),
     };
-    (next, maps)
+    (next, maps, key)
 }
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {

@@ -218,10 +218,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     pub fn when_valid(&self, h: HeaderVar<'ctx>) -> (PointerValue<'ctx>, BasicBlock<'ctx>) {
         let b = &self.bpf.b;
         let i64t = self.bpf.ctx.i64_type();
-        let off = b
-            .build_load(i64t, h.slot, "off")
-            .expect("load")
-            .into_int_value();
+        let off = self.offset_of(h);
         // In a state entered with a moved cursor, every header read is masked: a header this
         // state reads may be extracted by a state lowered later.
         let dynamic = h.chosen || self.dynamic_cursor || self.dynamic_slots.contains(&h.slot);
@@ -308,14 +305,32 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
+    /// The packet offset of header `h` (its slot holds 32 bits: header stacks of 64
+    /// elements would otherwise fill most of the 512-byte stack).
+    pub fn offset_of(&self, h: HeaderVar<'ctx>) -> IntValue<'ctx> {
+        let b = &self.bpf.b;
+        let off = b
+            .build_load(self.bpf.ctx.i32_type(), h.slot, "off")
+            .expect("load")
+            .into_int_value();
+        b.build_int_z_extend(off, self.bpf.ctx.i64_type(), "off64")
+            .expect("zext")
+    }
+
+    /// Sets the packet offset of header `h` (see [`Gen::offset_of`]).
+    pub fn set_offset(&self, h: HeaderVar<'ctx>, off: IntValue<'ctx>) {
+        let b = &self.bpf.b;
+        let narrow = b
+            .build_int_truncate(off, self.bpf.ctx.i32_type(), "off32")
+            .expect("trunc");
+        b.build_store(h.slot, narrow).expect("store");
+    }
+
     /// `h.isValid()`.
     pub fn is_valid(&self, h: HeaderVar<'ctx>) -> IntValue<'ctx> {
         let b = &self.bpf.b;
         let i64t = self.bpf.ctx.i64_type();
-        let off = b
-            .build_load(i64t, h.slot, "off")
-            .expect("load")
-            .into_int_value();
+        let off = self.offset_of(h);
         b.build_int_compare(
             IntPredicate::NE,
             off,
@@ -426,7 +441,7 @@ pub fn lower<'a, 'ctx>(
     bpf.b.position_at_end(entry_bb);
     bpf.at(entry.span.start);
     let ctx_ptr = func.get_nth_param(0).expect("ctx").into_pointer_value();
-    let (next_map, chain_maps) = chain::enter(&bpf, func);
+    let (next_map, chain_maps, key_slot) = chain::enter(&bpf, func);
     let lay = ctx_layout(hook);
     let to_ptr = |bpf: &Bpf<'ctx>, v: IntValue<'ctx>| {
         let wide = bpf
@@ -501,7 +516,7 @@ pub fn lower<'a, 'ctx>(
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
-    g.port = g.alloca(32, "port");
+    g.port = key_slot;
     g.cursor = g.alloca(64, "cursor");
     // Storage for the headers struct (root `H`) and the metadata (root `M`).
     let headers_id = entry.headers;
@@ -511,8 +526,8 @@ pub fn lower<'a, 'ctx>(
         for (path, leaf) in leaves {
             match leaf {
                 Leaf::Header(id) => {
-                    let slot = g.alloca(64, &path);
-                    g.set(slot, 64, u128::from(NOT_VALID));
+                    let slot = g.alloca(32, &path);
+                    g.set(slot, 32, u128::from(NOT_VALID));
                     let (_, size) = layout::header_fields(p, id);
                     g.headers.insert(
                         path,
@@ -532,8 +547,8 @@ pub fn lower<'a, 'ctx>(
                     let (_, size) = layout::header_fields(p, id);
                     let mut elems = Vec::new();
                     for i in 0..n {
-                        let slot = g.alloca(64, &format!("{path}[{i}]"));
-                        g.set(slot, 64, u128::from(NOT_VALID));
+                        let slot = g.alloca(32, &format!("{path}[{i}]"));
+                        g.set(slot, 32, u128::from(NOT_VALID));
                         let h = HeaderVar {
                             slot,
                             id,
@@ -544,8 +559,8 @@ pub fn lower<'a, 'ctx>(
                         elems.push(h);
                     }
                     // What `.last` of an empty stack reads: a header that is never valid.
-                    let none = g.alloca(64, &format!("{path}.none"));
-                    g.set(none, 64, u128::from(NOT_VALID));
+                    let none = g.alloca(32, &format!("{path}.none"));
+                    g.set(none, 32, u128::from(NOT_VALID));
                     let next = g.alloca(32, &format!("{path}.next"));
                     g.stacks.insert(
                         path,

@@ -387,8 +387,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.set(self.parser_error, 32, code);
         self.goto(reject);
         self.bpf.b.position_at_end(ok);
+        self.set_offset(h, cur);
         let b = &self.bpf.b;
-        b.build_store(h.slot, cur).expect("store");
         let next = b
             .build_int_add(cur, i64t.const_int(u64::from(size), false), "next")
             .expect("add");
