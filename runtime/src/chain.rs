@@ -479,4 +479,53 @@ impl Module {
     pub fn chain_role(&self) -> Option<&Role> {
         self.record.as_ref()?.chain.as_ref()
     }
+
+    /// Makes this module hand the packets it passes to `next` (`None`: to the kernel), in
+    /// this process, without pins: a chain of modules loaded with [`Module::load`] (for
+    /// test runs and benchmarks; deployed chains are edited with [`Chain`]).
+    pub fn hand_on_to(&self, next: Option<&Module>) -> Result<(), Error> {
+        let slot = self.chain_slot()?;
+        let key = 0u32.to_ne_bytes();
+        match next {
+            Some(n) => {
+                let fd = n.program_fd()?;
+                let value = (fd.as_raw_fd() as u32).to_ne_bytes();
+                slot.update(&key, &value, Update::Any)
+                    .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", NEXT, e))
+            }
+            None => slot
+                .delete(&key)
+                .map(drop)
+                .map_err(|e| Error::syscall("BPF_MAP_DELETE_ELEM", NEXT, e)),
+        }
+    }
+
+    /// The packets this module's program has received, summed over CPUs.
+    pub fn packets_received(&self) -> Result<u64, Error> {
+        let name = self.chain_maps()?.packets.clone();
+        let value = self
+            .map(&name)?
+            .lookup(&0u32.to_ne_bytes())
+            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &name, e))?
+            .unwrap_or_default();
+        Ok(value
+            .chunks_exact(8)
+            .map(|c| u64::from_ne_bytes(c.try_into().expect("eight bytes")))
+            .sum())
+    }
+
+    fn chain_maps(&self) -> Result<&iov_manifest::ChainMaps, Error> {
+        self.manifest
+            .chain
+            .as_ref()
+            .ok_or_else(|| Error::ChainRefused {
+                name: self.manifest.program.clone(),
+                why: "was built by an iov without chains; rebuild it".into(),
+            })
+    }
+
+    fn chain_slot(&self) -> Result<RawMap<'_>, Error> {
+        let name = self.chain_maps()?.next.clone();
+        self.map(&name)
+    }
 }

@@ -39,9 +39,11 @@ pub struct HeaderVar<'ctx> {
     pub slot: PointerValue<'ctx>,
     pub id: StructId,
     pub size: u32,
-    /// The slot is chosen at run time (a stack element by a run-time index): the offset
-    /// read from it carries no bound the verifier knows.
-    pub chosen: bool,
+    /// A header stack's element: its slot holds 32 bits (so a 64-element stack fits the
+    /// 512-byte stack) and may be chosen at run time (`.next`, `.last`). The offset read
+    /// from it carries no bound the verifier knows (it keeps none for a narrow spill, nor for
+    /// a slot chosen at run time), so it is masked at every use.
+    pub narrow: bool,
 }
 
 /// The offset of a header that is not valid: beyond the end of any packet a hook sees in
@@ -221,7 +223,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let off = self.offset_of(h);
         // In a state entered with a moved cursor, every header read is masked: a header this
         // state reads may be extracted by a state lowered later.
-        let dynamic = h.chosen || self.dynamic_cursor || self.dynamic_slots.contains(&h.slot);
+        let dynamic = h.narrow || self.dynamic_cursor || self.dynamic_slots.contains(&h.slot);
         let off = self.bounded(off, dynamic);
         let base = self.bpf.byte_ptr(self.data, off);
         let valid = if self.omit_bounds_checks {
@@ -298,32 +300,34 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("select")
                 .into_pointer_value();
         }
-        HeaderVar {
-            slot,
-            chosen: true,
-            ..stack.none
-        }
+        HeaderVar { slot, ..stack.none }
     }
 
-    /// The packet offset of header `h` (its slot holds 32 bits: header stacks of 64
-    /// elements would otherwise fill most of the 512-byte stack).
+    /// The packet offset of header `h`, as a 64-bit value (see [`HeaderVar::narrow`]).
     pub fn offset_of(&self, h: HeaderVar<'ctx>) -> IntValue<'ctx> {
         let b = &self.bpf.b;
+        let bits = if h.narrow { 32 } else { 64 };
         let off = b
-            .build_load(self.bpf.ctx.i32_type(), h.slot, "off")
+            .build_load(self.bpf.i(bits), h.slot, "off")
             .expect("load")
             .into_int_value();
+        if !h.narrow {
+            return off;
+        }
         b.build_int_z_extend(off, self.bpf.ctx.i64_type(), "off64")
             .expect("zext")
     }
 
-    /// Sets the packet offset of header `h` (see [`Gen::offset_of`]).
+    /// Sets the packet offset of header `h` (a 64-bit value).
     pub fn set_offset(&self, h: HeaderVar<'ctx>, off: IntValue<'ctx>) {
         let b = &self.bpf.b;
-        let narrow = b
-            .build_int_truncate(off, self.bpf.ctx.i32_type(), "off32")
-            .expect("trunc");
-        b.build_store(h.slot, narrow).expect("store");
+        let off = if h.narrow {
+            b.build_int_truncate(off, self.bpf.ctx.i32_type(), "off32")
+                .expect("trunc")
+        } else {
+            off
+        };
+        b.build_store(h.slot, off).expect("store");
     }
 
     /// `h.isValid()`.
@@ -526,8 +530,8 @@ pub fn lower<'a, 'ctx>(
         for (path, leaf) in leaves {
             match leaf {
                 Leaf::Header(id) => {
-                    let slot = g.alloca(32, &path);
-                    g.set(slot, 32, u128::from(NOT_VALID));
+                    let slot = g.alloca(64, &path);
+                    g.set(slot, 64, u128::from(NOT_VALID));
                     let (_, size) = layout::header_fields(p, id);
                     g.headers.insert(
                         path,
@@ -535,7 +539,7 @@ pub fn lower<'a, 'ctx>(
                             slot,
                             id,
                             size,
-                            chosen: false,
+                            narrow: false,
                         },
                     );
                 }
@@ -553,7 +557,7 @@ pub fn lower<'a, 'ctx>(
                             slot,
                             id,
                             size,
-                            chosen: false,
+                            narrow: true,
                         };
                         g.headers.insert(format!("{path}[{i}]"), h);
                         elems.push(h);
@@ -571,7 +575,7 @@ pub fn lower<'a, 'ctx>(
                                 slot: none,
                                 id,
                                 size,
-                                chosen: false,
+                                narrow: true,
                             },
                         },
                     );

@@ -1,0 +1,122 @@
+//! What a hop of a chain costs: ns per packet through chains of 1, 2, 4 and 8 trivial
+//! stages against one program doing the same work, in the kernel (BPF_PROG_TEST_RUN).
+//!
+//! Run as root: `cargo bench --bench chain` (`IOV_BENCH_ROUNDS=N`, default 15). Each stage
+//! parses Ethernet and counts IPv4 frames in a per-CPU counter, then passes (handing the
+//! packet to the next stage); the single program parses once and counts in N counters. Rounds
+//! interleave every configuration, so drift on this shared machine hits all of them alike;
+//! the table gives medians, and the cost of a hop as the median over rounds of
+//! (chain - single) / N measured side by side. Every figure proves its path: the verdict is
+//! XDP_PASS and every stage received exactly the packets sent.
+
+use iov_runtime::Module;
+
+const STAGE: &str = r#"
+import std.net.*;
+struct h_t { ethernet_t eth; }
+parser P(packet_in pkt, out h_t hdr) { state start { pkt.extract(hdr.eth); transition accept; } }
+control C(inout h_t hdr, inout std_meta_t meta) {
+    counter(1, CounterType.packets) seen;
+    apply { if (hdr.eth.ether_type == ETHERTYPE_IPV4) { seen.count(0); } }
+}
+deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); } }
+xdp(P(), C(), D()) main;
+"#;
+
+/// One program doing what `n` stages do: `n` counters, each counted once.
+fn single(n: usize) -> String {
+    let decls: String = (0..n)
+        .map(|i| format!("    counter(1, CounterType.packets) seen{i};\n"))
+        .collect();
+    let counts: String = (0..n).map(|i| format!("seen{i}.count(0); ")).collect();
+    STAGE
+        .replace("    counter(1, CounterType.packets) seen;\n", &decls)
+        .replace("seen.count(0); ", &counts)
+}
+
+fn build(text: &str) -> Vec<u8> {
+    let checked = iov_sema::check("bench.iov", text, &mut iov::loader::FsLoader::new(vec![]));
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    iov_codegen::build(&checked, "bench", &iov_codegen::Options::default())
+        .unwrap_or_else(|_| panic!("the bench program builds"))
+        .object
+}
+
+const FRAME: [u8; 60] = {
+    let mut f = [0u8; 60];
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f
+};
+const REPEAT: u32 = 200_000;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: the chain benchmark loads programs; run it as root");
+        return;
+    }
+    let rounds: usize = std::env::var("IOV_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
+    let stage = build(STAGE);
+    let sizes = [1usize, 2, 4, 8];
+    let chains: Vec<Vec<Module>> = sizes
+        .iter()
+        .map(|&n| {
+            let stages: Vec<Module> = (0..n).map(|_| Module::load(&stage).unwrap()).collect();
+            for w in stages.windows(2) {
+                w[0].hand_on_to(Some(&w[1])).unwrap();
+            }
+            stages
+        })
+        .collect();
+    let singles: Vec<Module> = sizes
+        .iter()
+        .map(|&n| Module::load(&build(&single(n))).unwrap())
+        .collect();
+    let run = |m: &Module| {
+        let r = m.run_repeat(&FRAME, REPEAT).unwrap();
+        assert_eq!(r.retval, 2, "XDP_PASS");
+        f64::from(r.avg_ns)
+    };
+    let mut chain_ns = vec![Vec::new(); sizes.len()];
+    let mut single_ns = vec![Vec::new(); sizes.len()];
+    let mut hop_ns = vec![Vec::new(); sizes.len()];
+    for _ in 0..rounds {
+        for (i, &n) in sizes.iter().enumerate() {
+            let c = run(&chains[i][0]);
+            let s = run(&singles[i]);
+            chain_ns[i].push(c);
+            single_ns[i].push(s);
+            hop_ns[i].push((c - s) / n as f64);
+        }
+    }
+    // The path: every stage of every chain saw every packet sent to its head.
+    let sent = REPEAT as u64 * rounds as u64;
+    for c in &chains {
+        for s in c {
+            assert_eq!(s.packets_received().unwrap(), sent, "every stage ran");
+        }
+    }
+    println!("chain of N trivial stages vs one program doing the same (ns per packet, median of {rounds} interleaved rounds of {REPEAT})");
+    println!(
+        "{:>6} {:>10} {:>10} {:>10}",
+        "stages", "chain", "single", "per hop"
+    );
+    for (i, n) in sizes.iter().enumerate() {
+        println!(
+            "{:>6} {:>10.1} {:>10.1} {:>10.2}",
+            n,
+            median(chain_ns[i].clone()),
+            median(single_ns[i].clone()),
+            median(hop_ns[i].clone())
+        );
+    }
+}
