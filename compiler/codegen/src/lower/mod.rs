@@ -445,6 +445,11 @@ pub fn lower<'a, 'ctx>(
     bpf.b.position_at_end(entry_bb);
     bpf.at(entry.span.start);
     let ctx_ptr = func.get_nth_param(0).expect("ctx").into_pointer_value();
+    // Allocas stay in the entry block (elsewhere LLVM takes them for dynamic allocations).
+    let end_slot = bpf
+        .b
+        .build_alloca(bpf.ptr(), "data_end_slot")
+        .expect("alloca");
     let (next_map, chain_maps, key_slot) = chain::enter(&bpf, func);
     let lay = ctx_layout(hook);
     let to_ptr = |bpf: &Bpf<'ctx>, v: IntValue<'ctx>| {
@@ -463,10 +468,6 @@ pub fn lower<'a, 'ctx>(
     // The packet's end lives in a slot that helper calls renew (see `Bpf::data_end_slot`),
     // opaque from the start too: LLVM would otherwise see through the slot to the 32-bit
     // context field and compare integers, which the verifier does not take as a check.
-    let end_slot = bpf
-        .b
-        .build_alloca(bpf.ptr(), "data_end_slot")
-        .expect("alloca");
     let data_end = bpf.opaque_ptr(to_ptr(&bpf, end_raw));
     bpf.b.build_store(end_slot, data_end).expect("store");
     bpf.data_end_slot.set(Some(end_slot));
