@@ -54,24 +54,33 @@ pub fn run(args: &Args) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let new_id = done.module.program_id();
-    let describe = |keep: bool| -> Vec<String> {
+    // Kept, migrated or started empty: each object once, under its fate.
+    let describe = |which: u8| -> Vec<String> {
         done.plan
             .carry
             .iter()
-            .filter(|c| (c.fate == Fate::Kept) == keep && c.kind != iov_runtime::carry::CHAIN)
-            .map(|c| match &c.fate {
-                Fate::Fresh(why) if !why.is_empty() => format!("{} `{}` ({why})", c.kind, c.name),
-                _ => format!("{} `{}`", c.kind, c.name),
+            .filter(|c| c.kind != iov_runtime::carry::CHAIN)
+            .filter_map(|c| match (&c.fate, which) {
+                (Fate::Kept, 0) => Some(format!("{} `{}`", c.kind, c.name)),
+                (Fate::Migrated(how), 1) => {
+                    Some(format!("{} `{}` ({})", c.kind, c.name, how.join("; ")))
+                }
+                (Fate::Fresh(why), 2) if !why.is_empty() => {
+                    Some(format!("{} `{}` ({why})", c.kind, c.name))
+                }
+                (Fate::Fresh(_), 2) => Some(format!("{} `{}`", c.kind, c.name)),
+                _ => None,
             })
             .collect()
     };
-    let (kept, fresh) = (describe(true), describe(false));
+    let (kept, migrated, fresh) = (describe(0), describe(1), describe(2));
     if args.json {
         print_json(&serde_json::json!({
             "name": args.name,
             "old_program_id": done.old_program_id,
             "program_id": new_id,
             "kept": kept,
+            "migrated": migrated,
             "started_empty": fresh,
             "removed": done.plan.removed,
         }));
@@ -86,6 +95,7 @@ pub fn run(args: &Args) -> ExitCode {
     );
     for (what, items) in [
         ("kept", &kept),
+        ("copied into a widened layout", &migrated),
         ("started empty", &fresh),
         ("removed", &done.plan.removed),
     ] {

@@ -223,3 +223,118 @@ fn a_module_whose_interface_is_gone_still_reloads_on_the_others() {
     assert_eq!(attachments[0]["attached"], true, "{list}");
     assert_eq!(attachments[1]["attached"], false, "{list}");
 }
+
+/// A program whose tables, counter and register a later version widens.
+const NARROW: &str = r#"import std.net.*;
+header tag_t { bit<16> id; bit<16> rest; }
+struct h_t { ethernet_t eth; tag_t tag; }
+parser P(packet_in pkt, out h_t hdr) {
+    state start { pkt.extract(hdr.eth); pkt.extract(hdr.tag); transition accept; }
+}
+control C(inout h_t hdr, inout std_meta_t meta) {
+    counter(4, CounterType.packets) hits;
+    register<bit<16>>(2) last;
+    action mark(bit<8> v) { hits.count(1); last.write(1, (bit<16>) v); }
+    action fwd(bit<16> port) { send_to_port((bit<32>) port); }
+    table by_id { key = { hdr.tag.id: lpm; } actions = { mark; fwd; } default_action = mark(8w0); size = 64; }
+    table by_kind { key = { hdr.eth.ether_type: exact; hdr.tag.id: ternary; } actions = { mark; fwd; } default_action = mark(8w0); size = 16; }
+    apply { hits.count(0); by_id.apply(); by_kind.apply(); last.write(0, (bit<16>) hdr.tag.id); }
+}
+deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); pkt.emit(hdr.tag); } }
+xdp(P(), C(), D()) main;
+"#;
+
+/// [`NARROW`] widened: a 24-bit key field, a 16-bit action parameter, a larger table,
+/// counter and register, 32-bit register values.
+fn widened() -> String {
+    let w = NARROW
+        .replace("bit<16> id; bit<16> rest;", "bit<24> id; bit<8> rest;")
+        .replace("counter(4,", "counter(8,")
+        .replace("register<bit<16>>(2)", "register<bit<32>>(4)")
+        .replace("mark(bit<8> v)", "mark(bit<16> v)")
+        .replace("mark(8w0)", "mark(16w0)")
+        .replace("(bit<16>) v", "(bit<32>) v")
+        .replace("(bit<16>) hdr.tag.id", "(bit<32>) hdr.tag.id")
+        .replace("size = 64;", "size = 128;");
+    assert_eq!(w.matches("bit<24>").count(), 1, "the edits apply");
+    w
+}
+
+#[test]
+fn a_widened_layout_is_migrated_losslessly_and_a_narrowed_one_refused() {
+    if !privileged() {
+        return;
+    }
+    let net = Net::new();
+    let work = Scratch::new();
+    let (v1, v2) = (
+        work.path().join("tags.iov"),
+        work.path().join("tags_v2.iov"),
+    );
+    std::fs::write(&v1, NARROW).unwrap();
+    std::fs::write(&v2, widened()).unwrap();
+    let (v1, v2) = (v1.to_str().unwrap(), v2.to_str().unwrap());
+    let load = [
+        "load", v1, "--dev", "va", "--netns", &net.a, "--mode", "generic", "--name", "t",
+    ];
+    net.ok(&load);
+    for line in [
+        ["add", "by_id", "hdr.tag.id:0x1200/8", "fwd(port:7)"].as_slice(),
+        &["add", "by_id", "hdr.tag.id:0x1234", "mark(v:5)"],
+        &[
+            "add",
+            "by_kind",
+            "hdr.eth.ether_type:0x88b5",
+            "hdr.tag.id:0x0010&&&0x00f0",
+            "mark(v:9)",
+        ],
+        &["setdefault", "by_kind", "fwd(port:3)"],
+    ] {
+        let mut args = vec!["table", "t"];
+        args.extend_from_slice(line);
+        net.ok(&args);
+    }
+    // Three tagged frames (id 0x0016): by_id misses (mark 0), by_kind matches (mark 9).
+    let frame = hex("00112233445566778899aabb88b500160000");
+    net::send(&net.b, "vb", vec![frame.clone(), frame.clone(), frame]);
+    std::thread::sleep(Duration::from_millis(100));
+    let counts =
+        |net: &Net| json(&net.ok(&["counters", "t", "--json"]))["counters"][0]["values"].clone();
+    let registers =
+        |net: &Net| json(&net.ok(&["registers", "t", "--json"]))["registers"][0]["values"].clone();
+    let (hits, last) = (counts(&net), registers(&net));
+    assert_eq!(hits[0]["packets"], 3, "{hits}");
+    assert_eq!(hits[1]["packets"], 6, "{hits}");
+
+    let out = json(&net.ok(&["reload", "t", v2, "--json"]));
+    assert_eq!(
+        out["migrated"],
+        serde_json::json!([
+            "table `C.by_id` (its size changed from 64 to 128; key field `hdr.tag.id` widened from bit<16> to bit<24>; parameter `v` of action `mark` changed from bit<8> to bit<16>)",
+            "table `C.by_kind` (key field `hdr.tag.id` widened from bit<16> to bit<24>; parameter `v` of action `mark` changed from bit<8> to bit<16>)",
+            "counter `C.hits` (its size changed from 4 to 8)",
+            "register `C.last` (its size changed from 2 to 4; its values changed from bit<16> to bit<32>)",
+        ]),
+        "{out}"
+    );
+    // Every entry in the wider layout: an lpm prefix grown by the added bits, a ternary mask
+    // covering them (both keep requiring them to be zero); defaults and counts carried.
+    assert_eq!(
+        net.ok(&["table", "t", "list"]),
+        "add C.by_id hdr.tag.id:4608/16 fwd(port:7)\n\
+         add C.by_id hdr.tag.id:4660/24 mark(v:5)\n\
+         setdefault C.by_id mark(v:0)\n\
+         add C.by_kind 16 hdr.eth.ether_type:34997 hdr.tag.id:16&&&0xff00f0 mark(v:9)\n\
+         setdefault C.by_kind fwd(port:3)\n"
+    );
+    assert_eq!(counts(&net), hits);
+    assert_eq!(registers(&net), last);
+    // Back to the narrow version would lose bits: refused, nothing changed.
+    let err = net.fails(1, &["reload", "t", v1]);
+    assert!(
+        err.contains("key field `hdr.tag.id` narrowed from bit<24> to bit<16>")
+            && err.contains("counter `C.hits`: its size changed from 8 to 4"),
+        "{err}"
+    );
+    assert_eq!(counts(&net), hits);
+}

@@ -3,7 +3,8 @@
 //! Takes: the running module's manifest, the new object's manifest and the names the user
 //! asked to start empty (`--reset`).
 //! Gives: a [`Plan`]: for every table, counter and register of the new program, whether its
-//! maps are reused (contents kept) or created empty and why; what disappears; and, when
+//! maps are reused (contents kept), created empty and why, or created and filled from the
+//! running ones because its layout only widened (lossless); what disappears; and, when
 //! some object changed layout and was not named in `--reset`, every such change in words, so
 //! the reload is refused before anything is touched. Pure: no kernel, no files.
 
@@ -19,6 +20,9 @@ pub enum Fate {
     Kept,
     /// It starts empty (with its declared default and entries), for the reason given.
     Fresh(String),
+    /// Its layout only widened (the changes given): it gets new maps, filled from the running
+    /// ones before the new program runs (`migrate.rs`), so nothing is lost.
+    Migrated(Vec<String>),
 }
 
 /// One table, counter or register of the new program.
@@ -63,6 +67,7 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
         let changes = before.map(|o| table_changes(o, t));
         let new_default = before.is_some_and(|o| o.default_action != t.default_action);
         let reset_it = wants_reset(&t.name);
+        let widened = before.is_some_and(|o| table_widened(o, t));
         decide(
             &mut p,
             reset_it,
@@ -70,12 +75,13 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             &t.name,
             vec![t.map.clone(), t.default_map.clone()],
             changes,
+            widened,
             new_default,
         );
         // Const entries are the source's, not state: when they change, the table is new.
         if let Some(o) = before {
             let last = p.carry.last_mut().expect("just pushed");
-            if last.fate == Fate::Kept
+            if matches!(last.fate, Fate::Kept | Fate::Migrated(_))
                 && t.entries_const
                 && (o.entries != t.entries || !o.entries_const)
             {
@@ -93,6 +99,10 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
                 .then(|| format!("it counted {:?} and now counts {:?}", o.kind, c.kind));
             array_changes(o.size, c.size, kind)
         });
+        let widened = old
+            .counters
+            .iter()
+            .any(|o| o.name == c.name && o.kind == c.kind && o.size <= c.size);
         let reset_it = wants_reset(&c.name);
         decide(
             &mut p,
@@ -101,6 +111,7 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             &c.name,
             vec![c.map.clone()],
             changes,
+            widened,
             false,
         );
     }
@@ -110,6 +121,10 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
                 .then(|| format!("its values changed from bit<{}> to bit<{}>", o.bits, r.bits));
             array_changes(o.size, r.size, width)
         });
+        let widened = old
+            .registers
+            .iter()
+            .any(|o| o.name == r.name && o.size <= r.size && o.bits <= r.bits);
         let reset_it = wants_reset(&r.name);
         decide(
             &mut p,
@@ -118,6 +133,7 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             &r.name,
             vec![r.map.clone()],
             changes,
+            widened,
             false,
         );
     }
@@ -168,6 +184,7 @@ fn array_changes(old_size: u32, new_size: u32, other: Option<String>) -> Vec<Str
 
 /// Records the fate of one object: `changes` is `None` for an object the running program
 /// lacks, else its layout changes (none: reusable).
+#[allow(clippy::too_many_arguments)]
 fn decide(
     p: &mut Plan,
     reset: bool,
@@ -175,12 +192,14 @@ fn decide(
     name: &str,
     maps: Vec<String>,
     changes: Option<Vec<String>>,
+    widened: bool,
     new_default: bool,
 ) {
     let fate = match changes {
         None => Fate::Fresh("new in this version".into()),
         Some(_) if reset => Fate::Fresh("reset as asked".into()),
         Some(c) if c.is_empty() => Fate::Kept,
+        Some(c) if widened => Fate::Migrated(c),
         Some(c) => {
             for change in c {
                 p.refusals.push(format!("{kind} `{name}`: {change}"));
@@ -195,6 +214,33 @@ fn decide(
         fate,
         new_default,
     });
+}
+
+/// Whether table `t` only widens `o`: the same lookup, keys (names, match kinds, order),
+/// actions (names, ids, parameter names in order) and no direct counter, with no size, key
+/// width or parameter width smaller; its entries then fit the new layout unchanged.
+fn table_widened(o: &Table, t: &Table) -> bool {
+    let keys = o.keys.len() == t.keys.len()
+        && o.keys
+            .iter()
+            .zip(&t.keys)
+            .all(|(a, b)| a.name == b.name && a.match_kind == b.match_kind && a.bits <= b.bits);
+    let actions = o.actions.len() == t.actions.len()
+        && o.actions.iter().zip(&t.actions).all(|(a, b)| {
+            a.name == b.name
+                && a.id == b.id
+                && a.params.len() == b.params.len()
+                && a.params
+                    .iter()
+                    .zip(&b.params)
+                    .all(|(p, q)| p.name == q.name && p.bits <= q.bits)
+        });
+    o.kind == t.kind
+        && o.size <= t.size
+        && keys
+        && actions
+        && o.direct_counter.is_none()
+        && t.direct_counter.is_none()
 }
 
 /// How a table's stored layout changed (empty: its maps can be reused as they are).
@@ -216,7 +262,24 @@ fn table_changes(o: &Table, t: &Table) -> Vec<String> {
             .collect::<Vec<_>>()
     };
     let (of, nf) = (fields(o), fields(t));
-    if of != nf {
+    let same_fields = o.keys.len() == t.keys.len()
+        && o.keys
+            .iter()
+            .zip(&t.keys)
+            .all(|(a, b)| a.name == b.name && a.match_kind == b.match_kind);
+    if same_fields {
+        for (a, b) in o.keys.iter().zip(&t.keys).filter(|(a, b)| a.bits != b.bits) {
+            let how = if a.bits < b.bits {
+                "widened"
+            } else {
+                "narrowed"
+            };
+            ch.push(format!(
+                "key field `{}` {how} from bit<{}> to bit<{}>",
+                a.name, a.bits, b.bits
+            ));
+        }
+    } else if of != nf {
         for f in nf.iter().filter(|f| !of.contains(f)) {
             ch.push(format!("key field `{f}` added or changed"));
         }

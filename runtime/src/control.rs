@@ -38,7 +38,7 @@ impl Module {
         })
     }
 
-    fn counter_decl(&self, name: &str) -> Result<&Counter, Error> {
+    pub(crate) fn counter_decl(&self, name: &str) -> Result<&Counter, Error> {
         by_name(&self.manifest.counters, name, |c| &c.name).ok_or_else(|| Error::UnknownExtern {
             kind: "counter",
             name: name.into(),
@@ -46,7 +46,7 @@ impl Module {
         })
     }
 
-    fn register_decl(&self, name: &str) -> Result<&Register, Error> {
+    pub(crate) fn register_decl(&self, name: &str) -> Result<&Register, Error> {
         by_name(&self.manifest.registers, name, |r| &r.name).ok_or_else(|| Error::UnknownExtern {
             kind: "register",
             name: name.into(),

@@ -75,6 +75,7 @@ mod deploy;
 mod encode;
 mod error;
 mod manifest;
+mod migrate;
 mod module;
 pub mod netns;
 mod pin;

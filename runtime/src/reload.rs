@@ -8,6 +8,7 @@
 //! the pins and the record moved over to it and the old program released. A layout change
 //! not named in `reset`, a hook of another kind or a program the verifier rejects refuse
 //! the reload before any link changes; a link that cannot switch puts the switched ones back.
+//! State whose layout only widened is copied into the new maps first (`migrate.rs`).
 //! A stage of a chain has no links: its predecessor's next-stage slot is switched instead
 //! (one atomic map update), and its own slot, kept, still holds its successor.
 
@@ -116,9 +117,15 @@ impl Module {
         // Fresh tables now; a kept table's new default only once the new program runs, since
         // its map is the one the running program reads.
         for c in plan.carry.iter().filter(|c| c.kind == "table") {
-            if let Fate::Fresh(_) = c.fate {
+            if let Fate::Fresh(_) | Fate::Migrated(_) = c.fate {
                 let table = module.table(&c.name)?.clone();
                 module.install_table(&table, true)?;
+            }
+        }
+        // Widened state is copied over before the new program runs.
+        for c in &plan.carry {
+            if let Fate::Migrated(_) = c.fate {
+                crate::migrate::migrate(&old, &module, c)?;
             }
         }
         let record = Record {
