@@ -57,6 +57,7 @@ codes! {
     E0215: "a struct contains itself",
     E0216: "value not known at compile time",
     E0217: "constant too large for 128 bits",
+    E0218: "reserved name",
     // Parsers.
     E0300: "parser state never reaches accept or reject",
     E0301: "parser loop the verifier cannot bound",

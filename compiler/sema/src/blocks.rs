@@ -4,7 +4,8 @@
 //! Gives: every block checked in declaration order, as P4 reads them: parameters, then
 //! locals (variables, constants, extern instances, actions, tables), then states or `apply`.
 //! Reports extern instances with bad arguments (E0205, E0214), control-plane parameters of
-//! unusable types (E0406), recursive actions (E0500) and tables applied twice (E0504).
+//! unusable types (E0406), recursive actions (E0500), tables applied twice (E0504), and
+//! tables or instances named with the prefix iov keeps for its own maps (E0218).
 
 use crate::collect::{ActionCall, ActionInfo, Ctx, Cx, TableInfo};
 use crate::scope::{Access, Local};
@@ -95,14 +96,37 @@ impl Cx {
             match local {
                 ast::Local::Var(v) => self.check_var(v),
                 ast::Local::Const(c) => self.check_local_const(c),
-                ast::Local::Instance(inst) => self.check_instance(inst),
+                ast::Local::Instance(inst) => {
+                    self.check_reserved(&inst.name, "an extern instance");
+                    self.check_instance(inst)
+                }
                 ast::Local::Action(a) if emit_only => self.control_only(a.span, "an action"),
                 ast::Local::Table(t) if emit_only => self.control_only(t.span, "a table"),
                 ast::Local::Action(a) => self.check_action(a),
-                ast::Local::Table(t) => self.check_table(t),
+                ast::Local::Table(t) => {
+                    self.check_reserved(&t.name, "a table");
+                    self.check_table(t)
+                }
                 ast::Local::Error(_) => {}
             }
         }
+    }
+
+    /// Tables and extern instances become BPF maps named after them; names starting with
+    /// `iov_` are the maps iov adds to every program (`iov_next`, `iov_packets`, ...).
+    fn check_reserved(&mut self, name: &ast::Ident, what: &str) {
+        if !name.name.starts_with("iov_") {
+            return;
+        }
+        let d = Diagnostic::new(
+            Code::E0218,
+            format!("`{}` is reserved: names starting with `iov_` belong to iov", name.name),
+            name.span,
+        )
+        .label(format!("{what} cannot be named so"))
+        .note("tables and extern instances become BPF maps named after them, and iov adds maps of its own named `iov_...` to every program")
+        .help("choose a name that does not start with `iov_`");
+        self.error(d);
     }
 
     fn control_only(&mut self, span: Span, what: &str) {
