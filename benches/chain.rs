@@ -7,7 +7,8 @@
 //! interleave every configuration, so drift on this shared machine hits all of them alike;
 //! the table gives medians, and the cost of a hop as the median over rounds of
 //! (chain - single) / N measured side by side. Every figure proves its path: the verdict is
-//! XDP_PASS and every stage received exactly the packets sent.
+//! XDP_PASS and every stage received exactly the packets sent. Chains of empty stages (no
+//! parse, no counter) give what a hop costs by itself.
 
 use iov_runtime::Module;
 
@@ -20,6 +21,16 @@ control C(inout h_t hdr, inout std_meta_t meta) {
     apply { if (hdr.eth.ether_type == ETHERTYPE_IPV4) { seen.count(0); } }
 }
 deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); } }
+xdp(P(), C(), D()) main;
+"#;
+
+/// A stage that does nothing of its own: what a hop costs by itself (the tail call, the
+/// entry count, the program's prologue).
+const EMPTY: &str = r#"
+struct h_t { }
+parser P(packet_in pkt, out h_t hdr) { state start { transition accept; } }
+control C(inout h_t hdr, inout std_meta_t meta) { apply { } }
+deparser D(packet_out pkt, inout h_t hdr) { apply { } }
 xdp(P(), C(), D()) main;
 "#;
 
@@ -65,18 +76,18 @@ fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(15);
-    let stage = build(STAGE);
+    let (stage, empty) = (build(STAGE), build(EMPTY));
     let sizes = [1usize, 2, 4, 8];
-    let chains: Vec<Vec<Module>> = sizes
-        .iter()
-        .map(|&n| {
-            let stages: Vec<Module> = (0..n).map(|_| Module::load(&stage).unwrap()).collect();
-            for w in stages.windows(2) {
-                w[0].hand_on_to(Some(&w[1])).unwrap();
-            }
-            stages
-        })
-        .collect();
+    let chain_of = |object: &[u8], n: usize| {
+        let stages: Vec<Module> = (0..n).map(|_| Module::load(object).unwrap()).collect();
+        for w in stages.windows(2) {
+            w[0].hand_on_to(Some(&w[1])).unwrap();
+        }
+        stages
+    };
+    let chains: Vec<Vec<Module>> = sizes.iter().map(|&n| chain_of(&stage, n)).collect();
+    let empties: Vec<Vec<Module>> = sizes.iter().map(|&n| chain_of(&empty, n)).collect();
+    let alone = Module::load(&empty).unwrap();
     let singles: Vec<Module> = sizes
         .iter()
         .map(|&n| Module::load(&build(&single(n))).unwrap())
@@ -89,34 +100,50 @@ fn main() {
     let mut chain_ns = vec![Vec::new(); sizes.len()];
     let mut single_ns = vec![Vec::new(); sizes.len()];
     let mut hop_ns = vec![Vec::new(); sizes.len()];
+    let mut empty_ns = vec![Vec::new(); sizes.len()];
+    let mut empty_hop_ns = vec![Vec::new(); sizes.len()];
     for _ in 0..rounds {
+        let floor = run(&alone);
         for (i, &n) in sizes.iter().enumerate() {
             let c = run(&chains[i][0]);
             let s = run(&singles[i]);
             chain_ns[i].push(c);
             single_ns[i].push(s);
             hop_ns[i].push((c - s) / n as f64);
+            let e = run(&empties[i][0]);
+            empty_ns[i].push(e);
+            // Hops after the first: the first empty stage is the program run alone.
+            if n > 1 {
+                empty_hop_ns[i].push((e - floor) / (n - 1) as f64);
+            }
         }
     }
     // The path: every stage of every chain saw every packet sent to its head.
     let sent = REPEAT as u64 * rounds as u64;
-    for c in &chains {
+    for c in chains.iter().chain(&empties) {
         for s in c {
             assert_eq!(s.packets_received().unwrap(), sent, "every stage ran");
         }
     }
     println!("chain of N trivial stages vs one program doing the same (ns per packet, median of {rounds} interleaved rounds of {REPEAT})");
     println!(
-        "{:>6} {:>10} {:>10} {:>10}",
-        "stages", "chain", "single", "per hop"
+        "{:>6} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "stages", "chain", "single", "per hop", "empty chain", "per empty hop"
     );
     for (i, n) in sizes.iter().enumerate() {
+        let empty_hop = if *n > 1 {
+            format!("{:.2}", median(empty_hop_ns[i].clone()))
+        } else {
+            "-".into()
+        };
         println!(
-            "{:>6} {:>10.1} {:>10.1} {:>10.2}",
+            "{:>6} {:>10.1} {:>10.1} {:>10.2} {:>12.1} {:>14}",
             n,
             median(chain_ns[i].clone()),
             median(single_ns[i].clone()),
-            median(hop_ns[i].clone())
+            median(hop_ns[i].clone()),
+            median(empty_ns[i].clone()),
+            empty_hop
         );
     }
 }
