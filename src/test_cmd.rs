@@ -265,20 +265,47 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
         }
     };
     let file = tests.display().to_string();
+    // Packets arrive on the interface their `packet` line names: the runs happen in a
+    // private network namespace with an interface at each index used (gone with the thread).
+    let ports: std::collections::BTreeSet<u32> = commands
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Command::Packet { port, .. } if *port > 1 => Some(*port),
+            _ => None,
+        })
+        .collect();
+    let ports: Vec<u32> = ports.into_iter().collect();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            if !ports.is_empty() {
+                if let Err(e) = iov_runtime::netns::enter_private(&ports) {
+                    eprintln!("{:?}", miette::miette!("{e}"));
+                    return ExitCode::from(2);
+                }
+            }
+            run_commands(&module, &commands, &file)
+        })
+        .join()
+        .expect("the test thread does not panic")
+    })
+}
+
+/// Runs every command of the file against `module`, printing each result; the exit code.
+fn run_commands(module: &Module, commands: &[(usize, Command)], file: &str) -> ExitCode {
     let (mut passed, mut failed) = (0usize, 0usize);
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
     let mut last: Option<(usize, Result<RunResult, String>)> = None;
     // Outputs and expectations, queued per destination and matched in order (p4c's STF).
     let mut queues = Queues::default();
-    for (line, cmd) in &commands {
+    for (line, cmd) in commands {
         let at = format!("{file}:{line}");
         let result: Result<Option<String>, String> = match cmd {
             Command::Control(request) => module
                 .apply(request)
                 .map(|()| None)
                 .map_err(|e| e.to_string()),
-            Command::Packet { port, bytes } => match module.run(bytes) {
+            Command::Packet { port, bytes } => match module.run_on(bytes, *port) {
                 Ok(r) => {
                     println!(
                         "{at}: packet in on port {port} ({} bytes): {}",

@@ -7,6 +7,8 @@
 //! network namespace changes: the mount namespace, and so `/sys/fs/bpf`, stays the caller's,
 //! which is why modules on container interfaces are attached this way rather than under
 //! `ip netns exec` (which remounts /sys and hides the host's bpffs).
+//! [`enter_private`] gives a test run a namespace of its own with interfaces at the indexes
+//! its packets arrive on.
 
 use crate::Error;
 use std::fs::File;
@@ -86,4 +88,64 @@ pub(crate) fn ifindex(iface: &str, ns: Option<&Path>) -> Result<u32, Error> {
         0 => Err(missing()),
         index => Ok(index),
     }
+}
+
+/// Moves the calling thread into a new, private network namespace holding an interface at
+/// each index of `ports` (veth devices `iovpN`, their peers at indexes from 40000 up), so
+/// test runs can name those indexes as the port a packet arrives on. The namespace and its
+/// interfaces vanish when the thread ends: nothing can leak. Uses iproute2's `ip`, which
+/// the child inherits the thread's namespace for.
+pub fn enter_private(ports: &[u32]) -> Result<(), Error> {
+    // SAFETY: unshare only changes the calling thread's namespaces; no memory is involved.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if crate::error::is_permission(&e) {
+            return Err(Error::PermissionDenied {
+                doing: "making a private network namespace for the test's ports".into(),
+            });
+        }
+        return Err(Error::syscall("unshare", "a network namespace", e));
+    }
+    for (i, p) in ports.iter().filter(|p| **p > 1).enumerate() {
+        let (name, peer) = (format!("iovp{p}"), format!("iovq{p}"));
+        let peer_index = (40000 + i).to_string();
+        let index = p.to_string();
+        let args = [
+            "link",
+            "add",
+            &name,
+            "index",
+            &index,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+            "index",
+            &peer_index,
+        ];
+        run_ip(&args)?;
+        run_ip(&["link", "set", &name, "up"])?;
+        run_ip(&["link", "set", &peer, "up"])?;
+    }
+    Ok(())
+}
+
+fn run_ip(args: &[&str]) -> Result<(), Error> {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| {
+            Error::Load(format!(
+                "cannot run iproute2's `ip` ({e}); install iproute2"
+            ))
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::Load(format!(
+        "`ip {}` failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )))
 }

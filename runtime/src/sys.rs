@@ -416,7 +416,12 @@ pub(crate) struct TestRun {
 
 /// Runs the program `repeat` times on `data` (a copy of it each time for skb programs; for
 /// XDP the kernel reuses the frame the previous run left behind).
-pub(crate) fn test_run(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) -> io::Result<TestRun> {
+pub(crate) fn test_run(
+    prog: BorrowedFd<'_>,
+    data: &[u8],
+    repeat: u32,
+    ctx: Option<&[u8]>,
+) -> io::Result<TestRun> {
     // Room for everything a program may add: up to a page of growth at head or tail.
     let mut out = vec![0u8; data.len() + 4096];
     let mut attr = TestRunAttr {
@@ -426,6 +431,8 @@ pub(crate) fn test_run(prog: BorrowedFd<'_>, data: &[u8], repeat: u32) -> io::Re
         data_in: data.as_ptr() as u64,
         data_out: out.as_mut_ptr() as u64,
         repeat,
+        ctx_size_in: ctx.map_or(0, |c| c.len() as u32),
+        ctx_in: ctx.map_or(0, |c| c.as_ptr() as u64),
         ..TestRunAttr::default()
     };
     bpf(BPF_PROG_TEST_RUN, &mut attr)?;

@@ -61,8 +61,25 @@ pub struct RepeatResult {
 impl Module {
     /// Runs the program once on `packet`.
     pub fn run(&self, packet: &[u8]) -> Result<RunResult, Error> {
+        self.run_on(packet, 0)
+    }
+
+    /// Runs the program once on `packet` arriving on interface `port` (an index in the
+    /// calling thread's network namespace; 0: no interface named, the kernel's default,
+    /// the loopback). The kernel refuses an index no interface of that namespace has.
+    pub fn run_on(&self, packet: &[u8], port: u32) -> Result<RunResult, Error> {
         self.clear_verdict()?;
-        let run = self.test_run(packet, 1)?;
+        let ctx = (port != 0).then(|| self.ctx_for(packet.len(), port));
+        let run = self
+            .test_run(packet, 1, ctx.as_deref())
+            .map_err(|e| match e {
+                Error::Syscall { source, .. } if source.raw_os_error() == Some(libc::ENODEV) => {
+                    Error::Load(format!(
+                    "no interface has index {port} here, so no packet can arrive on port {port}"
+                ))
+                }
+                e => e,
+            })?;
         Ok(RunResult {
             retval: run.retval,
             data: run.data,
@@ -80,7 +97,7 @@ impl Module {
         if repeat == 0 {
             return Err(Error::ZeroRepeat);
         }
-        let run = self.test_run(packet, repeat)?;
+        let run = self.test_run(packet, repeat, None)?;
         Ok(RepeatResult {
             retval: run.retval,
             avg_ns: run.duration_ns,
@@ -88,13 +105,33 @@ impl Module {
         })
     }
 
-    fn test_run(&self, packet: &[u8], repeat: u32) -> Result<sys::TestRun, Error> {
+    /// The context of a test run on interface `port`: `struct xdp_md` (data 0, data_end the
+    /// length, ingress_ifindex), or the start of `struct __sk_buff` through `ifindex` (both
+    /// `ingress_ifindex` at 36 and `ifindex` at 40 set).
+    fn ctx_for(&self, len: usize, port: u32) -> Vec<u8> {
+        let words: Vec<u32> = if self.manifest.hook == Hook::Xdp {
+            vec![0, len as u32, 0, port, 0, 0]
+        } else {
+            let mut w = vec![0u32; 11];
+            w[9] = port;
+            w[10] = port;
+            w
+        };
+        words.iter().flat_map(|w| w.to_ne_bytes()).collect()
+    }
+
+    fn test_run(
+        &self,
+        packet: &[u8],
+        repeat: u32,
+        ctx: Option<&[u8]>,
+    ) -> Result<sys::TestRun, Error> {
         if packet.len() < MIN_FRAME {
             return Err(Error::FrameTooShort { len: packet.len() });
         }
         let fd = self.program_fd()?;
         let tc = self.manifest.hook != Hook::Xdp;
-        sys::test_run(fd, packet, repeat).map_err(|e| {
+        sys::test_run(fd, packet, repeat, ctx).map_err(|e| {
             if tc && e.raw_os_error() == Some(libc::EINVAL) && packet.len() > 1514 {
                 return Error::FrameTooLong { len: packet.len() };
             }
