@@ -128,11 +128,13 @@ fn no_more(verb: &str, words: &[&str]) -> Result<(), String> {
 type Parts = (Vec<(String, Match)>, String, Vec<(String, u128)>);
 
 /// `key:value ... action(arg:value, ...)`: keys are the words with a `:` before the first
-/// word that has a `(` or no `:`.
+/// word that has a `(` or no `:`; a key named with a call (`hdr.vlan.isValid():1`) has its
+/// `(` too, but a `):` after it.
 fn keys_then_action(words: &[&str]) -> Result<Parts, String> {
+    let is_key = |w: &str| w.contains(':') && (!w.contains('(') || w.contains("):"));
     let split = words
         .iter()
-        .position(|w| !w.contains(':') || w.contains('('))
+        .position(|w| !is_key(w))
         .ok_or("missing the action: end the line with `action(param:value, ...)`")?;
     let keys = key_pairs(&words[..split])?;
     let (action, args) = action_call(&words[split..].join(" "))?;

@@ -61,8 +61,10 @@ impl Request {
 }
 
 /// Whether `given` names the key or parameter `full` (the whole name or its last part).
+/// p4c's `$valid$` is another spelling of `isValid()` (`hdr.vlan.$valid$`).
 fn names(given: &str, full: &str) -> bool {
-    given == full || full.rsplit('.').next() == Some(given)
+    let given = given.replace("$valid$", "isValid()");
+    given == full || full.rsplit('.').next() == Some(given.as_str())
 }
 
 /// Orders `name: value` pairs as `names_in_order` orders them; every name exactly once.
@@ -73,7 +75,19 @@ fn ordered<T: Clone>(
     owner: &str,
 ) -> Result<Vec<T>, Error> {
     for (g, _) in given {
-        if !names_in_order.iter().any(|n| names(g, n)) {
+        let matching: Vec<&str> = names_in_order
+            .iter()
+            .copied()
+            .filter(|n| names(g, n))
+            .collect();
+        if matching.len() > 1 {
+            return Err(Error::AmbiguousName {
+                what: what.into(),
+                name: g.clone(),
+                matches: matching.join(", "),
+            });
+        }
+        if matching.is_empty() {
             return Err(Error::UnknownName {
                 what: what.into(),
                 name: g.clone(),

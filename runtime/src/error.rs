@@ -173,6 +173,13 @@ pub enum Error {
         stages: String,
     },
 
+    #[error("`{name}` could be any of these {what}s: {matches}; write the whole name")]
+    AmbiguousName {
+        what: String,
+        name: String,
+        matches: String,
+    },
+
     #[error("`{name}` {why}")]
     ChainRefused { name: String, why: String },
 
@@ -414,6 +421,7 @@ impl Error {
                 | Error::NotAChain { .. }
                 | Error::NotInChain { .. }
                 | Error::ChainRefused { .. }
+                | Error::AmbiguousName { .. }
                 | Error::ChainThere { .. }
         )
     }

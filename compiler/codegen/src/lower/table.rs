@@ -63,7 +63,26 @@ fn source_text(e: &ast::Expr) -> String {
         ast::ExprKind::Member(b, m) => format!("{}.{}", source_text(b), m.name),
         ast::ExprKind::Index(b, i) => format!("{}[{}]", source_text(b), source_text(i)),
         ast::ExprKind::Int(l) => l.value.to_string(),
+        ast::ExprKind::Slice(b, h, l) => {
+            format!("{}[{}:{}]", source_text(b), source_text(h), source_text(l))
+        }
+        ast::ExprKind::Call { callee, args, .. } if args.is_empty() => {
+            format!("{}()", source_text(callee))
+        }
         _ => "key".into(),
+    }
+}
+
+/// Key names as the control plane writes them: their expression, made unique (`key`,
+/// `key#2`) where two would read the same.
+fn unique(names: &mut [String]) {
+    for i in 1..names.len() {
+        let mut n = 1;
+        while names[..i].contains(&names[i]) {
+            n += 1;
+            let base = names[i].split('#').next().unwrap_or_default().to_string();
+            names[i] = format!("{base}#{n}");
+        }
     }
 }
 
@@ -122,6 +141,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 }
                 TableProp::Error(_) => {}
             }
+        }
+        let mut names: Vec<String> = keys.iter().map(|(_, f)| f.name.clone()).collect();
+        unique(&mut names);
+        for ((_, f), n) in keys.iter_mut().zip(names) {
+            f.name = n;
         }
         // A table that names no default action runs `NoAction` (the prelude's) on a miss, as
         // in P4; it joins the table's actions so the dispatch and the manifest know it.
