@@ -388,18 +388,27 @@ fn program_id(dir: &Path) -> Result<u32, Error> {
     sys::obj_id(fd.as_fd()).map_err(|e| Error::syscall("BPF_OBJ_GET_INFO_BY_FD", "a program", e))
 }
 
-/// The id of the program in the `iov_next` slot of the module in `dir`.
-fn next_id(dir: &Path) -> Result<Option<u32>, Error> {
+/// The `iov_next` array of the module in `dir`: its descriptor and its path (for messages).
+fn slot_map(dir: &Path) -> Result<(OwnedFd, String), Error> {
     let path = dir.join("maps").join(NEXT);
-    let fd = pin(&path)?;
-    let map = RawMap {
+    Ok((pin(&path)?, path.display().to_string()))
+}
+
+/// `iov_next`'s key and value: both `u32`.
+fn slot_of(fd: &OwnedFd) -> RawMap<'_> {
+    RawMap {
         fd: fd.as_fd(),
         key_size: 4,
         value_size: 4,
-    };
-    let value = map
+    }
+}
+
+/// The id of the program in the `iov_next` slot of the module in `dir`.
+fn next_id(dir: &Path) -> Result<Option<u32>, Error> {
+    let (fd, target) = slot_map(dir)?;
+    let value = slot_of(&fd)
         .lookup(&0u32.to_ne_bytes())
-        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &path.display().to_string(), e))?;
+        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &target, e))?;
     Ok(value.map(|v| u32::from_ne_bytes(v[..4].try_into().expect("four bytes"))))
 }
 
@@ -416,15 +425,9 @@ fn set_next(dir: &Path, to: Option<&Path>) -> Result<(), Error> {
 }
 
 fn write_slot(dir: &Path, prog: Option<BorrowedFd<'_>>) -> Result<(), Error> {
-    let path = dir.join("maps").join(NEXT);
-    let fd = pin(&path)?;
-    let map = RawMap {
-        fd: fd.as_fd(),
-        key_size: 4,
-        value_size: 4,
-    };
+    let (fd, target) = slot_map(dir)?;
+    let map = slot_of(&fd);
     let key = 0u32.to_ne_bytes();
-    let target = path.display().to_string();
     match prog {
         Some(p) => {
             let value = (p.as_raw_fd() as u32).to_ne_bytes();

@@ -263,15 +263,20 @@ pub(crate) struct LinkInfo {
     pub ifindex: u32,
 }
 
-/// The kernel's id of a program, map or link (the second `u32` of each info struct).
-pub(crate) fn obj_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    let mut info = [0u8; 8];
+/// Fills `info` with the start of the kernel's info struct of a program, map or link.
+fn obj_info(fd: BorrowedFd<'_>, info: &mut [u8]) -> io::Result<()> {
     let mut attr = InfoAttr {
         bpf_fd: fd.as_raw_fd() as u32,
         info_len: info.len() as u32,
         info: info.as_mut_ptr() as u64,
     };
-    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)
+}
+
+/// The kernel's id of a program, map or link (the second `u32` of each info struct).
+pub(crate) fn obj_id(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut info = [0u8; 8];
+    obj_info(fd, &mut info)?;
     Ok(u32::from_ne_bytes(
         info[4..8].try_into().expect("four bytes"),
     ))
@@ -281,12 +286,7 @@ pub(crate) fn link_info(fd: BorrowedFd<'_>) -> io::Result<LinkInfo> {
     // struct bpf_link_info: u32 type, id, prog_id, then a union aligned to 8 whose xdp and
     // tcx members start with u32 ifindex.
     let mut info = [0u8; 64];
-    let mut attr = InfoAttr {
-        bpf_fd: fd.as_raw_fd() as u32,
-        info_len: info.len() as u32,
-        info: info.as_mut_ptr() as u64,
-    };
-    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    obj_info(fd, &mut info)?;
     let word = |at: usize| u32::from_ne_bytes(info[at..at + 4].try_into().expect("four bytes"));
     Ok(LinkInfo {
         id: word(4),
