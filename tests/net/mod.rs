@@ -199,6 +199,10 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
+        // Chains first (a chain refuses `unload`; deleting it unloads its stages), then modules.
+        for name in self.pins() {
+            let _ = self.iov(&["chain", "delete", &name]);
+        }
         for name in self.pins() {
             let _ = self.iov(&["unload", &name]);
         }
