@@ -16,6 +16,7 @@ mod load;
 mod man;
 mod metrics;
 mod modules;
+mod pcap;
 mod registers;
 mod reload;
 mod stats;
@@ -102,6 +103,9 @@ enum Command {
         tests: std::path::PathBuf,
         #[arg(long, value_enum, default_value = "auto")]
         color: Color,
+        /// Write each port's frames in and out as pcap files into this directory.
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<std::path::PathBuf>,
     },
     /// Rewrite files in the canonical layout (comments kept); `--check` only reports.
     Fmt {
@@ -180,7 +184,8 @@ fn main() -> ExitCode {
             program,
             tests,
             color,
-        } => test_cmd::test(&program, &tests, color),
+            pcap,
+        } => test_cmd::test(&program, &tests, color, pcap.as_deref()),
         Command::Fmt { files, check } => fmt::fmt(&files, check),
         Command::Load(args) => load::run(&args),
         Command::Unload(args) => unload::run(&args),

@@ -232,7 +232,7 @@ impl Queues {
     }
 }
 
-pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
+pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> ExitCode {
     let Ok(text) = read_source(tests) else {
         return ExitCode::from(2);
     };
@@ -283,7 +283,21 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            run_commands(&module, &commands, &file)
+            let mut captures = crate::pcap::Captures::default();
+            let code = run_commands(&module, &commands, &file, &mut captures);
+            match pcap.map(|dir| captures.write(dir)) {
+                Some(Ok(paths)) => {
+                    for p in paths {
+                        println!("wrote {}", p.display());
+                    }
+                    code
+                }
+                Some(Err(e)) => {
+                    eprintln!("{:?}", miette::miette!("cannot write the pcap files: {e}"));
+                    ExitCode::from(2)
+                }
+                None => code,
+            }
         })
         .join()
         .expect("the test thread does not panic")
@@ -291,7 +305,12 @@ pub fn test(program: &Path, tests: &Path, color: Color) -> ExitCode {
 }
 
 /// Runs every command of the file against `module`, printing each result; the exit code.
-fn run_commands(module: &Module, commands: &[(usize, Command)], file: &str) -> ExitCode {
+fn run_commands(
+    module: &Module,
+    commands: &[(usize, Command)],
+    file: &str,
+    captures: &mut crate::pcap::Captures,
+) -> ExitCode {
     let (mut passed, mut failed) = (0usize, 0usize);
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
@@ -312,7 +331,13 @@ fn run_commands(module: &Module, commands: &[(usize, Command)], file: &str) -> E
                         bytes.len(),
                         describe(&r)
                     );
+                    captures.arrived(*port, *line, bytes);
                     if let Some(d) = dest_of(&r) {
+                        match d {
+                            Dest::Port(p) => captures.sent(p, *line, &r.data),
+                            Dest::Reflect => captures.sent(*port, *line, &r.data),
+                            Dest::Pass => captures.passed(*line, &r.data),
+                        }
                         queues.output(d, *line, r.data.clone());
                     }
                     last = Some((*line, Ok(r)));

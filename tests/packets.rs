@@ -199,3 +199,91 @@ fn expects_may_come_before_their_packets_and_queue_per_port() {
         "{stdout}"
     );
 }
+
+/// The records of a classic pcap file: (seconds, frame).
+fn pcap_records(path: &Path) -> Vec<(u32, Vec<u8>)> {
+    let d = std::fs::read(path).unwrap();
+    assert_eq!(&d[..4], &0xa1b2_c3d4u32.to_le_bytes(), "{}", path.display());
+    let word = |at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap());
+    assert_eq!(word(20), 1, "Ethernet link type");
+    let (mut at, mut out) = (24, Vec::new());
+    while at < d.len() {
+        let len = word(at + 8) as usize;
+        out.push((word(at), d[at + 16..at + 16 + len].to_vec()));
+        at += 16 + len;
+    }
+    out
+}
+
+#[test]
+fn pcap_files_hold_each_ports_frames_in_and_out_and_tcpdump_reads_them() {
+    if !require_privileges("the pcap test") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("iov-pcap-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+        .args([
+            "test",
+            "tests/programs/ingress_ports.iov",
+            "tests/programs/ingress_ports.stf",
+        ])
+        .arg("--pcap")
+        .arg(&dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "port-2-in.pcap",
+            "port-2-out.pcap",
+            "port-3-out.pcap",
+            "port-7-in.pcap",
+            "port-9-in.pcap"
+        ]
+    );
+    // What went out of port 3: the frames of lines 6 and 18, rewritten (ether type = port 2).
+    let sent = pcap_records(&dir.join("port-3-out.pcap"));
+    let lines: Vec<u32> = sent.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [6, 18]);
+    assert_eq!(
+        &sent[0].1[..14],
+        &[255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 1, 0, 2]
+    );
+    assert_eq!(
+        pcap_records(&dir.join("port-9-in.pcap")).len(),
+        1,
+        "dropped, so only in"
+    );
+    // tcpdump opens them (scripts/install-deps installs it).
+    let dump = Command::new("tcpdump")
+        .args(["-nn", "-e", "-r"])
+        .arg(dir.join("port-2-in.pcap"))
+        .output()
+        .expect("tcpdump (scripts/install-deps installs it)");
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let text = String::from_utf8_lossy(&dump.stdout);
+    // One line per frame (its hex dump lines start with a tab).
+    let frames = text.lines().filter(|l| !l.starts_with('\t')).count();
+    assert_eq!(frames, 2, "{text}");
+    assert!(
+        text.contains("00:00:00:00:00:01 > ff:ff:ff:ff:ff:ff"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
