@@ -218,11 +218,6 @@ impl Chain {
         })
     }
 
-    /// The names of the chains under `root`.
-    pub fn list(root: &Path) -> Vec<String> {
-        chains(root)
-    }
-
     /// Detaches chain `name` from its interface, then unloads every stage it held (linked or
     /// not). Returns the stages' names in chain order.
     pub fn delete(root: &Path, name: &str) -> Result<Vec<String>, Error> {
@@ -459,30 +454,28 @@ fn write_slot(dir: &Path, prog: Option<BorrowedFd<'_>>) -> Result<(), Error> {
 fn packets(dir: &Path) -> Result<u64, Error> {
     let path = dir.join("maps").join(PACKETS);
     let fd = pin(&path)?;
-    let cpus = aya::util::nr_cpus().map_err(|(file, e)| {
-        Error::Load(format!("cannot count the possible CPUs ({file}): {e}"))
-    })?;
     let map = RawMap {
         fd: fd.as_fd(),
         key_size: 4,
-        value_size: 8 * cpus,
+        value_size: 8 * crate::module::possible_cpus()?,
     };
     let value = map
         .lookup(&0u32.to_ne_bytes())
-        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &path.display().to_string(), e))?
-        .unwrap_or_default();
-    Ok(value
+        .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &path.display().to_string(), e))?;
+    Ok(sum_per_cpu(value))
+}
+
+/// The sum of a per-CPU `u64` value as a lookup returns it (one per possible CPU); 0 when
+/// absent.
+fn sum_per_cpu(value: Option<Vec<u8>>) -> u64 {
+    value
+        .unwrap_or_default()
         .chunks_exact(8)
         .map(|c| u64::from_ne_bytes(c.try_into().expect("eight bytes")))
-        .sum())
+        .sum()
 }
 
 impl Module {
-    /// The chain role recorded for this module, if any.
-    pub fn chain_role(&self) -> Option<&Role> {
-        self.record.as_ref()?.chain.as_ref()
-    }
-
     /// Makes this module hand the packets it passes to `next` (`None`: to the kernel), in
     /// this process, without pins: a chain of modules loaded with [`Module::load`] (for
     /// test runs and benchmarks; deployed chains are edited with [`Chain`]).
@@ -509,12 +502,8 @@ impl Module {
         let value = self
             .map(&name)?
             .lookup(&0u32.to_ne_bytes())
-            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &name, e))?
-            .unwrap_or_default();
-        Ok(value
-            .chunks_exact(8)
-            .map(|c| u64::from_ne_bytes(c.try_into().expect("eight bytes")))
-            .sum())
+            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &name, e))?;
+        Ok(sum_per_cpu(value))
     }
 
     fn chain_maps(&self) -> Result<&iov_manifest::ChainMaps, Error> {

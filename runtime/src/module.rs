@@ -198,10 +198,7 @@ impl Module {
             return Err(Error::NoMap { map: name.into() });
         };
         let value_size = if shape.per_cpu {
-            let cpus = aya::util::nr_cpus().map_err(|(file, e)| {
-                Error::Load(format!("cannot count the possible CPUs ({file}): {e}"))
-            })?;
-            shape.value_size.next_multiple_of(8) * cpus
+            shape.value_size.next_multiple_of(8) * possible_cpus()?
         } else {
             shape.value_size
         };
@@ -362,6 +359,12 @@ pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
         | Map::ProgramArray(d) => Some(d),
         _ => None,
     }
+}
+
+/// How many CPUs the kernel may run on: the number of values a per-CPU map lookup returns.
+pub(crate) fn possible_cpus() -> Result<usize, Error> {
+    aya::util::nr_cpus()
+        .map_err(|(file, e)| Error::Load(format!("cannot count the possible CPUs ({file}): {e}")))
 }
 
 /// Checks every map the manifest names against what the kernel created.

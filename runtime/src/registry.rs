@@ -210,7 +210,6 @@ impl Module {
 pub(crate) fn remove(root: &Path, name: &str) -> Result<Option<Record>, Error> {
     let dir = root.join(name);
     let record = record::read(&dir.join("meta")).ok();
-
     // Every pinned link, recorded or not (a crash may have left one unrecorded).
     let links: Vec<PathBuf> = std::fs::read_dir(dir.join("links"))
         .into_iter()

@@ -70,19 +70,15 @@ impl Net {
         // No IPv6: its router solicitations would reach the programs between the test's
         // frames and blur exact packet counts.
         for ns in [&net.a, &net.b] {
-            let out = Command::new("ip")
-                .args(["netns", "exec", ns, "sysctl", "-qw"])
-                .args([
-                    "net.ipv6.conf.all.disable_ipv6=1",
-                    "net.ipv6.conf.default.disable_ipv6=1",
-                ])
-                .output()
-                .expect("sysctl");
-            assert!(
-                out.status.success(),
-                "sysctl: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            ip(&[
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+                "net.ipv6.conf.default.disable_ipv6=1",
+            ]);
         }
         for (x, y) in [("va", "vb"), ("vc", "vd")] {
             ip(&[

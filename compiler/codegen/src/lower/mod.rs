@@ -126,7 +126,8 @@ pub struct Gen<'a, 'ctx> {
     /// lose the bound LLVM proved (see [`crate::bpf::Bpf::mask_offset`]).
     pub dynamic_cursor: bool,
     /// Slots of the headers extracted at such a cursor: their offsets are masked wherever
-    /// they are used. Stack elements chosen at run time are masked in every program.
+    /// they are used. Header stack elements are masked in every program (see
+    /// [`HeaderVar::narrow`]).
     pub dynamic_slots: std::collections::HashSet<PointerValue<'ctx>>,
 }
 
