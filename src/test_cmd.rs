@@ -18,13 +18,20 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-fn describe(r: &RunResult) -> String {
-    match r.verdict.map(|v| (v.action, v.port)) {
-        Some((VerdictAction::Drop, _)) => "dropped".into(),
-        Some((VerdictAction::Pass, _)) => "passed to the kernel".into(),
-        Some((VerdictAction::Reflect, _)) => "reflected".into(),
-        Some((VerdictAction::Redirect, p)) => format!("sent to port {p}"),
-        Some((VerdictAction::Other(c), _)) => format!("decision {c}"),
+/// What became of a packet; `errors` are the program's, by value, to name a parser's reject.
+fn describe(r: &RunResult, errors: &[String]) -> String {
+    match r.verdict.map(|v| (v.action, v.port, v.error)) {
+        Some((VerdictAction::Drop, _, 0)) => "dropped".into(),
+        Some((VerdictAction::Drop, _, e)) => format!(
+            "rejected by the parser ({}) and dropped",
+            errors
+                .get(e as usize)
+                .map_or(format!("error {e}"), |n| format!("error.{n}"))
+        ),
+        Some((VerdictAction::Pass, ..)) => "passed to the kernel".into(),
+        Some((VerdictAction::Reflect, ..)) => "reflected".into(),
+        Some((VerdictAction::Redirect, p, _)) => format!("sent to port {p}"),
+        Some((VerdictAction::Other(c), ..)) => format!("decision {c}"),
         None => format!("returned {}", r.retval),
     }
 }
@@ -76,12 +83,12 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
 }
 
 /// `expect drop`: the last run dropped its packet.
-fn check_dropped(r: &RunResult) -> Result<(), String> {
+fn check_dropped(r: &RunResult, errors: &[String]) -> Result<(), String> {
     match r.verdict.map(|v| v.action) {
         Some(VerdictAction::Drop) => Ok(()),
         _ => Err(format!(
             "expected the packet dropped, but it was {}",
-            describe(r)
+            describe(r, errors)
         )),
     }
 }
@@ -329,7 +336,7 @@ fn run_commands(
                     println!(
                         "{at}: packet in on port {port} ({} bytes): {}",
                         bytes.len(),
-                        describe(&r)
+                        describe(&r, &module.manifest().errors)
                     );
                     captures.arrived(*port, *line, bytes);
                     if let Some(d) = dest_of(&r) {
@@ -350,7 +357,7 @@ fn run_commands(
             },
             Command::Expect(Outcome::Drop) => match &last {
                 None => Err("`expect drop` before any `packet`".into()),
-                Some((_, Ok(r))) => check_dropped(r).map(|()| None),
+                Some((_, Ok(r))) => check_dropped(r, &module.manifest().errors).map(|()| None),
                 Some((packet_line, Err(_))) => Err(format!(
                     "the packet of line {packet_line} did not run (see above), so there is nothing to expect of it"
                 )),

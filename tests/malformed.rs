@@ -1,16 +1,26 @@
-//! Malformed packets take a defined verdict: every prefix (from 14 bytes) of every test frame
-//! of every example, run in the kernel through the example with its tables set up as its
-//! `.stf` sets them, either is not forwarded or is forwarded exactly as the whole frame is
-//! (same way, same port, the same bytes as far as the prefix goes). A frame cut inside a
-//! header the parser extracts must take the reject path, never go out with unparsed bytes.
+//! Malformed packets take a defined verdict. Every test frame of every example is run in the
+//! kernel through the example (a test build, so each run records its decision and the parser's
+//! error), with its tables set up as its `.stf` sets them, cut and spoiled two ways:
+//! - every prefix from 14 bytes: either not forwarded, or forwarded exactly as the whole frame
+//!   is (same way, same port, the same bytes as far as the prefix goes);
+//! - garbage after every byte from the 14th on (random, all zeros, all ones), which spoils every
+//!   header after the first at each of its bytes.
+//!
+//! In both, a packet the parser rejected must be dropped (the kernel's return value too), a
+//! forwarded one must have been accepted by the parser (never a forward of bytes the parser
+//! refused), and the same packet run again must come out the same (nothing read that the
+//! packet and the tables do not decide).
 //!
 //! Needs root (skips with a message otherwise, and fails under CI=true).
 
 mod net;
+#[path = "common/rng.rs"]
+mod rng;
 
 use iov::control_line::{self, Line};
 use iov_runtime::{Module, RunResult, VerdictAction};
 use net::privileged;
+use rng::Rng;
 use std::path::Path;
 
 /// The example compiled as a test build (its verdicts recorded) and loaded.
@@ -52,11 +62,8 @@ fn forwarded(r: &RunResult) -> Option<(VerdictAction, u32)> {
     }
 }
 
-#[test]
-fn every_prefix_of_every_test_frame_is_rejected_or_forwarded_as_the_whole() {
-    if !privileged() {
-        return;
-    }
+/// The example frames with the module each runs through: `(module, file:line, frame)`.
+fn example_frames() -> Vec<(std::rc::Rc<Module>, String, Vec<u8>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut stfs: Vec<_> = std::fs::read_dir(root.join("examples"))
         .unwrap()
@@ -65,10 +72,9 @@ fn every_prefix_of_every_test_frame_is_rejected_or_forwarded_as_the_whole() {
         .filter(|p| p.extension().is_some_and(|e| e == "stf"))
         .collect();
     stfs.sort();
-    let (mut runs, mut refused) = (0, 0);
-    let mut problems = Vec::new();
+    let mut frames = Vec::new();
     for stf in &stfs {
-        let module = load(&stf.with_extension("iov"));
+        let module = std::rc::Rc::new(load(&stf.with_extension("iov")));
         let text = std::fs::read_to_string(stf).unwrap();
         for (n, raw) in text.lines().enumerate() {
             let content = raw.split('#').next().unwrap_or("").trim();
@@ -83,37 +89,148 @@ fn every_prefix_of_every_test_frame_is_rejected_or_forwarded_as_the_whole() {
                 }
                 _ => continue,
             }
-            let frame = hex(&words[2..]);
-            let Ok(whole) = module.run(&frame) else {
+            let at = format!("{}:{}", stf.display(), n + 1);
+            frames.push((module.clone(), at, hex(&words[2..])));
+        }
+    }
+    assert!(frames.len() > 20, "the examples' frames were found");
+    frames
+}
+
+/// The kernel's return value for a drop at the module's hook.
+fn drop_code(module: &Module) -> u32 {
+    if module.manifest().hook == iov_manifest::Hook::Xdp {
+        1
+    } else {
+        2
+    }
+}
+
+/// Runs `packet` twice and checks what every run must hold; `None` when the kernel refused the
+/// run (some short TC frames: nothing ran, nothing went out).
+fn run_checked(
+    module: &Module,
+    packet: &[u8],
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Option<RunResult> {
+    let r = module.run(packet).ok()?;
+    let Some(v) = r.verdict else {
+        problems.push(format!(
+            "{at}: no decision recorded (returned {})",
+            r.retval
+        ));
+        return None;
+    };
+    if v.error != 0 && (v.action != VerdictAction::Drop || r.retval != drop_code(module)) {
+        problems.push(format!(
+            "{at}: the parser rejected it (error {}) but it was {:?}, returned {}",
+            v.error, v.action, r.retval
+        ));
+    }
+    match module.run(packet) {
+        Ok(again)
+            if again
+                == RunResult {
+                    duration: again.duration,
+                    ..r.clone()
+                } => {}
+        again => problems.push(format!(
+            "{at}: run again, it came out otherwise: {r:?} then {again:?}"
+        )),
+    }
+    Some(r)
+}
+
+#[test]
+fn every_prefix_of_every_test_frame_is_rejected_or_forwarded_as_the_whole() {
+    if !privileged() {
+        return;
+    }
+    let (mut runs, mut refused) = (0, 0);
+    let mut problems = Vec::new();
+    for (module, at, frame) in example_frames() {
+        let Some(whole) = run_checked(&module, &frame, &at, &mut problems) else {
+            continue;
+        };
+        for len in 14..frame.len() {
+            let prefix = &frame[..len];
+            let at = format!("{at} cut to {len} bytes");
+            let Some(r) = run_checked(&module, prefix, &at, &mut problems) else {
+                refused += 1;
                 continue;
             };
-            for len in 14..frame.len() {
-                let prefix = &frame[..len];
-                let Ok(r) = module.run(prefix) else {
-                    // The kernel refuses some short TC frames (IPv4 with less than an IPv4
-                    // header): nothing ran, nothing went out.
-                    refused += 1;
-                    continue;
-                };
-                runs += 1;
-                let Some(way) = forwarded(&r) else { continue };
-                let at = format!("{}:{} cut to {len} bytes", stf.display(), n + 1);
-                if forwarded(&whole) != Some(way) {
-                    problems.push(format!(
-                        "{at}: forwarded ({way:?}) where the whole frame was not"
-                    ));
-                } else if r.data.len() > whole.data.len()
-                    || r.data[..] != whole.data[..r.data.len()]
-                {
-                    problems.push(format!(
-                        "{at}: forwarded with other bytes than the whole frame\n  {:02x?}\n  {:02x?}",
-                        r.data, whole.data
-                    ));
-                }
+            runs += 1;
+            let Some(way) = forwarded(&r) else { continue };
+            if forwarded(&whole) != Some(way) {
+                problems.push(format!(
+                    "{at}: forwarded ({way:?}) where the whole frame was not"
+                ));
+            } else if r.data.len() > whole.data.len() || r.data[..] != whole.data[..r.data.len()] {
+                problems.push(format!(
+                    "{at}: forwarded with other bytes than the whole frame\n  {:02x?}\n  {:02x?}",
+                    r.data, whole.data
+                ));
             }
         }
     }
     assert!(runs > 500, "every example's frames were cut ({runs} runs)");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     eprintln!("{runs} prefixes run, {refused} refused by the kernel, all rejected or forwarded as the whole");
+}
+
+#[test]
+fn garbage_after_any_byte_is_rejected_or_forwarded_only_when_parsed() {
+    if !privileged() {
+        return;
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut runs, mut refused, mut rejected, mut sent) = (0, 0, 0, 0);
+    let mut problems = Vec::new();
+    for (module, at, frame) in example_frames() {
+        for cut in 14..frame.len() {
+            for fill in ["random", "zeros", "ones"] {
+                let mut spoiled = frame.clone();
+                for b in &mut spoiled[cut..] {
+                    *b = match fill {
+                        "random" => rng.next() as u8,
+                        "zeros" => 0,
+                        _ => 0xff,
+                    };
+                }
+                let at = format!("{at} with {fill} after byte {cut}");
+                let Some(r) = run_checked(&module, &spoiled, &at, &mut problems) else {
+                    refused += 1;
+                    continue;
+                };
+                runs += 1;
+                let v = r.verdict.unwrap_or(iov_runtime::Verdict {
+                    action: VerdictAction::Other(0),
+                    port: 0,
+                    error: 0,
+                });
+                rejected += usize::from(v.error != 0);
+                sent += usize::from(forwarded(&r).is_some());
+                if forwarded(&r).is_some() && r.data.len() != spoiled.len() {
+                    problems.push(format!(
+                        "{at}: forwarded {} bytes of {}: the examples neither add nor remove headers",
+                        r.data.len(),
+                        spoiled.len()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        runs > 2000,
+        "every example's frames were spoiled ({runs} runs)"
+    );
+    assert!(
+        rejected > 100 && sent > 100,
+        "both paths were taken ({rejected} rejected, {sent} forwarded)"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!(
+        "{runs} spoiled frames run ({refused} refused by the kernel): {rejected} rejected by the parser and dropped, {sent} forwarded after the parser accepted them, every one the same when run again"
+    );
 }

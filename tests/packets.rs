@@ -97,9 +97,13 @@ fn a_wrong_expectation_fails_with_a_diff() {
     let arp = format!("001122334455aabbccddeeff0806{}", "00".repeat(28));
     let mut wrong = arp.clone();
     wrong.replace_range(0..2, "ff");
+    // An IPv4 frame cut inside its IPv4 header is rejected by the parser, and the run says so.
+    let short = format!("001122334455aabbccddeeff0800{}", "45".repeat(10));
     let (code, stdout) = router_test(
         "wrong.stf",
-        &format!("packet 1 {arp}\nexpect pass {wrong}\nexpect drop\n"),
+        &format!(
+            "packet 1 {arp}\nexpect pass {wrong}\nexpect drop\npacket 1 {short}\nexpect drop\n"
+        ),
     );
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
@@ -117,7 +121,13 @@ fn a_wrong_expectation_fails_with_a_diff() {
         "{stdout}"
     );
     assert!(
-        stdout.trim_end().ends_with("0 passed, 2 failed"),
+        stdout.contains(
+            "wrong.stf:4: packet in on port 1 (24 bytes): rejected by the parser (error.PacketTooShort) and dropped"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 2 failed"),
         "{stdout}"
     );
 }

@@ -33,6 +33,9 @@ pub struct Verdict {
     pub action: VerdictAction,
     /// The egress port for [`VerdictAction::Redirect`], else whatever the program left.
     pub port: u32,
+    /// The parser's error by its value in the manifest's `errors` (0, `NoError`, when the
+    /// parser accepted the packet); a packet with another error is always dropped.
+    pub error: u32,
 }
 
 /// What one run of the program did.
@@ -172,6 +175,7 @@ impl Module {
         Ok(Some(Verdict {
             action,
             port: word(4),
+            error: word(8),
         }))
     }
 }

@@ -140,7 +140,8 @@ fn exact_fields_before_an_lpm_field_match_as_compiled() {
         fwd.verdict,
         Some(Verdict {
             action: VerdictAction::Redirect,
-            port: 300
+            port: 300,
+            error: 0
         }),
         "bit<9> port 300 crosses the control plane intact"
     );
@@ -368,7 +369,8 @@ fn array_tables_and_direct_counters_match_as_compiled() {
         fwd.verdict,
         Some(Verdict {
             action: VerdictAction::Redirect,
-            port: 300
+            port: 300,
+            error: 0
         }),
         "priority 20 wins over the /8 added before it"
     );

@@ -225,8 +225,9 @@ pub struct Register {
 
 /// What the verdict map holds in test builds (host order).
 pub mod verdict {
-    /// Byte size of the record: `u32 action; u32 port`.
-    pub const SIZE: usize = 8;
+    /// Byte size of the record: `u32 action; u32 port; u32 error` (the parser's error, by
+    /// its value in the manifest's `errors`; 0 is `NoError`).
+    pub const SIZE: usize = 12;
     pub const PASS: u32 = 1;
     pub const DROP: u32 = 2;
     pub const REDIRECT: u32 = 3;

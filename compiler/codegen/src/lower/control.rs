@@ -323,7 +323,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         if test_build {
             let map = self
                 .bpf
-                .map("iov_verdict", crate::bpf::map_type::ARRAY, 4, 8, 1, 0);
+                .map("iov_verdict", crate::bpf::map_type::ARRAY, 4, 12, 1, 0);
             let key = self.alloca(32, "vkey");
             let v = self.bpf.lookup(map, key);
             let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
@@ -337,6 +337,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.bpf.b.build_store(v, d).expect("store");
             let p4 = self.bpf.byte_ptr(v, self.bpf.c(64, 4));
             self.bpf.b.build_store(p4, port).expect("store");
+            let p8 = self.bpf.byte_ptr(v, self.bpf.c(64, 8));
+            self.bpf.b.build_store(p8, err).expect("store");
             self.goto(after);
             self.bpf.b.position_at_end(after);
         }
