@@ -441,6 +441,27 @@ impl<'ctx> Bpf<'ctx> {
         self.map_global(name, scope, &members)
     }
 
+    /// A constant `u32` array in `.rodata` (or the existing one named `symbol`): loaders turn
+    /// the section into a frozen one-element array map, and the program reads it directly.
+    pub fn rodata_u32(&self, symbol: &str, words: &[u32]) -> GlobalValue<'ctx> {
+        if let Some(g) = self.module.get_global(symbol) {
+            return g;
+        }
+        let i32t = self.ctx.i32_type();
+        let vals: Vec<IntValue<'ctx>> = words
+            .iter()
+            .map(|w| i32t.const_int(u64::from(*w), false))
+            .collect();
+        let arr = i32t.const_array(&vals);
+        let g = self.module.add_global(arr.get_type(), None, symbol);
+        g.set_initializer(&arr);
+        g.set_constant(true);
+        g.set_section(Some(".rodata"));
+        g.set_linkage(Linkage::Internal);
+        g.set_alignment(4);
+        g
+    }
+
     /// A read-only byte section (the license, the manifest).
     pub fn section_bytes(&self, symbol: &str, section: &str, bytes: &[u8]) {
         let arr = self.ctx.const_string(bytes, false);

@@ -146,9 +146,15 @@ impl Cx {
         }
         for (p, a) in sig.params.iter().zip(args) {
             let want = substitute_opt(&p.ty, &bound);
-            let got = match &want {
-                Some(w) => self.check_expr_as(a, w),
-                None => self.check_expr(a, None),
+            let got = match (&want, &a.kind) {
+                // A list is the data of `hash`, nothing else (checked as a value otherwise).
+                (None, ast::ExprKind::List(items))
+                    if sig.name == "hash" && matches!(sig.kind, CallKind::ExternFn) =>
+                {
+                    self.check_list(a, items)
+                }
+                (Some(w), _) => self.check_expr_as(a, w),
+                (None, _) => self.check_expr(a, None),
             };
             if let Ty::Param(k) = p.ty {
                 if let Some(slot) = bound.get_mut(k as usize) {
@@ -193,6 +199,43 @@ impl Cx {
             }
         }
         substitute_opt(&sig.ret, &bound).unwrap_or(Ty::Unknown)
+    }
+
+    /// The items of a list `{a, b}`: bit strings, booleans and headers, each of a known width.
+    fn check_list(&mut self, list: &Expr, items: &[Expr]) -> Ty {
+        let mut tys = Vec::new();
+        for item in items {
+            let t = self.check_expr(item, None);
+            match &t {
+                Ty::Bit(_) | Ty::Int(_) | Ty::Bool | Ty::Unknown => {}
+                Ty::Struct(id) if self.p.structs[*id].kind == StructKind::Header => {}
+                Ty::InfInt => {
+                    let d = Diagnostic::new(
+                        Code::E0212,
+                        "cannot tell the width of this item of the list",
+                        item.span,
+                    )
+                    .label("a literal has no width")
+                    .help("give it one, e.g. `16w5`, or cast it");
+                    self.error(d);
+                }
+                other => {
+                    let d = Diagnostic::new(
+                        Code::E0214,
+                        format!(
+                            "a list holds bit strings and headers, but this is `{}`",
+                            self.ty_str(other)
+                        ),
+                        item.span,
+                    )
+                    .label("not a bit string or a header");
+                    self.error(d);
+                }
+            }
+            tys.push(t);
+        }
+        let _ = list;
+        Ty::List(tys)
     }
 
     /// Headers, header stacks and structs made only of those can be emitted.

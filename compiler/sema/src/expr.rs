@@ -184,6 +184,20 @@ impl Cx {
             ExprKind::Ipv4(_) => Ty::Bit(32),
             ExprKind::Ipv6(_) => Ty::Bit(128),
             ExprKind::Mac(_) => Ty::Bit(48),
+            ExprKind::List(items) => {
+                for item in items {
+                    self.check_expr(item, None);
+                }
+                let d = Diagnostic::new(
+                    Code::E0214,
+                    "a list `{...}` can only be the data of `hash`",
+                    e.span,
+                )
+                .label("list used as a value")
+                .help("to join bit strings into one value, use `++`");
+                self.error(d);
+                Ty::Unknown
+            }
             ExprKind::Prefix(p) => {
                 let d = Diagnostic::new(
                     Code::E0214,

@@ -46,6 +46,8 @@ pub enum Ty {
     Callable(Box<Signature>),
     /// An address prefix literal: only a keyset.
     Prefix(u32),
+    /// A list expression `{a, b}`: the data of `hash`, nothing else.
+    List(Vec<Ty>),
     /// Something already reported as wrong: accepted everywhere, so one mistake gives one error.
     Unknown,
 }
@@ -211,6 +213,16 @@ impl fmt::Display for TyDisplay<'_> {
             Ty::Action(a) => write!(f, "action {a}"),
             Ty::Callable(s) => write!(f, "method {}", s.name),
             Ty::Prefix(bits) => write!(f, "address prefix of {bits} bits"),
+            Ty::List(items) => {
+                f.write_str("{")?;
+                for (i, t) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", t.display(n))?;
+                }
+                f.write_str("}")
+            }
             Ty::Unknown => f.write_str("{unknown}"),
         }
     }

@@ -513,5 +513,7 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Ternary(Box<Expr>, Box<Expr>, Box<Expr>),
     Cast(Box<TypeRef>, Box<Expr>),
+    /// `{a, b, c}`: values joined in order, as the data of `hash` (P4's list expression).
+    List(Vec<Expr>),
     Error,
 }

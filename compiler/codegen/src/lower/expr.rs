@@ -99,7 +99,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 };
                 self.fit(shifted, bits)
             }
-            ExprKind::Prefix(_) | ExprKind::Index(..) | ExprKind::Error => {
+            ExprKind::Prefix(_) | ExprKind::Index(..) | ExprKind::List(_) | ExprKind::Error => {
                 self.unsupported(e.span, "this expression");
                 self.bpf.c(bits, 0)
             }

@@ -127,6 +127,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.decide(decision::REDIRECT, Some(p));
             }
             "ipv4_checksum" => return Some(self.ipv4_checksum(&args[0])),
+            "hash" => return Some(self.hash_call(args)),
             "timestamp" => {
                 return self.bpf.call_helper(
                     helper::KTIME_GET_NS,

@@ -17,6 +17,7 @@ mod chain;
 mod control;
 mod expr;
 mod externs;
+mod hash;
 mod parser;
 mod table;
 
