@@ -462,6 +462,28 @@ impl<'ctx> Bpf<'ctx> {
         g
     }
 
+    /// Reads entry `index` of a [`Bpf::rodata_u32`] table; the caller bounds `index` below
+    /// the table's length.
+    pub fn rodata_u32_at(&self, table: GlobalValue<'ctx>, index: IntValue<'ctx>) -> IntValue<'ctx> {
+        let i64t = self.ctx.i64_type();
+        let at = self.b.build_int_z_extend(index, i64t, "ti").expect("zext");
+        // SAFETY: an in-bounds GEP only computes an address; the caller bounds `index`, and
+        // the verifier checks the access against the map value's size.
+        let p = unsafe {
+            self.b.build_in_bounds_gep(
+                table.get_value_type().into_array_type(),
+                table.as_pointer_value(),
+                &[i64t.const_zero(), at],
+                "te",
+            )
+        }
+        .expect("gep");
+        self.b
+            .build_load(self.ctx.i32_type(), p, "tv")
+            .expect("load")
+            .into_int_value()
+    }
+
     /// A read-only byte section (the license, the manifest).
     pub fn section_bytes(&self, symbol: &str, section: &str, bytes: &[u8]) {
         let arr = self.ctx.const_string(bytes, false);

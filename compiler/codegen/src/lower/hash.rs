@@ -272,21 +272,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let idx = b.build_and(x, c(0xff), "ci").expect("and");
             let entry = match idx.get_zero_extended_constant() {
                 Some(k) => c(table[k as usize]),
-                None => {
-                    let i64t = self.bpf.ctx.i64_type();
-                    let at = b.build_int_z_extend(idx, i64t, "ci64").expect("zext");
-                    // SAFETY: `at` is masked to 0..=255 and the table has 256 entries.
-                    let p = unsafe {
-                        b.build_in_bounds_gep(
-                            global.get_value_type().into_array_type(),
-                            global.as_pointer_value(),
-                            &[i64t.const_zero(), at],
-                            "ce",
-                        )
-                    }
-                    .expect("gep");
-                    b.build_load(i32t, p, "ct").expect("load").into_int_value()
-                }
+                // `idx` is masked to 0..=255; the table has 256 entries.
+                None => self.bpf.rodata_u32_at(global, idx),
             };
             let rest = self.lshr(crc, 8);
             crc = self.bpf.b.build_xor(entry, rest, "crc").expect("xor");
