@@ -75,6 +75,34 @@ pub enum Command {
         cmp: Cmp,
         value: u128,
     },
+    /// `advance_time DURATION`: moves the test clock (what `timestamp()` reads) forward, in
+    /// nanoseconds.
+    AdvanceTime(u64),
+}
+
+/// A duration: a whole number with a unit, `250ns`, `10us`, `5ms`, `2s`; in nanoseconds.
+pub fn duration(word: &str) -> Result<u64, String> {
+    let digits = word
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(word.len());
+    let (n, unit) = word.split_at(digits);
+    let scale: u64 = match unit {
+        "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "`{word}` is not a duration (a whole number and ns, us, ms or s: `10ms`)"
+            ))
+        }
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            format!("`{word}` is not a duration (a whole number and ns, us, ms or s: `10ms`)")
+        })
 }
 
 fn hex(words: &[&str]) -> Result<Vec<u8>, String> {
@@ -277,6 +305,10 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
             // p4c's `wait` lets a switch finish its packets; a test run here is over when
             // it returns, so there is nothing to wait for.
             "wait" => continue,
+            "advance_time" => match (words.get(1), words.len()) {
+                (Some(w), 2) => Command::AdvanceTime(duration(w).map_err(|e| (line, e))?),
+                _ => return Err((line, "`advance_time` takes one duration, e.g. `advance_time 10ms`".into())),
+            },
             "packet" => {
                 let port = count(words.get(1), "port").map_err(|e| (line, e))?;
                 let bytes = hex(&words[2..]).map_err(|e| (line, e))?;
@@ -332,7 +364,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 })?;
                 Command::CheckRegister { name, index, cmp, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, wait)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, advance_time, wait)"))),
         };
         out.push((line, cmd));
     }
@@ -342,6 +374,31 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_durations_for_advance_time() {
+        let cmds =
+            parse("advance_time 10ms\nadvance_time 250ns\nadvance_time 2s\nadvance_time 7us\n")
+                .unwrap();
+        let ns: Vec<_> = cmds.iter().map(|(_, c)| c.clone()).collect();
+        assert_eq!(
+            ns,
+            [10_000_000, 250, 2_000_000_000, 7_000].map(Command::AdvanceTime)
+        );
+        for bad in [
+            "advance_time 10",
+            "advance_time ms",
+            "advance_time 1.5ms",
+            "advance_time",
+            "advance_time 1s 2s",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse("advance_time 10m").unwrap_err().1,
+            "`10m` is not a duration (a whole number and ns, us, ms or s: `10ms`)"
+        );
+    }
 
     #[test]
     fn reads_p4c_spacing_and_wait() {

@@ -82,6 +82,16 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
     out
 }
 
+/// Nanoseconds in the largest unit that keeps them whole: `10ms`, `1500us`.
+fn show_ns(ns: u64) -> String {
+    for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns != 0 && ns % scale == 0 {
+            return format!("{}{unit}", ns / scale);
+        }
+    }
+    format!("{ns}ns")
+}
+
 /// `expect drop`: the last run dropped its packet.
 fn check_dropped(r: &RunResult, errors: &[String]) -> Result<(), String> {
     match r.verdict.map(|v| v.action) {
@@ -393,6 +403,12 @@ fn run_commands(
                         *bytes,
                     )
                 }),
+            Command::AdvanceTime(ns) => module
+                .clock()
+                .and_then(|now| module.set_clock(now.saturating_add(*ns)))
+                .and_then(|()| module.clock())
+                .map(|now| Some(format!("the clock is at {}", show_ns(now))))
+                .map_err(|e| e.to_string()),
             Command::CheckRegister {
                 name,
                 index,

@@ -106,6 +106,12 @@ pub enum Error {
     #[error("the repeat count must be at least 1")]
     ZeroRepeat,
 
+    #[error(
+        "this object reads the kernel's clock: only a test build (`iov test`) has a clock a \
+         test can set"
+    )]
+    NoClock,
+
     // ---- attaching -------------------------------------------------------------------------
     #[error(
         "no network interface named `{name}` in {}; list them with `{}`",

@@ -414,6 +414,15 @@ pub(crate) fn check_maps<'m>(
             max_entries: r.size,
         });
     }
+    if let Some(c) = &manifest.clock_map {
+        expected.push(Expect {
+            name: c,
+            ty: MapType::Array,
+            key_size: 4,
+            value_size: Some(8),
+            max_entries: 1,
+        });
+    }
     if let Some(v) = &manifest.verdict_map {
         expected.push(Expect {
             name: v,

@@ -142,6 +142,28 @@ impl Module {
         })
     }
 
+    /// Sets the clock a test build's `timestamp()` reads, in nanoseconds (it starts at 0).
+    /// A build for production reads the kernel's clock: then this is `Error::NoClock`.
+    pub fn set_clock(&self, ns: u64) -> Result<(), Error> {
+        let name = self.manifest.clock_map.as_ref().ok_or(Error::NoClock)?;
+        self.map(name)?
+            .update(&0u32.to_ne_bytes(), &ns.to_ne_bytes(), Update::Any)
+            .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", name, e))
+    }
+
+    /// The test clock's time in nanoseconds (see [`Module::set_clock`]).
+    pub fn clock(&self) -> Result<u64, Error> {
+        let name = self.manifest.clock_map.as_ref().ok_or(Error::NoClock)?;
+        let value = self
+            .map(name)?
+            .lookup(&0u32.to_ne_bytes())
+            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", name, e))?
+            .unwrap_or_default();
+        Ok(value
+            .get(..8)
+            .map_or(0, |b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))))
+    }
+
     fn clear_verdict(&self) -> Result<(), Error> {
         let Some(name) = &self.manifest.verdict_map else {
             return Ok(());

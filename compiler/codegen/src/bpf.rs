@@ -380,13 +380,17 @@ impl<'ctx> Bpf<'ctx> {
         self.map_global(name, scope, &members)
     }
 
-    /// The `.maps` global of a map whose BTF struct has `members` (each a 64-bit slot).
+    /// The `.maps` global of a map whose BTF struct has `members` (each a 64-bit slot); the
+    /// one already declared under `name` if there is one (a map asked for twice is one map).
     fn map_global(
         &self,
         name: &str,
         scope: DIScope<'ctx>,
         members: &[DIType<'ctx>],
     ) -> GlobalValue<'ctx> {
+        if let Some(g) = self.module.get_global(name) {
+            return g;
+        }
         let n = members.len() as u32;
         let st = self.di.create_struct_type(
             scope,

@@ -53,6 +53,10 @@ pub struct Manifest {
     /// A map of one `Verdict` recording the last packet's decision, present only in test
     /// builds (`iov test`), where the runtime reads it to observe where a packet went.
     pub verdict_map: Option<String>,
+    /// In test builds only: the one-element array of `u64` that `timestamp()` reads instead of
+    /// the kernel's clock, so a test sets the time (see docs/stf.md, `advance_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_map: Option<String>,
     /// The maps through which the program runs as a stage of a chain (absent in objects
     /// built before chains existed; such a program can run alone only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,7 @@ pub fn manifest(program: &str, hook: Hook, section: &str, function: &str) -> Man
         registers: Vec::new(),
         errors: Vec::new(),
         verdict_map: None,
+        clock_map: None,
         chain: None,
     }
 }

@@ -128,13 +128,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             "ipv4_checksum" => return Some(self.ipv4_checksum(&args[0])),
             "hash" => return Some(self.hash_call(args)),
-            "timestamp" => {
-                return self.bpf.call_helper(
-                    helper::KTIME_GET_NS,
-                    Some(self.bpf.ctx.i64_type()),
-                    &[],
-                )
-            }
+            "timestamp" => return Some(self.now()),
             "random" => {
                 let r = self.bpf.call_helper(
                     helper::GET_PRANDOM_U32,
@@ -201,6 +195,39 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             ExprKind::Name(n) => self.maps.get(&n.name).copied(),
             _ => None,
         }
+    }
+
+    /// Nanoseconds now: the kernel's `bpf_ktime_get_ns`, or in a test build the clock the test
+    /// sets (`iov_clock`, one `u64`; the manifest's `clock_map`).
+    pub fn now(&mut self) -> IntValue<'ctx> {
+        let i64t = self.bpf.ctx.i64_type();
+        if self.manifest.clock_map.is_none() {
+            return self
+                .bpf
+                .call_helper(helper::KTIME_GET_NS, Some(i64t), &[])
+                .expect("bpf_ktime_get_ns returns a value");
+        }
+        let map = self.bpf.map("iov_clock", map_type::ARRAY, 4, 8, 1, 0);
+        let key = self.alloca(32, "clock_key");
+        let result = self.alloca(64, "clock");
+        let v = self.bpf.lookup(map, key);
+        let ok = self.bpf.b.build_is_not_null(v, "ok").expect("cmp");
+        let read = self.block("clock_read");
+        let done = self.block("clock_done");
+        self.bpf
+            .b
+            .build_conditional_branch(ok, read, done)
+            .expect("br");
+        self.bpf.b.position_at_end(read);
+        let t = self.bpf.load_u64(v);
+        self.bpf.b.build_store(result, t).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        self.bpf
+            .b
+            .build_load(i64t, result, "now")
+            .expect("load")
+            .into_int_value()
     }
 
     /// A pointer to element `index` of an array map, and the block to continue in when the

@@ -489,6 +489,7 @@ pub fn lower<'a, 'ctx>(
         registers: Vec::new(),
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
+        clock_map: opts.test_build.then(|| "iov_clock".to_string()),
         chain: Some(chain_maps),
     };
     let mut g = Gen {
@@ -606,6 +607,12 @@ pub fn lower<'a, 'ctx>(
     // `meta.parser_error` is where the parser records its error.
     if let Some(s) = g.lookup_scalar("M.parser_error") {
         g.parser_error = s.slot;
+    }
+    if opts.test_build {
+        // The clock a test sets, there whether or not the program reads the time, as the
+        // manifest says.
+        g.bpf
+            .map("iov_clock", crate::bpf::map_type::ARRAY, 4, 8, 1, 0);
     }
     let control_bb = g.block("control");
     g.lower_parser(parser, control_bb);
