@@ -141,6 +141,84 @@ fn keys_then_action(words: &[&str]) -> Result<Parts, String> {
     Ok((keys, action, args))
 }
 
+/// A meter setting, as `iov test` and `iov meter` read it: `srtcm cir:RATE cbs:BURST ebs:BURST`
+/// (RFC 2697) or `trtcm cir:RATE cbs:BURST pir:RATE pbs:BURST` (RFC 2698), in any order after
+/// the mode. Rates are tokens (packets or bytes, as the meter counts) per second, bursts are
+/// tokens; both may end in `k`, `M` or `G` (10^3, 10^6, 10^9).
+pub fn meter_setting(words: &[&str]) -> Result<iov_runtime::MeterConfig, String> {
+    let Some((&mode, rest)) = words.split_first() else {
+        return Err("a meter setting starts with `srtcm` or `trtcm`".into());
+    };
+    let names: &[&str] = match mode {
+        "srtcm" => &["cir", "cbs", "ebs"],
+        "trtcm" => &["cir", "cbs", "pir", "pbs"],
+        other => return Err(format!("`{other}` is not a meter mode (srtcm or trtcm)")),
+    };
+    let mut got = vec![None; names.len()];
+    for w in rest {
+        let (k, v) = w.split_once(':').ok_or_else(|| {
+            format!(
+                "`{w}` is not NAME:VALUE (the {mode} values are {})",
+                names.join(", ")
+            )
+        })?;
+        let i = names.iter().position(|n| *n == k).ok_or_else(|| {
+            format!(
+                "`{k}` is not a {mode} value (they are {})",
+                names.join(", ")
+            )
+        })?;
+        if got[i].is_some() {
+            return Err(format!("`{k}` is given twice"));
+        }
+        got[i] = Some(scaled(v)?);
+    }
+    let mut vals = Vec::new();
+    for (n, g) in names.iter().zip(got) {
+        vals.push(g.ok_or_else(|| format!("{mode} needs `{n}:` (all of {})", names.join(", ")))?);
+    }
+    Ok(match mode {
+        "srtcm" => iov_runtime::MeterConfig::Srtcm {
+            cir: vals[0],
+            cbs: vals[1],
+            ebs: vals[2],
+        },
+        _ => iov_runtime::MeterConfig::Trtcm {
+            cir: vals[0],
+            cbs: vals[1],
+            pir: vals[2],
+            pbs: vals[3],
+        },
+    })
+}
+
+/// A whole number, optionally with a decimal `k`, `M` or `G` after it.
+fn scaled(text: &str) -> Result<u64, String> {
+    let (digits, scale) = match text.as_bytes().last() {
+        Some(b'k') => (&text[..text.len() - 1], 1_000),
+        Some(b'M') => (&text[..text.len() - 1], 1_000_000),
+        Some(b'G') => (&text[..text.len() - 1], 1_000_000_000),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("`{text}` is not a whole number (optionally with k, M or G)"))
+}
+
+/// The words of a meter setting back, as [`meter_setting`] reads them.
+pub fn show_meter(c: &iov_runtime::MeterConfig) -> String {
+    match *c {
+        iov_runtime::MeterConfig::Srtcm { cir, cbs, ebs } => {
+            format!("srtcm cir:{cir} cbs:{cbs} ebs:{ebs}")
+        }
+        iov_runtime::MeterConfig::Trtcm { cir, cbs, pir, pbs } => {
+            format!("trtcm cir:{cir} cbs:{cbs} pir:{pir} pbs:{pbs}")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

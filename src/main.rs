@@ -14,6 +14,7 @@ mod fmt;
 mod list;
 mod load;
 mod man;
+mod meters;
 mod metrics;
 mod modules;
 mod pcap;
@@ -131,6 +132,8 @@ enum Command {
     Counters(counters::Args),
     /// Read a module's registers, or write one.
     Registers(registers::Args),
+    /// Read a module's meters, or set one cell: `iov meter r1 limits 3 srtcm cir:1M cbs:15k ebs:30k`.
+    Meter(meters::Args),
     /// Watch a module's traffic live: rates per counter, table occupancy.
     Stats(stats::Args),
     /// Serve modules' counters, registers and tables as Prometheus metrics.
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
         Command::Table(args) => table::run(&args),
         Command::Counters(args) => counters::run(&args),
         Command::Registers(args) => registers::run(&args),
+        Command::Meter(args) => meters::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Completions(args) => man::completions::<Cli>(&args),

@@ -75,6 +75,12 @@ pub enum Command {
         cmp: Cmp,
         value: u128,
     },
+    /// `meter NAME INDEX srtcm cir:R cbs:B ebs:B` (or `trtcm ... pir:R pbs:B`): sets a meter.
+    Meter {
+        name: String,
+        index: u32,
+        config: iov_runtime::MeterConfig,
+    },
     /// `advance_time DURATION`: moves the test clock (what `timestamp()` reads) forward, in
     /// nanoseconds.
     AdvanceTime(u64),
@@ -305,6 +311,12 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
             // p4c's `wait` lets a switch finish its packets; a test run here is over when
             // it returns, so there is nothing to wait for.
             "wait" => continue,
+            "meter" => {
+                let name = words.get(1).ok_or((line, "`meter` needs a meter name".to_string()))?.to_string();
+                let index = count(words.get(2), "meter index").map_err(|e| (line, e))?;
+                let config = control_line::meter_setting(&words[3.min(words.len())..]).map_err(|e| (line, e))?;
+                Command::Meter { name, index, config }
+            }
             "advance_time" => match (words.get(1), words.len()) {
                 (Some(w), 2) => Command::AdvanceTime(duration(w).map_err(|e| (line, e))?),
                 _ => return Err((line, "`advance_time` takes one duration, e.g. `advance_time 10ms`".into())),
@@ -364,7 +376,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 })?;
                 Command::CheckRegister { name, index, cmp, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, advance_time, wait)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, meter, advance_time, wait)"))),
         };
         out.push((line, cmd));
     }

@@ -403,6 +403,14 @@ fn run_commands(
                         *bytes,
                     )
                 }),
+            Command::Meter {
+                name,
+                index,
+                config,
+            } => module
+                .meter_set(name, *index, config)
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
             Command::AdvanceTime(ns) => module
                 .clock()
                 .and_then(|now| module.set_clock(now.saturating_add(*ns)))

@@ -137,6 +137,26 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             false,
         );
     }
+    // Meters keep their settings and buckets when their size and kind stay; any change needs
+    // `--reset` (no migration: a meter's setting is per cell, and its tokens are per kind).
+    for m in &new.meters {
+        let changes = old.meters.iter().find(|o| o.name == m.name).map(|o| {
+            let kind = (o.kind != m.kind)
+                .then(|| format!("it metered {:?} and now meters {:?}", o.kind, m.kind));
+            array_changes(o.size, m.size, kind)
+        });
+        let reset_it = wants_reset(&m.name);
+        decide(
+            &mut p,
+            reset_it,
+            "meter",
+            &m.name,
+            vec![m.map.clone()],
+            changes,
+            false,
+            false,
+        );
+    }
     // The next stage and the packet count: kept, so a stage of a chain keeps handing packets
     // to its successor and counting on.
     if let Some(c) = &new.chain {
@@ -172,7 +192,12 @@ fn objects(m: &Manifest) -> Vec<(&'static str, &str)> {
     let tables = m.tables.iter().map(|t| ("table", t.name.as_str()));
     let counters = m.counters.iter().map(|c| ("counter", c.name.as_str()));
     let registers = m.registers.iter().map(|r| ("register", r.name.as_str()));
-    tables.chain(counters).chain(registers).collect()
+    let meters = m.meters.iter().map(|r| ("meter", r.name.as_str()));
+    tables
+        .chain(counters)
+        .chain(registers)
+        .chain(meters)
+        .collect()
 }
 
 /// The layout changes of a counter or register: its size, and `other` (kind or width).

@@ -21,7 +21,11 @@ use std::io;
 use std::sync::MutexGuard;
 
 /// Finds `name` among `items` by full name, else by the last `.` segment.
-fn by_name<'a, T>(items: &'a [T], name: &str, full: impl Fn(&T) -> &str) -> Option<&'a T> {
+pub(crate) fn by_name<'a, T>(
+    items: &'a [T],
+    name: &str,
+    full: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
     items.iter().find(|i| full(i) == name).or_else(|| {
         items
             .iter()
@@ -540,7 +544,12 @@ fn write_slots(map: &RawMap<'_>, t: &Table, ops: &[Op]) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_index(kind: &'static str, name: &str, index: u32, size: u32) -> Result<(), Error> {
+pub(crate) fn check_index(
+    kind: &'static str,
+    name: &str,
+    index: u32,
+    size: u32,
+) -> Result<(), Error> {
     if index >= size {
         return Err(Error::IndexOutOfRange {
             kind,

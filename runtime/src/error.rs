@@ -375,6 +375,9 @@ pub enum Error {
     )]
     ConstDefault { table: String },
 
+    #[error("meter `{name}`: {why}")]
+    BadMeter { name: String, why: String },
+
     #[error("index {index} is out of range for {kind} `{name}` of size {size} (valid: 0..{size})")]
     IndexOutOfRange {
         kind: &'static str,
@@ -418,6 +421,7 @@ impl Error {
                 | Error::ConstEntries { .. }
                 | Error::ConstDefault { .. }
                 | Error::IndexOutOfRange { .. }
+                | Error::BadMeter { .. }
                 | Error::Rollback { .. }
                 | Error::NameInUse { .. }
                 | Error::HookTaken { .. }

@@ -414,6 +414,15 @@ pub(crate) fn check_maps<'m>(
             max_entries: r.size,
         });
     }
+    for m in &manifest.meters {
+        expected.push(Expect {
+            name: &m.map,
+            ty: MapType::Array,
+            key_size: 4,
+            value_size: Some(iov_manifest::meter::SIZE as u32),
+            max_entries: m.size,
+        });
+    }
     if let Some(c) = &manifest.clock_map {
         expected.push(Expect {
             name: c,

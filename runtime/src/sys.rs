@@ -37,6 +37,8 @@ pub(crate) enum Update {
     Any = 0,
     NoExist = 1,
     Exist = 2,
+    /// `BPF_F_LOCK`: the value starts with a `bpf_spin_lock`, held while it is copied.
+    Locked = 4,
 }
 
 /// The `BPF_MAP_*_ELEM` member of `union bpf_attr`.
@@ -358,6 +360,18 @@ impl RawMap<'_> {
         sized("key", key, self.key_size)?;
         let mut value = vec![0u8; self.value_size];
         let mut attr = self.attr(Some(key), value.as_mut_ptr() as u64, 0);
+        match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+            Ok(()) => Ok(Some(value)),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the value under `key` while holding the `bpf_spin_lock` it starts with.
+    pub fn lookup_locked(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        sized("key", key, self.key_size)?;
+        let mut value = vec![0u8; self.value_size];
+        let mut attr = self.attr(Some(key), value.as_mut_ptr() as u64, Update::Locked as u64);
         match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
             Ok(()) => Ok(Some(value)),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),

@@ -48,6 +48,9 @@ pub struct Manifest {
     pub tables: Vec<Table>,
     pub counters: Vec<Counter>,
     pub registers: Vec<Register>,
+    /// Token-bucket meters (layout in [`meter`]); absent in manifests from before meters.
+    #[serde(default)]
+    pub meters: Vec<Meter>,
     /// Members of `error`, by value.
     pub errors: Vec<String>,
     /// A map of one `Verdict` recording the last packet's decision, present only in test
@@ -216,6 +219,58 @@ pub struct Counter {
     pub map: String,
     pub size: u32,
     pub kind: CounterKind,
+}
+
+/// A `meter`: an array of `size` token-bucket meters, set up by the control plane.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meter {
+    /// `Control.name`.
+    pub name: String,
+    pub map: String,
+    pub size: u32,
+    /// What a packet takes from the buckets: one token, or one per byte.
+    pub kind: MeterKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeterKind {
+    Packets,
+    Bytes,
+}
+
+/// A meter cell: host-order fields at these byte offsets; tokens and bursts are counted in
+/// nano-tokens (tokens x 10^9), so a rate in tokens per second adds `rate` nano-tokens per
+/// nanosecond with no division.
+pub mod meter {
+    /// `struct bpf_spin_lock` (the program holds it while it updates the cell).
+    pub const LOCK: usize = 0;
+    /// `u32`: 0 unconfigured (every packet is green), 1 srTCM (RFC 2697), 2 trTCM (RFC 2698).
+    pub const MODE: usize = 4;
+    /// `u32`: 0 until the first packet, which starts the clock without adding tokens.
+    pub const STARTED: usize = 8;
+    /// `u64` committed information rate, tokens per second.
+    pub const CIR: usize = 16;
+    /// `u64` peak information rate (trTCM), tokens per second; 0 for srTCM.
+    pub const PIR: usize = 24;
+    /// `u64` committed burst, nano-tokens: the C bucket's size.
+    pub const CBS: usize = 32;
+    /// `u64` excess (srTCM) or peak (trTCM) burst, nano-tokens: the E or P bucket's size.
+    pub const EBS: usize = 40;
+    /// `u64` nano-tokens in the C bucket.
+    pub const TC: usize = 48;
+    /// `u64` nano-tokens in the E or P bucket.
+    pub const TE: usize = 56;
+    /// `u64` the time of the last update, ns.
+    pub const LAST: usize = 64;
+    /// `u64` elapsed ns past which the C bucket (srTCM: C and E) is full whatever it held.
+    pub const FILL_C: usize = 72;
+    /// `u64` elapsed ns past which the P bucket (trTCM) is full.
+    pub const FILL_P: usize = 80;
+    pub const SIZE: usize = 88;
+    pub const UNCONFIGURED: u32 = 0;
+    pub const SRTCM: u32 = 1;
+    pub const TRTCM: u32 = 2;
 }
 
 /// A `register<T>`: an array of `size` values, each stored in a host-order u64.

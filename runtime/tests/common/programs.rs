@@ -28,6 +28,7 @@ pub fn manifest(program: &str, hook: Hook, section: &str, function: &str) -> Man
         errors: Vec::new(),
         verdict_map: None,
         clock_map: None,
+        meters: Vec::new(),
         chain: None,
     }
 }

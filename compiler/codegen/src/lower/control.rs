@@ -85,6 +85,18 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             },
             ast::TypeRef::Bool(_) => 1,
             ast::TypeRef::ErrorType(_) => 32,
+            // An enum variable (`MeterColor c = m.execute(i);`): as wide as its values.
+            ast::TypeRef::Named(n, args, _)
+                if args.is_empty() && self.p.enums.iter().any(|e| e.name == n.name) =>
+            {
+                let e = self
+                    .p
+                    .enums
+                    .iter()
+                    .position(|e| e.name == n.name)
+                    .expect("found");
+                crate::layout::bits_of(self.p, &iov_sema::types::Ty::Enum(e))
+            }
             other => {
                 self.unsupported(other.span(), "a variable of this type");
                 32

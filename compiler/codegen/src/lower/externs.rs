@@ -85,6 +85,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     bits,
                 });
             }
+            "meter" => {
+                let kind = match inst.args.get(1).map(|a| &a.kind) {
+                    Some(ExprKind::Member(_, m)) if m.name == "bytes" => manifest::MeterKind::Bytes,
+                    _ => manifest::MeterKind::Packets,
+                };
+                self.meter_instance(&name, full, size, kind);
+            }
             _ => self.unsupported(inst.ty.span(), &format!("the `{ext}` extern")),
         }
     }
@@ -176,6 +183,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         None
                     }
                     ("register", _) => self.register(e, obj, m, args),
+                    ("meter", "execute") => Some(self.meter_execute(obj, &args[0])),
                     ("internet_checksum", _) => self.checksum_method(e, obj, m, args),
                     _ => {
                         self.unsupported(e.span, &format!("`{ext}.{m}`"));
@@ -190,7 +198,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
-    fn instance_map(&mut self, obj: &ast::Expr) -> Option<inkwell::values::GlobalValue<'ctx>> {
+    pub(super) fn instance_map(
+        &mut self,
+        obj: &ast::Expr,
+    ) -> Option<inkwell::values::GlobalValue<'ctx>> {
         match &obj.kind {
             ExprKind::Name(n) => self.maps.get(&n.name).copied(),
             _ => None,
@@ -232,7 +243,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// A pointer to element `index` of an array map, and the block to continue in when the
     /// index is out of range (then nothing happens).
-    fn element(
+    pub(super) fn element(
         &mut self,
         map: inkwell::values::GlobalValue<'ctx>,
         index: &ast::Expr,

@@ -18,6 +18,7 @@ mod control;
 mod expr;
 mod externs;
 mod hash;
+mod meter;
 mod parser;
 mod table;
 
@@ -487,6 +488,7 @@ pub fn lower<'a, 'ctx>(
         tables: Vec::new(),
         counters: Vec::new(),
         registers: Vec::new(),
+        meters: Vec::new(),
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
         clock_map: opts.test_build.then(|| "iov_clock".to_string()),
