@@ -10,6 +10,7 @@
 mod build;
 mod chain;
 mod counters;
+mod events;
 mod fmt;
 mod list;
 mod load;
@@ -134,6 +135,8 @@ enum Command {
     Registers(registers::Args),
     /// Read a module's meters, or set one cell: `iov meter r1 limits 3 srtcm cir:1M cbs:15k ebs:30k`.
     Meter(meters::Args),
+    /// Print the records a module's digests send: `iov events r1 --json`.
+    Events(events::Args),
     /// Watch a module's traffic live: rates per counter, table occupancy.
     Stats(stats::Args),
     /// Serve modules' counters, registers and tables as Prometheus metrics.
@@ -199,6 +202,7 @@ fn main() -> ExitCode {
         Command::Counters(args) => counters::run(&args),
         Command::Registers(args) => registers::run(&args),
         Command::Meter(args) => meters::run(&args),
+        Command::Events(args) => events::run(&args),
         Command::Stats(args) => stats::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Completions(args) => man::completions::<Cli>(&args),

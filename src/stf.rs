@@ -81,6 +81,12 @@ pub enum Command {
         index: u32,
         config: iov_runtime::MeterConfig,
     },
+    /// `expect digest NAME FIELD:VALUE...`: the next record of digest NAME has these values
+    /// (fields not named may hold anything).
+    ExpectDigest {
+        name: String,
+        fields: Vec<(String, u128)>,
+    },
     /// `advance_time DURATION`: moves the test clock (what `timestamp()` reads) forward, in
     /// nanoseconds.
     AdvanceTime(u64),
@@ -325,6 +331,15 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 let port = count(words.get(1), "port").map_err(|e| (line, e))?;
                 let bytes = hex(&words[2..]).map_err(|e| (line, e))?;
                 Command::Packet { port, bytes }
+            }
+            "expect" if words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("digest")) => {
+                let name = words.get(2).ok_or((line, "`expect digest` needs a digest name".to_string()))?.to_string();
+                let mut fields = Vec::new();
+                for w in &words[3..] {
+                    let (k, v) = w.split_once(':').ok_or((line, format!("`{w}` is not FIELD:VALUE")))?;
+                    fields.push((k.to_string(), literal(v).map_err(|e| (line, e))?));
+                }
+                Command::ExpectDigest { name, fields }
             }
             "expect" => {
                 let outcome = match words.get(1).copied() {

@@ -321,6 +321,94 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
     })
 }
 
+/// The digest records the packets sent, per digest, in order, with the line of the packet.
+struct Digests {
+    readers: Vec<iov_runtime::Events>,
+    queues: std::collections::HashMap<
+        String,
+        std::collections::VecDeque<(usize, iov_runtime::DigestRecord)>,
+    >,
+}
+
+impl Digests {
+    fn open(module: &Module) -> Result<Digests, String> {
+        let readers = module
+            .manifest()
+            .digests
+            .iter()
+            .map(|d| module.events(&d.name).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        Ok(Digests {
+            readers,
+            queues: Default::default(),
+        })
+    }
+
+    /// Takes the records a packet of `line` produced.
+    fn collect(&mut self, line: usize) {
+        for r in &mut self.readers {
+            let name = r.digest().name.clone();
+            for rec in r.by_ref() {
+                self.queues
+                    .entry(name.clone())
+                    .or_default()
+                    .push_back((line, rec));
+            }
+        }
+    }
+
+    /// The full name of digest `name` (given whole or by its last part).
+    fn full(&self, name: &str) -> Option<String> {
+        self.readers
+            .iter()
+            .map(|r| r.digest().name.clone())
+            .find(|n| n == name || n.rsplit('.').next() == Some(name))
+    }
+
+    /// Judges `expect digest NAME fields` against the next record.
+    fn expect(&mut self, name: &str, want: &[(String, u128)]) -> Result<(), String> {
+        let full = self
+            .full(name)
+            .ok_or_else(|| format!("no digest `{name}` in this program"))?;
+        let Some((line, rec)) = self.queues.get_mut(&full).and_then(|q| q.pop_front()) else {
+            return Err(format!(
+                "expected a record of digest {full}, but none was sent"
+            ));
+        };
+        for (k, v) in want {
+            match rec.fields.iter().find(|(n, _)| n == k) {
+                None => return Err(format!("digest {full} has no field `{k}`")),
+                Some((_, got)) if got != v => {
+                    return Err(format!(
+                        "the record of digest {full} sent by the packet of line {line} has {k} = {got:#x}, expected {v:#x}"
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Records nothing expected, of the digests the file expects at all.
+    fn leftovers(&self, expected: &std::collections::HashSet<String>) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for (name, q) in &self.queues {
+            if expected.contains(name) {
+                for (line, rec) in q {
+                    let fields: Vec<String> = rec
+                        .fields
+                        .iter()
+                        .map(|(k, v)| format!("{k}:{v:#x}"))
+                        .collect();
+                    out.push((*line, format!("the packet sent a record of digest {name} ({}) that no `expect digest` matched", fields.join(" "))));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
 /// Runs every command of the file against `module`, printing each result; the exit code.
 fn run_commands(
     module: &Module,
@@ -328,6 +416,14 @@ fn run_commands(
     file: &str,
     captures: &mut crate::pcap::Captures,
 ) -> ExitCode {
+    let mut digests = match Digests::open(module) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{:?}", miette::miette!("{e}"));
+            return ExitCode::from(2);
+        }
+    };
+    let mut digests_expected = std::collections::HashSet::new();
     let (mut passed, mut failed) = (0usize, 0usize);
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
@@ -343,6 +439,7 @@ fn run_commands(
                 .map_err(|e| e.to_string()),
             Command::Packet { port, bytes } => match module.run_on(bytes, *port) {
                 Ok(r) => {
+                    digests.collect(*line);
                     println!(
                         "{at}: packet in on port {port} ({} bytes): {}",
                         bytes.len(),
@@ -411,6 +508,12 @@ fn run_commands(
                 .meter_set(name, *index, config)
                 .map(|()| None)
                 .map_err(|e| e.to_string()),
+            Command::ExpectDigest { name, fields } => {
+                if let Some(full) = digests.full(name) {
+                    digests_expected.insert(full);
+                }
+                digests.expect(name, fields).map(|()| None)
+            }
             Command::AdvanceTime(ns) => module
                 .clock()
                 .and_then(|now| module.set_clock(now.saturating_add(*ns)))
@@ -449,6 +552,7 @@ fn run_commands(
                         | Command::CheckCounter { .. }
                         | Command::CheckDirectCounter { .. }
                         | Command::CheckRegister { .. }
+                        | Command::ExpectDigest { .. }
                 ) {
                     passed += 1;
                 }
@@ -460,6 +564,10 @@ fn run_commands(
         }
     }
     for (line, why) in queues.leftovers() {
+        failed += 1;
+        println!("{file}:{line}: FAILED: {why}");
+    }
+    for (line, why) in digests.leftovers(&digests_expected) {
         failed += 1;
         println!("{file}:{line}: FAILED: {why}");
     }

@@ -147,7 +147,7 @@ pub fn action_call(text: &str) -> Result<(String, Vec<(String, u128)>), String> 
 }
 
 /// How a value of `bits` bits named `name` reads best: as an address where it looks like one.
-fn show(name: &str, bits: u32, v: u128) -> String {
+pub fn show(name: &str, bits: u32, v: u128) -> String {
     let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
     let addressy = [
         "dst", "src", "addr", "ip", "spa", "tpa", "sha", "tha", "mac", "nexthop", "gw",

@@ -157,6 +157,23 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             false,
         );
     }
+    // Digests: the ring buffer and drop count are kept while the record stays the same, so a
+    // reader (`iov events`) goes on reading across the reload; a new record starts afresh.
+    for d in &new.digests {
+        let old_d = old.digests.iter().find(|o| o.name == d.name);
+        let fate = match old_d {
+            None => Fate::Fresh("new in this version".into()),
+            Some(o) if o.fields == d.fields && o.ring_bytes == d.ring_bytes => Fate::Kept,
+            Some(_) => Fate::Fresh("its record changed".into()),
+        };
+        p.carry.push(Carry {
+            kind: "digest",
+            name: d.name.clone(),
+            maps: vec![d.map.clone(), d.drops_map.clone()],
+            fate,
+            new_default: false,
+        });
+    }
     // The next stage and the packet count: kept, so a stage of a chain keeps handing packets
     // to its successor and counting on.
     if let Some(c) = &new.chain {
@@ -187,16 +204,18 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
     p
 }
 
-/// Every table, counter and register of `m`: its kind and full name.
+/// Every table, counter, register, meter and digest of `m`: its kind and full name.
 fn objects(m: &Manifest) -> Vec<(&'static str, &str)> {
     let tables = m.tables.iter().map(|t| ("table", t.name.as_str()));
     let counters = m.counters.iter().map(|c| ("counter", c.name.as_str()));
     let registers = m.registers.iter().map(|r| ("register", r.name.as_str()));
     let meters = m.meters.iter().map(|r| ("meter", r.name.as_str()));
+    let digests = m.digests.iter().map(|d| ("digest", d.name.as_str()));
     tables
         .chain(counters)
         .chain(registers)
         .chain(meters)
+        .chain(digests)
         .collect()
 }
 

@@ -467,7 +467,7 @@ fn packets(dir: &Path) -> Result<u64, Error> {
 
 /// The sum of a per-CPU `u64` value as a lookup returns it (one per possible CPU); 0 when
 /// absent.
-fn sum_per_cpu(value: Option<Vec<u8>>) -> u64 {
+pub(crate) fn sum_per_cpu(value: Option<Vec<u8>>) -> u64 {
     value
         .unwrap_or_default()
         .chunks_exact(8)

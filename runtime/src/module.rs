@@ -356,7 +356,8 @@ pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
         | Map::LpmTrie(d)
         | Map::Array(d)
         | Map::PerCpuArray(d)
-        | Map::ProgramArray(d) => Some(d),
+        | Map::ProgramArray(d)
+        | Map::RingBuf(d) => Some(d),
         _ => None,
     }
 }
@@ -412,6 +413,22 @@ pub(crate) fn check_maps<'m>(
             key_size: 4,
             value_size: None,
             max_entries: r.size,
+        });
+    }
+    for d in &manifest.digests {
+        expected.push(Expect {
+            name: &d.map,
+            ty: MapType::RingBuf,
+            key_size: 0,
+            value_size: Some(0),
+            max_entries: d.ring_bytes,
+        });
+        expected.push(Expect {
+            name: &d.drops_map,
+            ty: MapType::PerCpuArray,
+            key_size: 4,
+            value_size: Some(8),
+            max_entries: 1,
         });
     }
     for m in &manifest.meters {

@@ -30,6 +30,7 @@ pub mod map_type {
     pub const PROG_ARRAY: u32 = 3;
     pub const PERCPU_ARRAY: u32 = 6;
     pub const LPM_TRIE: u32 = 11;
+    pub const RINGBUF: u32 = 27;
 }
 
 /// `BPF_F_NO_PREALLOC`, required for LPM tries.
@@ -44,6 +45,7 @@ pub mod helper {
     pub const TAIL_CALL: u64 = 12;
     pub const SPIN_LOCK: u64 = 93;
     pub const SPIN_UNLOCK: u64 = 94;
+    pub const RINGBUF_OUTPUT: u64 = 130;
 }
 
 mod maps;

@@ -51,6 +51,9 @@ pub struct Manifest {
     /// Token-bucket meters (layout in [`meter`]); absent in manifests from before meters.
     #[serde(default)]
     pub meters: Vec<Meter>,
+    /// Digests: records the program sends to user space (absent before digests).
+    #[serde(default)]
+    pub digests: Vec<Digest>,
     /// Members of `error`, by value.
     pub errors: Vec<String>,
     /// A map of one `Verdict` recording the last packet's decision, present only in test
@@ -237,6 +240,28 @@ pub struct Meter {
 pub enum MeterKind {
     Packets,
     Bytes,
+}
+
+/// A `digest<T>`: records sent through a BPF ring buffer, `bytes` long each: `T`'s fields
+/// in order, big-endian, packed bit by bit as a header is (the last byte filled with zero
+/// bits). Records the ring buffer had no room for are counted in `drops_map`, a per-CPU
+/// array of one `u64`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digest {
+    /// `Control.name`.
+    pub name: String,
+    pub map: String,
+    pub drops_map: String,
+    /// The ring buffer's size in bytes.
+    pub ring_bytes: u32,
+    pub bytes: u32,
+    pub fields: Vec<DigestField>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestField {
+    pub name: String,
+    pub bits: u32,
 }
 
 /// A meter cell: host-order fields at these byte offsets; tokens and bursts are counted in

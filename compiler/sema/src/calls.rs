@@ -153,6 +153,12 @@ impl Cx {
                 {
                     self.check_list(a, items)
                 }
+                // `digest<T>.pack({a, b})`: the list gives `T`'s fields in order.
+                (Some(Ty::Struct(id)), ast::ExprKind::List(items))
+                    if sig.name == "pack" && matches!(sig.kind, CallKind::ExternMethod { .. }) =>
+                {
+                    self.check_fields_list(a, items, *id)
+                }
                 (Some(w), _) => self.check_expr_as(a, w),
                 (None, _) => self.check_expr(a, None),
             };
@@ -236,6 +242,41 @@ impl Cx {
         }
         let _ = list;
         Ty::List(tys)
+    }
+
+    /// A list `{a, b}` given for a struct or header `id`: one item per field, each of its type.
+    fn check_fields_list(&mut self, list: &Expr, items: &[Expr], id: StructId) -> Ty {
+        let fields: Vec<FieldDef> = self.p.structs[id].fields.clone();
+        if fields.len() != items.len() {
+            let d = Diagnostic::new(
+                Code::E0214,
+                format!(
+                    "`{}` has {} fields, but this list has {} items",
+                    self.p.structs[id].name,
+                    fields.len(),
+                    items.len()
+                ),
+                list.span,
+            )
+            .label("one item per field, in order")
+            .note(format!(
+                "its fields: {}",
+                fields
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            self.error(d);
+            for item in items {
+                self.check_expr(item, None);
+            }
+        } else {
+            for (item, f) in items.iter().zip(&fields) {
+                self.check_expr_as(item, &f.ty);
+            }
+        }
+        Ty::Struct(id)
     }
 
     /// Headers, header stacks and structs made only of those can be emitted.

@@ -190,7 +190,7 @@ impl Cx {
                 }
                 let d = Diagnostic::new(
                     Code::E0214,
-                    "a list `{...}` can only be the data of `hash`",
+                    "a list `{...}` can only be the data of `hash` or `digest.pack`",
                     e.span,
                 )
                 .label("list used as a value")

@@ -29,6 +29,7 @@ pub fn manifest(program: &str, hook: Hook, section: &str, function: &str) -> Man
         verdict_map: None,
         clock_map: None,
         meters: Vec::new(),
+        digests: Vec::new(),
         chain: None,
     }
 }

@@ -152,6 +152,16 @@ impl<'ctx> Bpf<'ctx> {
         self.map_global(name, scope, &members)
     }
 
+    /// A ring buffer of `bytes` bytes (a power of two, a multiple of the page size).
+    pub fn ring_buffer(&self, name: &str, bytes: u32) -> GlobalValue<'ctx> {
+        let scope = self.cu.as_debug_info_scope();
+        let members = [
+            self.uint_member(scope, "type", map_type::RINGBUF, 0),
+            self.uint_member(scope, "max_entries", bytes, 64),
+        ];
+        self.map_global(name, scope, &members)
+    }
+
     /// An array map of `max_entries` values of `value` bytes that start with a
     /// `struct bpf_spin_lock` (its BTF says so, which the kernel needs to allow the lock).
     pub fn locked_array(&self, name: &str, value: u32, max_entries: u32) -> GlobalValue<'ctx> {

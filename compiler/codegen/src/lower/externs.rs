@@ -34,6 +34,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .insert(format!("csum:{name}"), scalar);
             return;
         }
+        if ext == "digest" {
+            self.digest_instance(inst, &name, full);
+            return;
+        }
         if ext == "direct_counter" {
             // Lives in the values of the table that names it in `counters = ...`.
             return;
@@ -184,6 +188,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     }
                     ("register", _) => self.register(e, obj, m, args),
                     ("meter", "execute") => Some(self.meter_execute(obj, &args[0])),
+                    ("digest", "pack") => {
+                        self.digest_pack(obj, &args[0]);
+                        None
+                    }
                     ("internet_checksum", _) => self.checksum_method(e, obj, m, args),
                     _ => {
                         self.unsupported(e.span, &format!("`{ext}.{m}`"));

@@ -114,7 +114,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// The bytes of a list's items joined bit by bit (a header's wire bytes, an invalid
     /// header's zeros), each as an `i32`; the last one filled with zero bits.
-    fn list_bytes(&mut self, items: &[ast::Expr]) -> Option<Vec<IntValue<'ctx>>> {
+    pub(super) fn list_bytes(&mut self, items: &[ast::Expr]) -> Option<Vec<IntValue<'ctx>>> {
         // Pieces of at most 8 bits, most significant first, then packed into bytes.
         let mut pieces: Vec<(IntValue<'ctx>, u32)> = Vec::new();
         for item in items {

@@ -15,6 +15,7 @@
 
 mod chain;
 mod control;
+mod digest;
 mod expr;
 mod externs;
 mod hash;
@@ -189,7 +190,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// A builder at the top of the entry block, where stack slots belong (BPF frames are
     /// static, and LLVM promotes entry-block slots to registers).
-    fn entry_builder(&self) -> inkwell::builder::Builder<'ctx> {
+    pub(super) fn entry_builder(&self) -> inkwell::builder::Builder<'ctx> {
         let entry = self.func.get_first_basic_block().expect("entry");
         let tmp = self.bpf.ctx.create_builder();
         match entry.get_first_instruction() {
@@ -489,6 +490,7 @@ pub fn lower<'a, 'ctx>(
         counters: Vec::new(),
         registers: Vec::new(),
         meters: Vec::new(),
+        digests: Vec::new(),
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
         clock_map: opts.test_build.then(|| "iov_clock".to_string()),
