@@ -119,12 +119,19 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
         let changes = old.registers.iter().find(|o| o.name == r.name).map(|o| {
             let width = (o.bits != r.bits)
                 .then(|| format!("its values changed from bit<{}> to bit<{}>", o.bits, r.bits));
-            array_changes(o.size, r.size, width)
+            let initial = (o.initial != r.initial).then(|| {
+                format!(
+                    "its initial value changed from {} to {}",
+                    o.initial, r.initial
+                )
+            });
+            let mut changes = array_changes(o.size, r.size, width);
+            changes.extend(initial);
+            changes
         });
-        let widened = old
-            .registers
-            .iter()
-            .any(|o| o.name == r.name && o.size <= r.size && o.bits <= r.bits);
+        let widened = old.registers.iter().any(|o| {
+            o.name == r.name && o.size <= r.size && o.bits <= r.bits && o.initial == r.initial
+        });
         let reset_it = wants_reset(&r.name);
         decide(
             &mut p,

@@ -415,7 +415,13 @@ impl Module {
             _ => 0,
         };
         // The program adds to the whole 64-bit cell; the register's value is its low bits
-        // (wrap-around arithmetic on `bit<N>`, two's complement on `int<N>`).
+        // (wrap-around arithmetic on `bit<N>`, two's complement on `int<N>`). The cell holds
+        // the value minus the register's initial value.
+        let raw = if value.len() == 8 {
+            u128::from((raw as u64).wrapping_add(r.initial))
+        } else {
+            raw
+        };
         Ok(raw & crate::encode::max_for(r.bits))
     }
 
@@ -431,7 +437,10 @@ impl Module {
             bits,
         )?;
         let bytes = match map.value_size {
-            8 => (value as u64).to_ne_bytes().to_vec(),
+            8 => (value as u64)
+                .wrapping_sub(r.initial)
+                .to_ne_bytes()
+                .to_vec(),
             _ => value.to_ne_bytes().to_vec(),
         };
         map.update(&index.to_ne_bytes(), &bytes, Update::Any)

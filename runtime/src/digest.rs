@@ -56,7 +56,6 @@ impl Events {
         &self.digest
     }
 
-
     /// The next record, waiting up to `timeout` for one.
     pub fn wait(&mut self, timeout: Duration) -> Result<Option<DigestRecord>, Error> {
         if let Some(r) = self.next() {

@@ -305,6 +305,15 @@ pub struct Register {
     pub map: String,
     pub size: u32,
     pub bits: u32,
+    /// The value every cell starts with (`register<T>(size, initial)`). A cell stores its
+    /// value minus `initial` (wrapping), so the zeroed map any loader creates holds `initial`
+    /// everywhere; readers add it back.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub initial: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// What the verdict map holds in test builds (host order).

@@ -174,6 +174,7 @@ pub fn router_manifest() -> Manifest {
         map: "last_len".into(),
         size: 2,
         bits: 32,
+        initial: 0,
     }];
     m.verdict_map = Some("verdict".into());
     m

@@ -82,11 +82,16 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 }
                 let map = self.bpf.map(&name, map_type::ARRAY, 4, 8, size, 0);
                 self.maps.insert(name.clone(), map);
+                // Truncated to the register's bits, as a value written to it would be.
+                let initial = inst.args.get(1).map_or(0, |a| {
+                    (self.const_of(a) & super::expr::mask(bits.min(64))) as u64
+                });
                 self.manifest.registers.push(manifest::Register {
                     name: full,
                     map: name,
                     size,
                     bits,
+                    initial,
                 });
             }
             "meter" => {
@@ -306,16 +311,29 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             _ => 64,
         };
         let result = self.alloca(bits, "reg");
+        // Cells hold value - initial (see manifest::Register::initial).
+        let initial = match &obj.kind {
+            ExprKind::Name(n) => self
+                .manifest
+                .registers
+                .iter()
+                .find(|r| r.map == n.name)
+                .map_or(0, |r| r.initial),
+            _ => 0,
+        };
+        let init = self.bpf.ctx.i64_type().const_int(initial, false);
         let (v, done) = self.element(map, &args[0]);
         match method {
             "read" => {
                 let x = self.bpf.load_u64(v);
+                let x = self.bpf.b.build_int_add(x, init, "init+").expect("add");
                 let x = self.fit(x, bits);
                 self.bpf.b.build_store(result, x).expect("store");
             }
             "write" => {
                 let x = self.expr(&args[1]);
                 let x = self.fit(x, 64);
+                let x = self.bpf.b.build_int_sub(x, init, "init-").expect("sub");
                 let st = self.bpf.b.build_store(v, x).expect("store");
                 st.set_alignment(8).expect("a store takes an alignment");
             }
