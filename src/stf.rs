@@ -61,13 +61,17 @@ pub enum Command {
         packets: Count,
         bytes: Count,
     },
-    /// `check_direct_counter TABLE key:value ... [packets N] [bytes M]`
+    /// `check_direct_counter TABLE key:value ... [packets N] [bytes M]`, or p4c's
+    /// `check_counter NAME($HANDLE) ...` (then `counter` is NAME, the table's direct counter).
     CheckDirectCounter {
         table: String,
         keys: Vec<(String, Match)>,
         packets: Count,
         bytes: Count,
+        counter: Option<String>,
     },
+    /// p4c's `remove all`: every table's entries deleted (defaults stay).
+    RemoveAll,
     /// `check_register NAME INDEX VALUE`
     CheckRegister {
         name: String,
@@ -251,6 +255,17 @@ fn name_index<'w>(
     Ok((first.to_string(), index, words.get(2..).unwrap_or(&[])))
 }
 
+/// p4c leaves out the kind (`check_counter c(0) == 1`): packets.
+fn with_packets<'w>(rest: &[&'w str]) -> Vec<&'w str> {
+    if rest.first().is_some_and(|w| Cmp::parse(w).is_some()) {
+        std::iter::once("packets")
+            .chain(rest.iter().copied())
+            .collect()
+    } else {
+        rest.to_vec()
+    }
+}
+
 fn count<T: std::str::FromStr>(w: Option<&&str>, what: &str) -> Result<T, String> {
     w.ok_or_else(|| format!("missing {what}"))?
         .parse()
@@ -290,6 +305,10 @@ fn join_colons(content: &str) -> String {
 /// Parses a whole file; `Err((line, message))` at the first bad line.
 pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
     let mut out = Vec::new();
+    // p4c's entry handles: `add ... = A` names the entry, `check_counter c($A)` reads the
+    // direct counter of that entry.
+    let mut handles: std::collections::HashMap<String, (String, Vec<(String, Match)>)> =
+        Default::default();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let content = raw.split('#').next().unwrap_or("").trim();
@@ -309,11 +328,31 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
             }
         }
         let cmd = match verb.as_str() {
-            "add" | "modify" | "setdefault" | "del" | "clear" => match control_line::parse(&words) {
-                Ok(control_line::Line::Change(r)) => Command::Control(r),
-                Ok(_) => unreachable!("these verbs are changes"),
-                Err(e) => return Err((line, e)),
+            "add" | "modify" | "setdefault" | "del" | "clear" => {
+                let (words, handle) = match words.len() {
+                    n if n >= 2 && words[n - 2] == "=" => (&words[..n - 2], Some(words[n - 1])),
+                    _ => (&words[..], None),
+                };
+                match control_line::parse(words) {
+                    Ok(control_line::Line::Change(r)) => {
+                        if let (Some(h), Request::Add { table, keys, .. }) = (handle, &r) {
+                            handles.insert(h.to_string(), (table.clone(), keys.clone()));
+                        } else if let Some(h) = handle {
+                            return Err((line, format!("`= {h}` names the entry an `add` creates; this is `{}`", words[0])));
+                        }
+                        Command::Control(r)
+                    }
+                    Ok(_) => unreachable!("these verbs are changes"),
+                    Err(e) => return Err((line, e)),
+                }
+            }
+            // p4c's `remove all`: every entry of every table goes.
+            "remove" => match words.get(1).map(|w| w.to_ascii_lowercase()).as_deref() {
+                Some("all") if words.len() == 2 => Command::RemoveAll,
+                _ => return Err((line, "only `remove all` is read (p4c's STF removes no single entry either)".into())),
             },
+            // p4c's `no_packet`: the last packet came out nowhere.
+            "no_packet" => Command::Expect(Outcome::Drop),
             // p4c's `wait` lets a switch finish its packets; a test run here is over when
             // it returns, so there is nothing to wait for.
             "wait" => continue,
@@ -354,17 +393,19 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 };
                 Command::Expect(outcome)
             }
+            "check_counter" if words.get(1).and_then(|w| w.split_once("($")).is_some() => {
+                let (counter, rest) = words[1].split_once("($").expect("checked");
+                let handle = rest.strip_suffix(')').ok_or((line, format!("`{}` should be `NAME($HANDLE)`", words[1])))?;
+                let (table, keys) = handles
+                    .get(handle)
+                    .cloned()
+                    .ok_or((line, format!("no entry was added as `= {handle}` before this line")))?;
+                let (packets, bytes) = counts(with_packets(&words[2..]).as_slice()).map_err(|e| (line, e))?;
+                Command::CheckDirectCounter { table, keys, packets, bytes, counter: Some(counter.to_string()) }
+            }
             "check_counter" => {
                 let (name, index, rest) = name_index(&words[1..], "counter").map_err(|e| (line, e))?;
-                // p4c may leave out the kind (`check_counter c(0) == 1`): packets.
-                let with_kind: Vec<&str>;
-                let rest = if rest.first().is_some_and(|w| Cmp::parse(w).is_some()) {
-                    with_kind = std::iter::once("packets").chain(rest.iter().copied()).collect();
-                    &with_kind[..]
-                } else {
-                    rest
-                };
-                let (packets, bytes) = counts(rest).map_err(|e| (line, e))?;
+                let (packets, bytes) = counts(&with_packets(rest)).map_err(|e| (line, e))?;
                 Command::CheckCounter { name, index, packets, bytes }
             }
             "check_direct_counter" => {
@@ -373,7 +414,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 let split = rest.iter().position(|w| !w.contains(':')).unwrap_or(rest.len());
                 let keys = key_pairs(&rest[..split]).map_err(|e| (line, e))?;
                 let (packets, bytes) = counts(&rest[split..]).map_err(|e| (line, e))?;
-                Command::CheckDirectCounter { table, keys, packets, bytes }
+                Command::CheckDirectCounter { table, keys, packets, bytes, counter: None }
             }
             "check_register" => {
                 let (name, index, rest) = name_index(&words[1..], "register").map_err(|e| (line, e))?;
@@ -401,6 +442,39 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_p4c_handles_remove_all_and_no_packet() {
+        let cmds = parse(
+            "add t 5 k:0x0a01**** go(port:2) = A\ncheck_counter c($A) packets == 1\nremove all\nno_packet\n",
+        )
+        .unwrap();
+        let Command::CheckDirectCounter {
+            table,
+            keys,
+            counter,
+            ..
+        } = &cmds[1].1
+        else {
+            panic!("{:?}", cmds[1])
+        };
+        assert_eq!((table.as_str(), counter.as_deref()), ("t", Some("c")));
+        assert_eq!(
+            keys[0].1,
+            Match::Ternary {
+                value: 0x0a01_0000,
+                mask: 0xffff_0000
+            }
+        );
+        assert_eq!(cmds[2].1, Command::RemoveAll);
+        assert_eq!(cmds[3].1, Command::Expect(Outcome::Drop));
+        assert_eq!(
+            parse("check_counter c($B) == 1").unwrap_err().1,
+            "no entry was added as `= B` before this line"
+        );
+        assert!(parse("remove t k:1").is_err());
+        assert!(parse("del t k:1 = A").is_err());
+    }
 
     #[test]
     fn reads_durations_for_advance_time() {
@@ -635,6 +709,7 @@ mod tests {
                 ],
                 packets: Some((Cmp::Eq, 2)),
                 bytes: Some((Cmp::Eq, 120)),
+                counter: None,
             }
         );
         assert_eq!(
@@ -644,6 +719,7 @@ mod tests {
                 keys: vec![("k".into(), Match::Exact(1))],
                 packets: None,
                 bytes: None,
+                counter: None,
             }
         );
     }

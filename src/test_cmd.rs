@@ -82,6 +82,33 @@ fn diff(expected: &Pattern, actual: &[u8]) -> String {
     out
 }
 
+/// p4c's `check_counter NAME($A)`: `NAME` must be the direct counter of the entry's table.
+fn counter_is_the_tables(
+    module: &Module,
+    table: &str,
+    counter: Option<&str>,
+) -> Result<(), String> {
+    let Some(name) = counter else { return Ok(()) };
+    let t = module.table(table).map_err(|e| e.to_string())?;
+    match &t.direct_counter {
+        Some(d) if d.name == name || d.name.rsplit('.').next() == Some(name) => Ok(()),
+        Some(d) => Err(format!(
+            "table {} counts its entries in `{}`, not `{name}`",
+            t.name, d.name
+        )),
+        None => Err(format!("table {} has no direct counter (`{name}`)", t.name)),
+    }
+}
+
+/// p4c's `remove all`: deletes every entry of every table whose entries are not `const`.
+fn remove_all(module: &Module) -> Result<usize, String> {
+    let mut n = 0;
+    for t in module.manifest().tables.iter().filter(|t| !t.entries_const) {
+        n += module.clear(&t.name).map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
 /// Nanoseconds in the largest unit that keeps them whole: `10ms`, `1500us`.
 fn show_ns(ns: u64) -> String {
     for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
@@ -488,10 +515,14 @@ fn run_commands(
                 keys,
                 packets,
                 bytes,
-            } => module
-                .keys_by_name(table, keys)
-                .and_then(|keys| module.direct_counter(table, &keys))
-                .map_err(|e| e.to_string())
+                counter,
+            } => counter_is_the_tables(module, table, counter.as_deref())
+                .and_then(|()| {
+                    module
+                        .keys_by_name(table, keys)
+                        .and_then(|keys| module.direct_counter(table, &keys))
+                        .map_err(|e| e.to_string())
+                })
                 .and_then(|got| {
                     judge_counts(
                         &format!("the direct counter of that entry of {table}"),
@@ -500,6 +531,7 @@ fn run_commands(
                         *bytes,
                     )
                 }),
+            Command::RemoveAll => remove_all(module).map(|n| Some(format!("removed {n} entries"))),
             Command::Meter {
                 name,
                 index,

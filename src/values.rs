@@ -47,7 +47,33 @@ fn literal_or_prefix(text: &str) -> Result<Match, String> {
     }
 }
 
-/// A key: `_`, `VALUE&&&MASK`, `LOW..HIGH`, `VALUE/LEN` or a literal.
+/// p4c's hex with wildcard nibbles, `0x0a01****`: a ternary key whose mask has a zero nibble
+/// at each `*` (and ones at every written digit). `None` when `text` is not such a value.
+fn nibble_wildcards(text: &str) -> Option<Result<Match, String>> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
+    if !digits.contains('*') {
+        return None;
+    }
+    if digits.len() > 32 || !digits.chars().all(|c| c == '*' || c.is_ascii_hexdigit()) {
+        return Some(Err(format!(
+            "`{text}` is not hex with wildcard nibbles (up to 32 digits, each a hex digit or `*`)"
+        )));
+    }
+    let (mut value, mut mask) = (0u128, 0u128);
+    for c in digits.chars() {
+        value <<= 4;
+        mask <<= 4;
+        if let Some(d) = c.to_digit(16) {
+            value |= u128::from(d);
+            mask |= 0xf;
+        }
+    }
+    Some(Ok(Match::Ternary { value, mask }))
+}
+
+/// A key: `_`, `VALUE&&&MASK`, `LOW..HIGH`, `VALUE/LEN`, `0xHEX` with `*` nibbles, or a literal.
 pub fn key_value(text: &str) -> Result<Match, String> {
     if text == "_" {
         return Ok(Match::Any);
@@ -56,6 +82,9 @@ pub fn key_value(text: &str) -> Result<Match, String> {
         literal(p)
             .map_err(|_| format!("`{p}` in `{text}` is not a value (write a number or an address)"))
     };
+    if let Some(m) = nibble_wildcards(text) {
+        return m;
+    }
     if let Some((v, m)) = text.split_once("&&&") {
         return Ok(Match::Ternary {
             value: part(v)?,

@@ -31,7 +31,7 @@ fn every_program_passes_its_packet_tests_in_the_kernel() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut stfs: Vec<_> = ["examples", "tests/programs"]
+    let mut stfs: Vec<_> = ["examples", "tests/programs", "tests/p4c_stf"]
         .iter()
         .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap().flatten())
         .map(|e| e.path())
@@ -295,5 +295,53 @@ fn pcap_files_hold_each_ports_frames_in_and_out_and_tcpdump_reads_them() {
         text.contains("00:00:00:00:00:01 > ff:ff:ff:ff:ff:ff"),
         "{text}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn changing_an_expected_byte_port_count_or_verdict_makes_a_p4c_style_file_fail() {
+    if !require_privileges("the packet tests") {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let original = std::fs::read_to_string(root.join("tests/p4c_stf/acl_handles.stf")).unwrap();
+    let dir = std::env::temp_dir().join(format!("iov-mutants-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |text: &str| {
+        let stf = dir.join("m.stf");
+        std::fs::write(&stf, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(["test", "--color", "never", "tests/p4c_stf/acl_handles.iov"])
+            .arg(&stf)
+            .current_dir(root)
+            .output()
+            .expect("iov runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    assert_eq!(run(&original).0, Some(0), "the file as written passes");
+    let mutants = [
+        ("an expected byte", "0a010203 $", "0a010204 $"),
+        ("an expected port", "EXPECT 3 ", "EXPECT 4 "),
+        (
+            "a counter value",
+            "hits($A) packets == 1",
+            "hits($A) packets == 2",
+        ),
+        ("a verdict", "c0a80001\nno_packet", "c0a80001\nEXPECT 2"),
+        ("a handle's entry", "hits($B) == 1", "hits($A) == 0"),
+    ];
+    for (what, from, to) in mutants {
+        assert!(original.contains(from), "{what}: `{from}` is in the file");
+        let (code, stdout) = run(&original.replacen(from, to, 1));
+        assert_eq!(
+            code,
+            Some(1),
+            "changing {what} makes the file fail:\n{stdout}"
+        );
+        assert!(stdout.contains("FAILED"), "{what}: {stdout}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
