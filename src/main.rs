@@ -22,7 +22,6 @@ mod pcap;
 mod registers;
 mod reload;
 mod stats;
-mod stf;
 mod table;
 mod test_cmd;
 mod unload;

@@ -6,8 +6,8 @@
 //! `iov table` reads them, and values by `values.rs`; the dialect is documented in
 //! docs/stf.md.
 
-use iov::control_line;
-use iov::values::{key_pairs, literal};
+use crate::control_line;
+use crate::values::{key_pairs, literal};
 use iov_runtime::{Match, Request};
 
 /// Where a packet is expected to go.

@@ -11,8 +11,8 @@
 //! usage, input or environment errors.
 
 use crate::build::compile;
-use crate::stf::{self, Cmp, Command, Count, Outcome, Pattern};
 use crate::{read_source, Color};
+use iov::stf::{self, Cmp, Command, Count, Outcome, Pattern};
 use iov_runtime::{Module, RunResult, VerdictAction};
 use std::fmt::Write as _;
 use std::path::Path;

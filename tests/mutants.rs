@@ -1,15 +1,14 @@
 //! A short, deterministic hunt for crashes: every `.iov` file of the repository, mutated many
 //! times with a fixed seed (bytes and lines deleted, duplicated, swapped; tokens from the
 //! language inserted; characters of several byte lengths spliced in), goes through the
-//! checker and the formatter, and every control-plane line of the `.stf` files, mutated
-//! the same way, through the control-line parser.
+//! checker and the formatter, every `.stf` file through the packet-test reader, and every
+//! control-plane line of the `.stf` files through the control-line parser: the properties of
+//! src/fuzz.rs, which the coverage-guided fuzz targets (fuzz/, `scripts/fuzz`) check too.
 //!
 //! Properties: nothing panics; the checker's diagnostics are sorted and point inside the
 //! text; whatever parses formats to the same tokens, and formatting again changes nothing.
 //! `IOV_MUTANTS=N` runs N mutants a file instead of the default, for a longer hunt.
 
-use iov_syntax::format::format;
-use iov_syntax::lexer::tokens;
 use std::path::{Path, PathBuf};
 
 #[path = "common/rng.rs"]
@@ -149,45 +148,6 @@ fn mutants_per_file() -> usize {
         .unwrap_or(25)
 }
 
-fn token_texts(text: &str) -> Vec<String> {
-    tokens(text)
-        .filter(|(_, t, _)| t.is_ok())
-        .map(|(l, _, r)| text[l..r].to_string())
-        .collect()
-}
-
-/// Checks and formats one mutant; the broken property, if any.
-fn judge(name: &str, text: &str) -> Result<(), String> {
-    let checked = iov_sema::check(name, text, &mut iov::loader::FsLoader::new(vec![]));
-    for d in &checked.diagnostics {
-        let span = d.primary.span;
-        let len = checked.files.get(span.file).text.len();
-        if span.start > span.end || span.end as usize > len {
-            return Err(format!("{}: a span outside its file", d.code));
-        }
-    }
-    let positions: Vec<_> = checked
-        .diagnostics
-        .iter()
-        .map(|d| (d.primary.span.file, d.primary.span.start))
-        .collect();
-    if positions.windows(2).any(|w| w[0] > w[1]) && positions.iter().all(|p| p.0 == positions[0].0)
-    {
-        return Err("diagnostics out of order".into());
-    }
-    if let Some(once) = format(text) {
-        if token_texts(&once) != token_texts(text) {
-            return Err("formatting changed the tokens".into());
-        }
-        match format(&once) {
-            Some(twice) if twice == once => {}
-            Some(_) => return Err("formatting twice changed the text".into()),
-            None => return Err("the formatted text no longer parses".into()),
-        }
-    }
-    Ok(())
-}
-
 #[test]
 fn mutated_programs_never_crash_the_checker_or_the_formatter() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -209,7 +169,7 @@ fn mutated_programs_never_crash_the_checker_or_the_formatter() {
                     .to_string();
                 for i in 0..n {
                     let m = mutate(&text, &mut rng);
-                    let verdict = std::panic::catch_unwind(|| judge(&name, &m))
+                    let verdict = std::panic::catch_unwind(|| iov::fuzz::check(&name, &m))
                         .unwrap_or_else(|_| Err("panicked".into()));
                     if let Err(why) = verdict {
                         failures.push(format!("{name} mutant {i}: {why}\n--- mutant ---\n{m}"));
@@ -251,9 +211,32 @@ fn mutated_control_lines_never_crash_the_parser() {
     for line in &lines {
         for _ in 0..mutants_per_file() * 4 {
             let m = mutate(line, &mut rng);
-            let words: Vec<&str> = m.split_whitespace().collect();
-            let outcome = std::panic::catch_unwind(|| iov::control_line::parse(&words));
-            assert!(outcome.is_ok(), "control_line::parse panicked on {m:?}");
+            let outcome = std::panic::catch_unwind(|| iov::fuzz::control_line(&m));
+            assert!(
+                matches!(outcome, Ok(Ok(()))),
+                "the control-line parser failed on {m:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mutated_packet_test_files_never_crash_their_reader() {
+    let mut rng = Rng(SEED);
+    let files = corpus("stf");
+    assert!(
+        files.len() > 20,
+        "the corpus is the repository's packet tests"
+    );
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        for i in 0..mutants_per_file() {
+            let m = mutate(&text, &mut rng);
+            let verdict = std::panic::catch_unwind(|| iov::fuzz::stf(&m))
+                .unwrap_or_else(|_| Err("panicked".into()));
+            if let Err(why) = verdict {
+                panic!("{} mutant {i}: {why}\n--- mutant ---\n{m}", path.display());
+            }
         }
     }
 }
