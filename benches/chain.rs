@@ -10,6 +10,9 @@
 //! XDP_PASS and every stage received exactly the packets sent. Chains of empty stages (no
 //! parse, no counter) give what a hop costs by itself.
 
+mod common;
+
+use common::{build, may_run, median, rounds};
 use iov_runtime::Module;
 
 const STAGE: &str = r#"
@@ -45,14 +48,6 @@ fn single(n: usize) -> String {
         .replace("seen.count(0); ", &counts)
 }
 
-fn build(text: &str) -> Vec<u8> {
-    let checked = iov_sema::check("bench.iov", text, &mut iov::loader::FsLoader::new(vec![]));
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    iov_codegen::build(&checked, "bench", &iov_codegen::Options::default())
-        .unwrap_or_else(|_| panic!("the bench program builds"))
-        .object
-}
-
 const FRAME: [u8; 60] = {
     let mut f = [0u8; 60];
     f[12] = 0x08;
@@ -61,21 +56,11 @@ const FRAME: [u8; 60] = {
 };
 const REPEAT: u32 = 200_000;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: the chain benchmark loads programs; run it as root");
+    if !may_run("chain") {
         return;
     }
-    let rounds: usize = std::env::var("IOV_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(15);
+    let rounds = rounds();
     let (stage, empty) = (build(STAGE), build(EMPTY));
     let sizes = [1usize, 2, 4, 8];
     let chain_of = |object: &[u8], n: usize| {

@@ -11,6 +11,9 @@
 //! (the others: a value other than the baseline's); the meter took one token per run. PSA-eBPF's published cycles per extern
 //! are printed beside, for orientation only (another machine, cycles not ns).
 
+mod common;
+
+use common::{build, may_run, median, rounds};
 use iov_runtime::Module;
 
 const BASE: &str = r#"
@@ -54,14 +57,6 @@ fn variants() -> Vec<(String, String, &'static str)> {
     v
 }
 
-fn build(text: &str) -> Vec<u8> {
-    let checked = iov_sema::check("bench.iov", text, &mut iov::loader::FsLoader::new(vec![]));
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    iov_codegen::build(&checked, "bench", &iov_codegen::Options::default())
-        .unwrap_or_else(|_| panic!("the bench program builds"))
-        .object
-}
-
 /// A TCP SYN from 10.0.0.1:1234 to 10.0.0.2:80 in a 60-byte frame.
 fn frame() -> Vec<u8> {
     let mut f = vec![0u8; 60];
@@ -94,21 +89,11 @@ fn crc32(data: &[u8]) -> u32 {
 
 const REPEAT: u32 = 200_000;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: the extern benchmark loads programs; run it as root");
+    if !may_run("extern") {
         return;
     }
-    let rounds: usize = std::env::var("IOV_BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(15);
+    let rounds = rounds();
     let variants = variants();
     let modules: Vec<Module> = variants
         .iter()

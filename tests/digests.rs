@@ -75,18 +75,7 @@ fn iov_events_prints_the_records_of_a_deployed_module() {
         return;
     }
     let net = net::Net::new();
-    net.ok(&[
-        "load",
-        "tests/programs/digests.iov",
-        "--dev",
-        "va",
-        "--netns",
-        &net.a,
-        "--mode",
-        "generic",
-        "--name",
-        "d1",
-    ]);
+    net.load_file("tests/programs/digests.iov", "d1", &[]);
     let child = Command::new(env!("CARGO_BIN_EXE_iov"))
         .args([
             "events",

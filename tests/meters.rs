@@ -175,18 +175,7 @@ fn iov_meter_sets_shows_and_refuses_and_a_reload_keeps_the_setting() {
         return;
     }
     let net = net::Net::new();
-    net.ok(&[
-        "load",
-        "tests/programs/meters.iov",
-        "--dev",
-        "va",
-        "--netns",
-        &net.a,
-        "--mode",
-        "generic",
-        "--name",
-        "m1",
-    ]);
+    net.load_file("tests/programs/meters.iov", "m1", &[]);
     let set = net.ok(&[
         "meter", "m1", "by_bytes", "0", "srtcm", "cir:1M", "cbs:15k", "ebs:30k",
     ]);

@@ -126,17 +126,14 @@ impl Net {
     /// `iov load examples/router.iov` on `va` in namespace A, generic XDP, as module `name`,
     /// with `extra` arguments (more `--dev`, `--json`); its stdout.
     pub fn load_router(&self, name: &str, extra: &[&str]) -> String {
+        self.load_file("examples/router.iov", name, extra)
+    }
+
+    /// `iov load FILE` on `va` in namespace A, generic XDP, as module `name`, with `extra`
+    /// arguments; its stdout.
+    pub fn load_file(&self, file: &str, name: &str, extra: &[&str]) -> String {
         let mut args = vec![
-            "load",
-            "examples/router.iov",
-            "--dev",
-            "va",
-            "--netns",
-            &self.a,
-            "--mode",
-            "generic",
-            "--name",
-            name,
+            "load", file, "--dev", "va", "--netns", &self.a, "--mode", "generic", "--name", name,
         ];
         args.extend_from_slice(extra);
         self.ok(&args)
