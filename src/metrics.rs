@@ -92,6 +92,11 @@ pub struct Snapshot {
     pub counters: Vec<CounterSample>,
     pub registers: Vec<RegisterSample>,
     pub tables: Vec<Occupancy>,
+    /// Each digest and the records its ring buffer had no room for.
+    pub digests: Vec<(String, u64)>,
+    /// Each configured meter cell (of the first [`REGISTER_CAP`] of a meter): meter, index,
+    /// tokens in its committed bucket and in its excess (srTCM) or peak (trTCM) bucket.
+    pub meters: Vec<(String, u32, u64, u64)>,
 }
 
 /// One module at one scrape: what was read, or why nothing could be.
@@ -146,6 +151,20 @@ pub fn sample(module: &Module) -> Result<Snapshot, Error> {
         .iter()
         .map(|t| module.occupancy(&t.name))
         .collect::<Result<Vec<_>, _>>()?;
+    let digests = manifest
+        .digests
+        .iter()
+        .map(|d| Ok((d.name.clone(), module.digest_drops(&d.name)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let mut meters = Vec::new();
+    for m in &manifest.meters {
+        for index in 0..m.size.min(REGISTER_CAP) {
+            let s = module.meter_get(&m.name, index)?;
+            if s.config.is_some() {
+                meters.push((m.name.clone(), index, s.committed, s.excess));
+            }
+        }
+    }
     let record = module.record();
     Ok(Snapshot {
         hook: record.map_or("", |r| hook_name(r.hook)).to_string(),
@@ -171,6 +190,8 @@ pub fn sample(module: &Module) -> Result<Snapshot, Error> {
         counters: read_counters(module)?,
         registers,
         tables,
+        digests,
+        meters,
     })
 }
 
@@ -205,6 +226,8 @@ pub const FAMILIES: &[(&str, &str, &str)] = &[
     ("iov_register_size", "gauge", "How many indexes a register has (values beyond the first 1024 are not exported)."),
     ("iov_table_entries", "gauge", "How many entries a table holds."),
     ("iov_table_size", "gauge", "How many entries a table can hold."),
+    ("iov_digest_dropped_total", "counter", "Digest records the ring buffer had no room for, summed over CPUs."),
+    ("iov_meter_tokens", "gauge", "Whole tokens in a configured meter cell's bucket (committed; excess for srTCM, peak for trTCM)."),
 ];
 
 /// The exposition of `samples`, in the Prometheus text format 0.0.4.
@@ -277,6 +300,25 @@ pub fn render(samples: &[ModuleSample]) -> String {
             let labels = [("module", m), ("table", t.table.as_str())];
             out.push("iov_table_entries", &labels, t.entries);
             out.push("iov_table_size", &labels, t.size);
+        }
+        for (digest, dropped) in &snap.digests {
+            out.push(
+                "iov_digest_dropped_total",
+                &[("module", m), ("digest", digest)],
+                dropped,
+            );
+        }
+        for (meter, index, committed, excess) in &snap.meters {
+            let index = index.to_string();
+            for (bucket, tokens) in [("committed", committed), ("excess", excess)] {
+                let labels = [
+                    ("module", m),
+                    ("meter", meter.as_str()),
+                    ("index", &index),
+                    ("bucket", bucket),
+                ];
+                out.push("iov_meter_tokens", &labels, tokens);
+            }
         }
     }
     let mut text = String::new();
@@ -601,6 +643,8 @@ pub mod tests {
                         entries: 1,
                         size: 65536,
                     }],
+                    digests: vec![("RouterIngress.syns".into(), 3)],
+                    meters: vec![("RouterIngress.limits".into(), 2, 1500, 0)],
                 }),
             },
             ModuleSample {
@@ -628,6 +672,11 @@ pub mod tests {
         assert!(!text.contains("iov_bytes_total{module=\"r1\",counter=\"RouterIngress.drops\""));
         assert!(!text.contains("iov_packets_total{module=\"r1\",counter=\"RouterIngress.volume\""));
         assert!(text.contains("iov_register_value{module=\"r1\",register=\"RouterIngress.last_seen\",index=\"1\"} 18446744073709551616\n"));
+        assert!(text
+            .contains("iov_digest_dropped_total{module=\"r1\",digest=\"RouterIngress.syns\"} 3\n"));
+        assert!(text.contains(
+            "iov_meter_tokens{module=\"r1\",meter=\"RouterIngress.limits\",index=\"2\",bucket=\"committed\"} 1500\n"
+        ));
         assert!(
             text.contains("iov_table_size{module=\"r1\",table=\"RouterIngress.routes\"} 65536\n")
         );

@@ -110,7 +110,12 @@ fn iov_events_prints_the_records_of_a_deployed_module() {
         assert_eq!(r["fields"]["src"], src.to_string(), "{stdout}");
         assert_eq!(r["fields"]["syn"], "0");
     }
-    // Text form, and the refusal of an unknown digest.
+    let metrics = net.ok(&["metrics", "d1", "--once"]);
+    assert!(
+        metrics.contains("iov_digest_dropped_total{module=\"d1\",digest=\"C.flows\"} 0\n"),
+        "{metrics}"
+    );
+    // The refusal of an unknown digest.
     let err = net.fails(1, &["events", "d1", "nothing"]);
     assert!(err.contains("no digest `nothing` in this program"), "{err}");
     net.ok(&["unload", "d1"]);

@@ -221,6 +221,13 @@ fn iov_meter_sets_shows_and_refuses_and_a_reload_keeps_the_setting() {
         err.contains("`1x` is not a whole number (optionally with k, M or G)"),
         "{err}"
     );
+    let metrics = net.ok(&["metrics", "m1", "--once"]);
+    assert!(
+        metrics.contains(
+            "iov_meter_tokens{module=\"m1\",meter=\"C.by_bytes\",index=\"0\",bucket=\"committed\"} 15000\n"
+        ),
+        "{metrics}"
+    );
     net.ok(&["reload", "m1", "tests/programs/meters.iov"]);
     let kept = net.ok(&["meter", "m1", "by_bytes", "0"]);
     assert_eq!(kept, set, "the reload kept the meter's setting and buckets");
