@@ -306,6 +306,9 @@ fn table_changes(o: &Table, t: &Table) -> Vec<String> {
     if o.size != t.size {
         ch.push(format!("its size changed from {} to {}", o.size, t.size));
     }
+    if o.data_plane != t.data_plane {
+        ch.push("how the data plane writes it (add_on_miss, idle_timeout) changed".into());
+    }
     let fields = |t: &Table| {
         t.keys
             .iter()

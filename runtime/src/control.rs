@@ -58,6 +58,30 @@ impl Module {
         })
     }
 
+    /// Sets an entry's last use to now in a table whose entries expire (the clock the
+    /// program reads: the test clock in a test build, else the kernel's monotonic clock).
+    fn stamp_last_use(&self, t: &Table, value: &mut [u8]) -> Result<(), Error> {
+        let Some(at) = t.data_plane.as_ref().and_then(|d| d.last_used_offset) else {
+            return Ok(());
+        };
+        let now = if self.manifest.clock_map.is_some() {
+            self.clock()?
+        } else {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        };
+        let at = at as usize;
+        if let Some(slot) = value.get_mut(at..at + 8) {
+            slot.copy_from_slice(&now.to_ne_bytes());
+        }
+        Ok(())
+    }
+
     /// The manifest table `name`, refused when its entries are `const`.
     fn writable(&self, name: &str) -> Result<&Table, Error> {
         let t = self.table(name)?;
@@ -121,7 +145,8 @@ impl Module {
             }
             let key = encode_key(t, keys)?;
             // Zeroed, direct counter included.
-            let value = encode_action(t, &ActionCall::new(action, args))?;
+            let mut value = encode_action(t, &ActionCall::new(action, args))?;
+            self.stamp_last_use(t, &mut value)?;
             let _guard = self.write_lock();
             return self
                 .map(&t.map)?
@@ -184,6 +209,7 @@ impl Module {
         }
         let key = encode_key(t, keys)?;
         let mut value = encode_action(t, &ActionCall::new(action, args))?;
+        self.stamp_last_use(t, &mut value)?;
         let _guard = self.write_lock();
         let map = self.map(&t.map)?;
         if t.direct_counter.is_some() {

@@ -353,6 +353,7 @@ fn load_program(ebpf: &mut Ebpf, manifest: &Manifest) -> Result<(), Error> {
 pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
     match map {
         Map::HashMap(d)
+        | Map::LruHashMap(d)
         | Map::LpmTrie(d)
         | Map::Array(d)
         | Map::PerCpuArray(d)
@@ -378,6 +379,7 @@ pub(crate) fn check_maps<'m>(
         check_direct_counter(t)?;
         // An array table's map holds slots: the key half (priority and pairs), then the value.
         let (ty, key_size, value_size) = match t.kind {
+            MapKind::Hash if t.data_plane.is_some() => (MapType::LruHash, t.key_size, t.value_size),
             MapKind::Hash => (MapType::Hash, t.key_size, t.value_size),
             MapKind::LpmTrie => (MapType::LpmTrie, t.key_size, t.value_size),
             MapKind::Array => (MapType::Array, 4, t.key_size + t.value_size),

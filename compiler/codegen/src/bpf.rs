@@ -29,6 +29,7 @@ pub mod map_type {
     pub const ARRAY: u32 = 2;
     pub const PROG_ARRAY: u32 = 3;
     pub const PERCPU_ARRAY: u32 = 6;
+    pub const LRU_HASH: u32 = 9;
     pub const LPM_TRIE: u32 = 11;
     pub const RINGBUF: u32 = 27;
 }
@@ -39,6 +40,8 @@ pub const F_NO_PREALLOC: u32 = 1;
 /// Kernel helper ids.
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: u64 = 1;
+    pub const MAP_UPDATE_ELEM: u64 = 2;
+    pub const MAP_DELETE_ELEM: u64 = 3;
     pub const REDIRECT: u64 = 23;
     pub const KTIME_GET_NS: u64 = 5;
     pub const GET_PRANDOM_U32: u64 = 7;

@@ -78,6 +78,7 @@ codes! {
     E0410: "invalid or duplicate table property",
     E0411: "table without actions",
     E0412: "size the kernel cannot allocate",
+    E0413: "entry added from the data plane where it cannot be",
     // Controls and statements.
     E0500: "recursive action calls",
     E0501: "table applied inside an action",

@@ -133,6 +133,22 @@ pub struct Table {
     /// The table's `direct_counter`, when it has one.
     #[serde(default)]
     pub direct_counter: Option<DirectCounter>,
+    /// Set when the data plane writes the table (`add_on_miss`) or its entries expire
+    /// (`idle_timeout`): its map is then an LRU hash, which evicts the least recently used
+    /// entry when an add finds it full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_plane: Option<DataPlane>,
+}
+
+/// How the data plane writes a table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataPlane {
+    /// Actions of the table may add the key just looked up (`add_entry`).
+    pub add_on_miss: bool,
+    /// An entry not hit for this long is a miss and is deleted at its next lookup.
+    pub idle_timeout_ns: Option<u64>,
+    /// Where each entry keeps the time (ns, host order `u64`) it was added or last hit.
+    pub last_used_offset: Option<u32>,
 }
 
 /// A counter kept in every entry of a table, counted when the entry is hit.

@@ -365,6 +365,16 @@ impl Cx {
             .note("actions run in control blocks, directly or as the result of a table lookup");
             self.error(d);
         }
+        if let Some(a) = self.add_entries.iter().find(|a| a.caller.1 == info.span) {
+            let d = Diagnostic::new(
+                Code::E0413,
+                format!("action `{name}` adds entries to its table, so it only runs as a table's action"),
+                e.span,
+            )
+            .label("called directly")
+            .secondary(a.at, "it adds an entry here");
+            self.error(d);
+        }
         if let Some(caller) = &self.action {
             self.action_calls.push(ActionCall {
                 caller: caller.clone(),

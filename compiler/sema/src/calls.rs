@@ -31,6 +31,11 @@ impl Cx {
                 self.check_action_call(e, &name, args);
                 Ty::Void
             }
+            Ty::Callable(sig)
+                if sig.name == "add_entry" && matches!(sig.kind, CallKind::ExternFn) =>
+            {
+                self.check_add_entry(e, args)
+            }
             Ty::Callable(sig) => {
                 self.check_call_context(e, &sig);
                 let m = self.module;
@@ -51,6 +56,94 @@ impl Cx {
                 Ty::Unknown
             }
         }
+    }
+
+    /// `add_entry(X(args))`: X an action whose parameters all come from the entry, called
+    /// from an action (whose tables are checked to add on miss, E0413).
+    fn check_add_entry(&mut self, e: &Expr, args: &[Expr]) -> Ty {
+        let bad = |cx: &mut Self, span, msg: String, label: &str| {
+            let d = Diagnostic::new(Code::E0413, msg, span)
+                .label(label)
+                .help("write the action and its arguments as in `default_action`: `add_entry(established(port))`");
+            cx.error(d);
+        };
+        let target = match args {
+            [a] => match &a.kind {
+                ast::ExprKind::Call {
+                    callee,
+                    args: inner,
+                    ..
+                } => match &callee.kind {
+                    ast::ExprKind::Name(n) => Some((n, inner)),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((name, inner)) = target else {
+            bad(
+                self,
+                e.span,
+                "`add_entry` takes one action with its arguments".into(),
+                "not an action call",
+            );
+            for a in args {
+                self.check_expr(a, None);
+            }
+            return Ty::Bool;
+        };
+        let Some(info) = self.action_info(&name.name) else {
+            bad(
+                self,
+                name.span,
+                format!("`{}` is not an action", name.name),
+                "no such action",
+            );
+            return Ty::Bool;
+        };
+        self.p.references.push((name.span, info.span));
+        if info.params.iter().any(|p| p.direction.is_some()) || info.params.len() != inner.len() {
+            let wanted: Vec<String> = info.params.iter().map(|p| p.name.clone()).collect();
+            bad(
+                self,
+                e.span,
+                format!(
+                    "an added entry gives `{}` {} (its parameters without a direction: {}), not {}",
+                    name.name,
+                    if wanted.len() == 1 {
+                        "one argument"
+                    } else {
+                        "its arguments"
+                    },
+                    if wanted.is_empty() {
+                        "none".into()
+                    } else {
+                        wanted.join(", ")
+                    },
+                    inner.len()
+                ),
+                "arguments do not match the action",
+            );
+        } else {
+            for (a, p) in inner.iter().zip(&info.params) {
+                self.check_expr_as(a, &p.ty);
+            }
+        }
+        match self.action.clone() {
+            Some(caller) => self.add_entries.push(crate::collect::AddEntry {
+                caller,
+                target: name.name.clone(),
+                at: e.span,
+            }),
+            None => {
+                let d = Diagnostic::new(Code::E0413, "`add_entry` is called outside an action", e.span)
+                    .label("not in an action")
+                    .note("an entry is added by an action of a table that adds on miss: the key is the one that table just looked up");
+                self.error(d);
+            }
+        }
+        Ty::Bool
     }
 
     /// Forwarding and parser-only calls in the wrong kind of block (E0502, E0501).

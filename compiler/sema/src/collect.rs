@@ -63,6 +63,15 @@ pub struct Cx {
     pub(crate) action_calls: Vec<ActionCall>,
     /// Every `t.apply()` in the control being checked.
     pub(crate) applies: Vec<(String, Span)>,
+    /// Every `add_entry(X(...))`: the action it is in (name, declaration), X, the call.
+    pub(crate) add_entries: Vec<AddEntry>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AddEntry {
+    pub caller: (String, Span),
+    pub target: String,
+    pub at: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -110,6 +119,7 @@ impl Cx {
             tables: HashMap::new(),
             action_calls: Vec::new(),
             applies: Vec::new(),
+            add_entries: Vec::new(),
         }
     }
 

@@ -22,7 +22,12 @@ const PROPERTIES: &[&str] = &[
     "entries",
     "size",
     "counters",
+    "add_on_miss",
+    "idle_timeout",
 ];
+
+/// The longest idle timeout, in seconds (a day: past it, entries would outlive any flow).
+pub const MAX_IDLE_TIMEOUT: u128 = 86_400;
 
 /// A key as the entries see it: its type and match kind.
 #[derive(Clone)]
@@ -145,7 +150,74 @@ impl Cx {
             .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
             self.error(d);
         }
+        self.check_data_plane_writes(t, &keys, &listed);
         self.register_table(&t.name, listed);
+    }
+
+    /// A table whose actions call `add_entry` adds on miss, lists every action added, and has
+    /// exact keys only (as does a table with an idle timeout): E0413.
+    fn check_data_plane_writes(&mut self, t: &ast::TableDecl, keys: &[Key], listed: &[String]) {
+        let prop = |name: &str| {
+            t.props.iter().find_map(|p| match p {
+                TableProp::Other(n, e, s) if n.name == name => Some((e.clone(), *s)),
+                _ => None,
+            })
+        };
+        let add_on_miss = prop("add_on_miss");
+        let adds = add_on_miss
+            .as_ref()
+            .is_some_and(|(e, _)| matches!(e.kind, ast::ExprKind::Bool(true)));
+        let written = prop("idle_timeout").or_else(|| adds.then(|| add_on_miss.clone()).flatten());
+        if let Some((_, span)) = &written {
+            if keys
+                .iter()
+                .any(|k| k.kind.as_deref().is_some_and(|kind| kind != "exact"))
+            {
+                let d = Diagnostic::new(
+                    Code::E0413,
+                    format!("table `{}` is written by the data plane or expires entries, so its keys are exact", t.name.name),
+                    *span,
+                )
+                .label("needs exact keys")
+                .note("such a table is a hash map the program updates; lpm, ternary, range and optional keys need a trie or a scan");
+                self.error(d);
+            }
+        }
+        for action in listed {
+            let Some(info) = self.action_info(action) else {
+                continue;
+            };
+            for a in self
+                .add_entries
+                .clone()
+                .iter()
+                .filter(|a| a.caller.1 == info.span)
+            {
+                if !adds {
+                    let d = Diagnostic::new(
+                        Code::E0413,
+                        format!("table `{}` runs `{action}`, which adds entries, but does not add on miss", t.name.name),
+                        t.name.span,
+                    )
+                    .label("no `add_on_miss = true`")
+                    .secondary(a.at, "the entry is added here")
+                    .help("declare `add_on_miss = true;` in the table");
+                    self.error(d);
+                } else if !listed.contains(&a.target) {
+                    let d = Diagnostic::new(
+                        Code::E0413,
+                        format!(
+                            "`{}` is not an action of table `{}`, so no entry of it can hold it",
+                            a.target, t.name.name
+                        ),
+                        a.at,
+                    )
+                    .label("added with an action the table does not list")
+                    .help(format!("list `{}` in the table's `actions`", a.target));
+                    self.error(d);
+                }
+            }
+        }
     }
 
     fn check_keys(&mut self, elems: &[ast::KeyElem]) -> Vec<Key> {
@@ -467,6 +539,27 @@ impl Cx {
                         )
                         .label(format!("must be 1 to {max}"))
                         .note("the kernel allocates a table's hash buckets up front, for its whole size");
+                        self.error(d);
+                    }
+                }
+            }
+            "add_on_miss" => {
+                if !matches!(e.kind, ast::ExprKind::Bool(_)) {
+                    let d =
+                        Diagnostic::new(Code::E0410, "`add_on_miss` is `true` or `false`", e.span)
+                            .label("not a boolean literal");
+                    self.error(d);
+                }
+            }
+            "idle_timeout" => {
+                if let Some(v) = self.const_int(e) {
+                    if v == 0 || v > MAX_IDLE_TIMEOUT {
+                        let d = Diagnostic::new(
+                            Code::E0410,
+                            format!("idle timeout {v} is out of range"),
+                            e.span,
+                        )
+                        .label(format!("seconds, 1 to {MAX_IDLE_TIMEOUT}"));
                         self.error(d);
                     }
                 }

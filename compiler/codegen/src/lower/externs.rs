@@ -144,6 +144,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             "ipv4_checksum" => return Some(self.ipv4_checksum(&args[0])),
             "hash" => return Some(self.hash_call(args)),
+            "add_entry" => return Some(self.add_entry_call(e, args)),
             "timestamp" => return Some(self.now()),
             "random" => {
                 let r = self.bpf.call_helper(

@@ -22,6 +22,7 @@ mod hash;
 mod meter;
 mod parser;
 mod table;
+mod table_write;
 
 use crate::bpf::Bpf;
 use crate::layout::{self, Leaf};
@@ -132,6 +133,16 @@ pub struct Gen<'a, 'ctx> {
     /// they are used. Header stack elements are masked in every program (see
     /// [`HeaderVar::narrow`]).
     pub dynamic_slots: std::collections::HashSet<PointerValue<'ctx>>,
+    /// The table whose lookup the code being lowered follows (its actions run there).
+    pub applying: Option<Applying<'ctx>>,
+}
+
+/// A table being applied: its name and the key it was looked up with (none for scanned
+/// tables, which the data plane does not write).
+#[derive(Clone)]
+pub struct Applying<'ctx> {
+    pub table: String,
+    pub key: Option<PointerValue<'ctx>>,
 }
 
 /// Offsets of fields in the hook's context struct.
@@ -525,6 +536,7 @@ pub fn lower<'a, 'ctx>(
         scanned: 0,
         dynamic_cursor: false,
         dynamic_slots: Default::default(),
+        applying: None,
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");

@@ -39,6 +39,8 @@ pub struct TableGen<'ctx> {
     /// slot holds action id 0: nobody wrote it (an object loaded by libbpf or bpftool, not
     /// by the iov runtime), so the table still behaves as the program says.
     pub declared_default: Option<(String, Vec<u128>)>,
+    pub value_size: u32,
+    pub data_plane: Option<manifest::DataPlane>,
 }
 
 impl TableGen<'_> {
@@ -97,6 +99,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let mut entries_const = false;
         let mut size = None;
         let mut counter: Option<String> = None;
+        let mut add_on_miss = false;
+        let mut idle_timeout_ns = None;
         for prop in &t.props {
             match prop {
                 TableProp::Key(elems, _) => {
@@ -135,6 +139,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         ast::ExprKind::Name(n) => Some(n.name.clone()),
                         _ => None,
                     }
+                }
+                TableProp::Other(name, e, _) if name.name == "add_on_miss" => {
+                    add_on_miss = matches!(e.kind, ast::ExprKind::Bool(true));
+                }
+                TableProp::Other(name, e, _) if name.name == "idle_timeout" => {
+                    idle_timeout_ns = Some(self.const_of(e) as u64 * 1_000_000_000);
                 }
                 TableProp::Other(name, _, span) => {
                     self.unsupported(*span, &format!("table property `{}`", name.name))
@@ -241,6 +251,19 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             None => (value_size.div_ceil(4) * 4, None),
         };
+        // Written by the data plane or expiring: the time each entry was last used follows.
+        let data_plane = (add_on_miss || idle_timeout_ns.is_some()).then(|| {
+            let at = idle_timeout_ns.map(|_| value_size.div_ceil(8) * 8);
+            manifest::DataPlane {
+                add_on_miss,
+                idle_timeout_ns,
+                last_used_offset: at,
+            }
+        });
+        let value_size = match data_plane.as_ref().and_then(|d| d.last_used_offset) {
+            Some(at) => at + 8,
+            None => value_size,
+        };
         // Scanned tables cost the verifier per slot: they default to fewer entries.
         let size = size.unwrap_or(if kind == manifest::MapKind::Array {
             DEFAULT_SCANNED
@@ -262,6 +285,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             );
         }
         let map = match kind {
+            manifest::MapKind::Hash if data_plane.is_some() => self.bpf.map(
+                name,
+                map_type::LRU_HASH,
+                key_size,
+                value_size,
+                size.max(1),
+                0,
+            ),
             manifest::MapKind::Hash => {
                 self.bpf
                     .map(name, map_type::HASH, key_size, value_size, size.max(1), 0)
@@ -344,6 +375,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             entries: m_entries,
             entries_const,
             direct_counter: direct_counter.clone(),
+            data_plane: data_plane.clone(),
         });
         let hit = self.alloca(1, "hit");
         let action = self.alloca(32, "action_run");
@@ -361,6 +393,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 hit,
                 action,
                 declared_default,
+                value_size,
+                data_plane,
             },
         );
     }
@@ -452,10 +486,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let keys = t.keys.clone();
         let actions = t.actions.clone();
         let declared_default = t.declared_default.clone();
-        let found = match kind {
-            manifest::MapKind::Array => self.scan(map, size, key_size, &keys),
-            _ => self.lookup_key(map, kind, key_size, &keys),
+        let data_plane = t.data_plane.clone();
+        let (found, key) = match kind {
+            manifest::MapKind::Array => (self.scan(map, size, key_size, &keys), None),
+            _ => {
+                let (found, key) = self.lookup_key(map, kind, key_size, &keys);
+                (found, Some(key))
+            }
         };
+        let found = match (&data_plane, key) {
+            (Some(dp), Some(key)) => self.expire_or_touch(map, key, found, dp),
+            _ => found,
+        };
+        // What `add_entry` in the actions run below adds to.
+        let outer = self.applying.replace(super::Applying {
+            table: name.to_string(),
+            key,
+        });
         let is_hit = self.bpf.b.build_is_not_null(found, "is_hit").expect("cmp");
         let use_hit = self.block("table_hit");
         let miss = self.block("table_miss");
@@ -537,6 +584,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.position_at_end(here);
         self.bpf.b.build_switch(id, done, &arms).expect("switch");
         self.bpf.b.position_at_end(done);
+        self.applying = outer;
     }
 
     /// Builds the key in network order and looks it up in a hash map or LPM trie.
@@ -546,7 +594,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         kind: manifest::MapKind,
         key_size: u32,
         keys: &[(ast::Expr, manifest::KeyField)],
-    ) -> PointerValue<'ctx> {
+    ) -> (PointerValue<'ctx>, PointerValue<'ctx>) {
         let key = self.alloca_bytes(key_size, "key");
         let base = if kind == manifest::MapKind::LpmTrie {
             // The trie compares stored bits: every byte of every field, high padding included.
@@ -563,7 +611,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let v = self.expr(e);
             self.store_bits(base, k.offset * 8 + (k.bytes * 8 - k.bits), k.bits, v);
         }
-        self.bpf.lookup(map, key)
+        (self.bpf.lookup(map, key), key)
     }
 
     /// Scans the slots of an array table in order; returns a pointer to the value of the
