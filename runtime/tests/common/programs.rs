@@ -138,6 +138,7 @@ fn table(name: &str, map: &str, kind: MapKind, size: u32, keys: Vec<KeyField>) -
         entries: Vec::new(),
         entries_const: false,
         direct_counter: None,
+        data_plane: None,
     }
 }
 
