@@ -37,6 +37,9 @@ impl Cx {
                 self.check_add_entry(e, args)
             }
             Ty::Callable(sig) => {
+                // Methods overloaded by their number of parameters (`meter.execute`).
+                let sig = self.overload(callee, &sig, args.len()).unwrap_or(*sig);
+                let sig = Box::new(sig);
                 self.check_call_context(e, &sig);
                 let m = self.module;
                 let explicit: Vec<Ty> = type_args
@@ -56,6 +59,25 @@ impl Cx {
                 Ty::Unknown
             }
         }
+    }
+
+    /// The method of the same name as `sig` that takes `n` arguments, where `sig` does not.
+    fn overload(&self, callee: &Expr, sig: &Signature, n: usize) -> Option<Signature> {
+        if sig.params.len() == n || !matches!(sig.kind, CallKind::ExternMethod { .. }) {
+            return None;
+        }
+        let ast::ExprKind::Member(obj, m) = &callee.kind else {
+            return None;
+        };
+        let Some(Ty::Extern(x, targs)) = self.p.expr_types.get(&obj.span) else {
+            return None;
+        };
+        let def = &self.p.externs[*x];
+        let f = def
+            .methods
+            .iter()
+            .find(|f| f.name == m.name && f.params.len() == n)?;
+        Some(crate::names::method_signature(def, f, targs))
     }
 
     /// `add_entry(X(args))`: X an action whose parameters all come from the entry, called

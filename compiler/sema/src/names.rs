@@ -140,26 +140,10 @@ impl Cx {
             },
             Ty::Extern(x, targs) => {
                 let def = &self.p.externs[*x];
-                def.methods.iter().find(|f| f.name == m.name).map(|f| {
-                    let outer = targs.len() as u32;
-                    let subst = |t: &Ty| substitute(t, targs, outer);
-                    Ty::Callable(Box::new(Signature {
-                        name: f.name.clone(),
-                        params: f
-                            .params
-                            .iter()
-                            .map(|p| ParamDef {
-                                ty: subst(&p.ty),
-                                ..p.clone()
-                            })
-                            .collect(),
-                        ret: subst(&f.ret),
-                        type_params: f.type_params.len() as u32,
-                        kind: CallKind::ExternMethod {
-                            extern_name: def.name.clone(),
-                        },
-                    }))
-                })
+                def.methods
+                    .iter()
+                    .find(|f| f.name == m.name)
+                    .map(|f| Ty::Callable(Box::new(method_signature(def, f, targs))))
             }
             Ty::Table(t) => (m.name == "apply").then(|| {
                 Self::method(
@@ -259,5 +243,27 @@ fn substitute(t: &Ty, args: &[Ty], outer: u32) -> Ty {
         Ty::Param(i) if *i < outer => args[*i as usize].clone(),
         Ty::Param(i) => Ty::Param(i - outer),
         other => other.clone(),
+    }
+}
+
+/// The signature of method `f` of extern `def` instantiated with `targs`.
+pub(crate) fn method_signature(def: &ExternDef, f: &FnDef, targs: &[Ty]) -> Signature {
+    let outer = targs.len() as u32;
+    let subst = |t: &Ty| substitute(t, targs, outer);
+    Signature {
+        name: f.name.clone(),
+        params: f
+            .params
+            .iter()
+            .map(|p| ParamDef {
+                ty: subst(&p.ty),
+                ..p.clone()
+            })
+            .collect(),
+        ret: subst(&f.ret),
+        type_params: f.type_params.len() as u32,
+        kind: CallKind::ExternMethod {
+            extern_name: def.name.clone(),
+        },
     }
 }

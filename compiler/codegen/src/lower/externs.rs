@@ -193,7 +193,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         None
                     }
                     ("register", _) => self.register(e, obj, m, args),
-                    ("meter", "execute") => Some(self.meter_execute(obj, &args[0])),
+                    ("meter", "execute") => Some(self.meter_execute(obj, &args[0], args.get(1))),
                     ("digest", "pack") => {
                         self.digest_pack(obj, &args[0]);
                         None

@@ -34,8 +34,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         });
     }
 
-    /// `m.execute(index)`: the packet's colour (`MeterColor`, 0 green, 1 yellow, 2 red).
-    pub fn meter_execute(&mut self, obj: &ast::Expr, index: &ast::Expr) -> IntValue<'ctx> {
+    /// `m.execute(index)` or, colour-aware, `m.execute(index, colour)`: the packet's colour
+    /// (`MeterColor`, 0 green, 1 yellow, 2 red).
+    pub fn meter_execute(
+        &mut self,
+        obj: &ast::Expr,
+        index: &ast::Expr,
+        pre: Option<&ast::Expr>,
+    ) -> IntValue<'ctx> {
         let colour = |name: &str| {
             self.p
                 .enums
@@ -77,6 +83,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.mul(len, i64t.const_int(1_000_000_000, false))
             }
             _ => i64t.const_int(1_000_000_000, false),
+        };
+        // Colour-blind metering is colour-aware metering of green packets.
+        let pre = match pre {
+            Some(c) => {
+                let c = self.expr(c);
+                self.fit(c, 32)
+            }
+            None => i32t.const_int(green, false),
         };
         let now = self.now();
         let (v, done) = self.element(map, index);
@@ -142,17 +156,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let add_e = self.select(srtcm, over, add_p);
         let te_raw = self.bpf.b.build_int_add(te, add_e, "te+").expect("add");
         let te_new = self.umin(te_raw, ebs);
-        // Take the packet's tokens.
-        let c_has = self
-            .bpf
-            .b
+        // Take the packet's tokens. A packet may take C's only if it came green, E's or P's
+        // only if it did not come red (RFC 2697 and 2698, colour-aware).
+        let b = &self.bpf.b;
+        let was_green = b
+            .build_int_compare(IntPredicate::EQ, pre, i32t.const_int(green, false), "pg")
+            .expect("cmp");
+        let not_red = b
+            .build_int_compare(IntPredicate::NE, pre, i32t.const_int(red, false), "pr")
+            .expect("cmp");
+        let c_fits = b
             .build_int_compare(IntPredicate::UGE, tc_new, tokens, "c")
             .expect("cmp");
-        let e_has = self
-            .bpf
-            .b
+        let e_fits = b
             .build_int_compare(IntPredicate::UGE, te_new, tokens, "e")
             .expect("cmp");
+        let c_has = b.build_and(c_fits, was_green, "c_ok").expect("and");
+        let e_has = b.build_and(e_fits, not_red, "e_ok").expect("and");
         let c_less = self.bpf.b.build_int_sub(tc_new, tokens, "c-").expect("sub");
         let e_less = self.bpf.b.build_int_sub(te_new, tokens, "e-").expect("sub");
         let k = |v: u64| i32t.const_int(v, false);
