@@ -93,7 +93,13 @@ fn harness(code: &str) -> String {
     };
     let mut out = String::new();
     let mut names = Vec::new();
+    // A missing deparser is left out of the entry (packets leave as parsed): an empty one
+    // would remove every header the block's parser extracts (W0002).
+    let has_deparser = d.is_some();
     for (found, (name, decl)) in [p, c, d].iter().zip(HARNESS) {
+        if name == "HarnessD" && !has_deparser {
+            continue;
+        }
         match found {
             Some(w) => names.push(w[0]),
             None => {
@@ -103,8 +109,12 @@ fn harness(code: &str) -> String {
         }
     }
     out + &format!(
-        "xdp({}(), {}(), {}()) harness;\n",
-        names[0], names[1], names[2]
+        "xdp({}) harness;\n",
+        names
+            .iter()
+            .map(|n| format!("{n}()"))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 

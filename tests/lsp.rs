@@ -345,7 +345,7 @@ fn an_editor_session() {
     // A fix clears the diagnostics.
     let fixed = PROGRAM
         .replace("bit<16> ttl", "bit<8> ttl")
-        .replace("emit(hdr.eth) }", "emit(hdr.eth); }");
+        .replace("emit(hdr.eth) }", "emit(hdr.eth); pkt.emit(hdr.ipv4); }");
     c.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": fixed}]}),

@@ -49,6 +49,13 @@ pub mod helper {
     pub const SPIN_LOCK: u64 = 93;
     pub const SPIN_UNLOCK: u64 = 94;
     pub const RINGBUF_OUTPUT: u64 = 130;
+    pub const SKB_STORE_BYTES: u64 = 9;
+    pub const SKB_CHANGE_HEAD: u64 = 43;
+    pub const XDP_ADJUST_HEAD: u64 = 44;
+    pub const SKB_ADJUST_ROOM: u64 = 50;
+    pub const SKB_LOAD_BYTES: u64 = 26;
+    pub const XDP_LOAD_BYTES: u64 = 189;
+    pub const XDP_STORE_BYTES: u64 = 190;
 }
 
 mod maps;
@@ -511,12 +518,13 @@ impl<'ctx> Bpf<'ctx> {
                 .ok_or("cannot create a BPF target machine")
         };
         let tm = machine("v3")?;
+        // BPF has no vector registers: vectorized copies (header bytes moved to and from
+        // the scratch buffer) would be taken apart again through the 512-byte stack.
+        let options = inkwell::passes::PassBuilderOptions::create();
+        options.set_loop_vectorization(false);
+        options.set_loop_slp_vectorization(false);
         self.module
-            .run_passes(
-                "default<O2>",
-                &tm,
-                inkwell::passes::PassBuilderOptions::create(),
-            )
+            .run_passes("default<O2>", &tm, options)
             .map_err(|e| format!("internal error: LLVM passes failed: {e}"))?;
         let ir = self.module.print_to_string().to_string();
         // A conditional jump reaches 32767 instructions at most; past that LLVM aborts the

@@ -94,6 +94,7 @@ codes! {
     E0701: "the kernel verifier rejected the program",
     // Warnings.
     W0001: "unreachable parser state",
+    W0002: "header extracted but never emitted",
 }
 
 impl Code {

@@ -126,11 +126,11 @@ impl Cx {
             self.error(d);
             return;
         }
-        if e.blocks.len() != 3 {
+        if !(2..=3).contains(&e.blocks.len()) {
             let d = Diagnostic::new(
                 Code::E0601,
                 format!(
-                    "`{}` takes a parser, a control and a deparser, but {} block{} given",
+                    "`{}` takes a parser, a control and (optionally) a deparser, but {} block{} given",
                     e.hook.name,
                     e.blocks.len(),
                     if e.blocks.len() == 1 { " is" } else { "s are" }
@@ -297,12 +297,12 @@ impl Cx {
                 }
             }
         }
-        if ok && refs.len() == 3 {
+        if ok && refs.len() == e.blocks.len() {
             self.p.entry = Some(Entry {
                 hook: e.hook.name.clone(),
                 parser: refs[0],
                 control: refs[1],
-                deparser: refs[2],
+                deparser: refs.get(2).copied(),
                 headers: match headers {
                     Some((Ty::Struct(s), _)) => Some(s),
                     _ => None,

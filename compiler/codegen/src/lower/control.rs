@@ -142,6 +142,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             Stmt::Var(v) => self.declare_var(v),
             Stmt::Const(c) => self.declare_const(c),
             Stmt::Error(_) => {}
+            Stmt::Assign(lhs, rhs, _)
+                if matches!(self.ty(lhs), iov_sema::types::Ty::Struct(s)
+                    if self.p.structs[s].kind == ast::StructKind::Header) =>
+            {
+                self.assign_header(lhs, rhs);
+            }
             Stmt::Assign(lhs, rhs, _) => {
                 let v = self.expr(rhs);
                 self.store(lhs, v);

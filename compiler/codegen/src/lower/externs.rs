@@ -175,6 +175,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.apply_table(&t, e.span);
                 None
             }
+            (Ty::Struct(_), m @ ("setValid" | "setInvalid")) => {
+                self.set_validity(obj, m == "setValid", e.span);
+                None
+            }
             (Ty::Struct(_), "isValid") => {
                 let h = self.header_of(obj)?;
                 Some(self.is_valid(h))
@@ -182,9 +186,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             (Ty::Extern(x, _), m) => {
                 let ext = self.p.externs[x].name.clone();
                 match (ext.as_str(), m) {
-                    // Headers stay in place in the packet: emitting a valid header writes
-                    // nothing, since every change was made in the packet already.
-                    ("packet_out", "emit") => None,
+                    // Recorded; the packet is rebuilt (if need be) after the deparser.
+                    ("packet_out", "emit") => {
+                        self.emit(&args[0]);
+                        None
+                    }
                     ("packet_in", "length") => Some(self.pkt_len),
                     // Counted on every hit of the table's entries; an explicit call adds nothing.
                     ("direct_counter", "count") => None,

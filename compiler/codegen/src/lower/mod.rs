@@ -15,6 +15,7 @@
 
 mod chain;
 mod control;
+mod deparser;
 mod digest;
 mod expr;
 mod externs;
@@ -48,6 +49,9 @@ pub struct HeaderVar<'ctx> {
     /// from it carries no bound the verifier knows (it keeps none for a narrow spill, nor for
     /// a slot chosen at run time), so it is masked at every use.
     pub narrow: bool,
+    /// Where in the scratch buffer a header the program may set valid is held (see
+    /// `deparser`); `None` for a header that stays in the packet.
+    pub scratch: Option<u32>,
 }
 
 /// The offset of a header that is not valid: beyond the end of any packet a hook sees in
@@ -135,6 +139,10 @@ pub struct Gen<'a, 'ctx> {
     pub dynamic_slots: std::collections::HashSet<PointerValue<'ctx>>,
     /// The table whose lookup the code being lowered follows (its actions run there).
     pub applying: Option<Applying<'ctx>>,
+    /// The scratch buffer, where the program has one (see `deparser`).
+    pub scratch: Option<deparser::Scratch<'ctx>>,
+    /// The deparser's state.
+    pub deparse: deparser::Deparse<'ctx>,
 }
 
 /// A table being applied: its name and the key it was looked up with (none for scanned
@@ -233,6 +241,17 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// the header's bounds against `data_end`, so the verifier always sees a check right
     /// before the access, whatever LLVM did to the code between the parser and here.
     pub fn when_valid(&self, h: HeaderVar<'ctx>) -> (PointerValue<'ctx>, BasicBlock<'ctx>) {
+        if let Some(base) = self.scratch_base(h) {
+            let valid = self.is_valid(h);
+            let body = self.block("valid");
+            let done = self.block("valid_done");
+            self.bpf
+                .b
+                .build_conditional_branch(valid, body, done)
+                .expect("br");
+            self.bpf.b.position_at_end(body);
+            return (base, done);
+        }
         let b = &self.bpf.b;
         let i64t = self.bpf.ctx.i64_type();
         let off = self.offset_of(h);
@@ -446,12 +465,14 @@ pub fn lower<'a, 'ctx>(
         "classifier"
     };
     let item = |r: iov_sema::ItemRef| &p.modules[r.module].ast.items[r.item];
-    let (Item::Parser(parser), Item::Control(control), Item::Control(deparser)) = (
-        item(entry.parser),
-        item(entry.control),
-        item(entry.deparser),
-    ) else {
+    let (Item::Parser(parser), Item::Control(control)) = (item(entry.parser), item(entry.control))
+    else {
         return Err(Vec::new());
+    };
+    let deparser = match entry.deparser.map(item) {
+        Some(Item::Control(d)) => Some(d),
+        Some(_) => return Err(Vec::new()),
+        None => None,
     };
     // The function's debug info starts at the top of the file; statements carry their lines.
     let line = 1;
@@ -537,6 +558,8 @@ pub fn lower<'a, 'ctx>(
         dynamic_cursor: false,
         dynamic_slots: Default::default(),
         applying: None,
+        scratch: None,
+        deparse: Default::default(),
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
@@ -560,6 +583,7 @@ pub fn lower<'a, 'ctx>(
                             id,
                             size,
                             narrow: false,
+                            scratch: None,
                         },
                     );
                 }
@@ -578,6 +602,7 @@ pub fn lower<'a, 'ctx>(
                             id,
                             size,
                             narrow: true,
+                            scratch: None,
                         };
                         g.headers.insert(format!("{path}[{i}]"), h);
                         elems.push(h);
@@ -596,6 +621,7 @@ pub fn lower<'a, 'ctx>(
                                 id,
                                 size,
                                 narrow: true,
+                                scratch: None,
                             },
                         },
                     );
@@ -630,11 +656,15 @@ pub fn lower<'a, 'ctx>(
         g.bpf
             .map("iov_clock", crate::bpf::map_type::ARRAY, 4, 8, 1, 0);
     }
+    g.plan_deparse(deparser);
     let control_bb = g.block("control");
     g.lower_parser(parser, control_bb);
     g.bpf.b.position_at_end(control_bb);
     g.lower_control(control);
-    g.lower_control(deparser);
+    if let Some(d) = deparser {
+        g.lower_control(d);
+        g.finish_deparse();
+    }
     g.finish_decision(opts.test_build);
     if g.diags.is_empty() {
         let Gen { bpf, manifest, .. } = g;

@@ -249,6 +249,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                                 .expect("load")
                                 .into_int_value();
                             let next = self.bpf.b.build_int_add(cur, bytes, "next").expect("add");
+                            self.note_skipped(bytes);
                             self.bpf.b.build_store(self.cursor, next).expect("store");
                             self.dynamic_cursor |= advances_at_run_time(st);
                             return;
@@ -388,6 +389,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.goto(reject);
         self.bpf.b.position_at_end(ok);
         self.set_offset(h, cur);
+        self.extract_to_scratch(h, cur);
         let b = &self.bpf.b;
         let next = b
             .build_int_add(cur, i64t.const_int(u64::from(size), false), "next")
