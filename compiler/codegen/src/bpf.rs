@@ -518,13 +518,12 @@ impl<'ctx> Bpf<'ctx> {
                 .ok_or("cannot create a BPF target machine")
         };
         let tm = machine("v3")?;
-        // BPF has no vector registers: vectorized copies (header bytes moved to and from
-        // the scratch buffer) would be taken apart again through the 512-byte stack.
-        let options = inkwell::passes::PassBuilderOptions::create();
-        options.set_loop_vectorization(false);
-        options.set_loop_slp_vectorization(false);
         self.module
-            .run_passes("default<O2>", &tm, options)
+            .run_passes(
+                "default<O2>",
+                &tm,
+                inkwell::passes::PassBuilderOptions::create(),
+            )
             .map_err(|e| format!("internal error: LLVM passes failed: {e}"))?;
         let ir = self.module.print_to_string().to_string();
         // A conditional jump reaches 32767 instructions at most; past that LLVM aborts the

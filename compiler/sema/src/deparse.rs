@@ -71,7 +71,7 @@ pub fn header_path(e: &ast::Expr) -> Option<String> {
 }
 
 /// `obj.method(args)` as a statement.
-fn method_call(st: &Stmt) -> Option<(&ast::Expr, &str, &[ast::Expr])> {
+pub fn method_call(st: &Stmt) -> Option<(&ast::Expr, &str, &[ast::Expr])> {
     let Stmt::Call(e) = st else { return None };
     let ExprKind::Call { callee, args, .. } = &e.kind else {
         return None;
@@ -83,7 +83,7 @@ fn method_call(st: &Stmt) -> Option<(&ast::Expr, &str, &[ast::Expr])> {
 }
 
 /// Every statement of `stmts`, nested ones included, with whether it is nested.
-fn walk<'s>(stmts: &'s [Stmt], nested: bool, f: &mut dyn FnMut(&'s Stmt, bool)) {
+pub fn walk<'s>(stmts: &'s [Stmt], nested: bool, f: &mut dyn FnMut(&'s Stmt, bool)) {
     for st in stmts {
         f(st, nested);
         match st {
@@ -125,24 +125,24 @@ impl Cx {
             ..Deparsing::default()
         };
         // Validity changes anywhere in the program.
-        let mut bodies: Vec<Vec<Stmt>> = Vec::new();
+        let mut bodies: Vec<&[Stmt]> = Vec::new();
         for m in &self.p.modules {
             for item in &m.ast.items {
                 match item {
                     Item::Control(c) => {
-                        bodies.push(c.apply.stmts.clone());
+                        bodies.push(&c.apply.stmts);
                         for l in &c.locals {
                             if let Local::Action(a) = l {
-                                bodies.push(a.body.stmts.clone());
+                                bodies.push(&a.body.stmts);
                             }
                         }
                     }
-                    Item::Action(a) => bodies.push(a.body.stmts.clone()),
+                    Item::Action(a) => bodies.push(&a.body.stmts),
                     _ => {}
                 }
             }
         }
-        for body in &bodies {
+        for body in bodies {
             walk(body, false, &mut |st, _| {
                 if let Some((obj, m, _)) = method_call(st) {
                     let path = header_path(obj);

@@ -292,7 +292,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// Turns the decision into the hook's return code (and, in test builds, records it).
-    pub fn finish_decision(&mut self, test_build: bool) {
+    /// The decision the packet gets, as the hook will act on it, and the parser's error:
+    /// a packet the parser rejected is dropped, no decision means pass.
+    pub fn final_decision(&self) -> (IntValue<'ctx>, IntValue<'ctx>) {
         let b = &self.bpf.b;
         let i32t = self.bpf.ctx.i32_type();
         let d = b
@@ -334,6 +336,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             )
             .expect("select")
             .into_int_value();
+        (d, err)
+    }
+
+    pub fn finish_decision(&mut self, test_build: bool) {
+        let (d, err) = self.final_decision();
+        let b = &self.bpf.b;
+        let i32t = self.bpf.ctx.i32_type();
         let port = b
             .build_load(i32t, self.port, "port")
             .expect("load")

@@ -27,12 +27,14 @@
 use super::{decision, Gen, HeaderVar, NOT_VALID};
 use crate::bpf::{helper, map_type};
 use crate::layout::{self, Leaf};
-use inkwell::values::{IntValue, PointerValue};
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{BasicMetadataValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
 use iov_diagnostics::Span;
 use iov_manifest::Hook;
+use iov_sema::deparse;
 use iov_sema::types::Ty;
-use iov_syntax::ast::{self, ExprKind, StructKind};
+use iov_syntax::ast::{self, StructKind};
 
 /// The offset slot of a header made valid by the program rather than found in the packet.
 pub const FRESH: u64 = NOT_VALID + 1;
@@ -123,23 +125,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// The most bytes the deparser's emits can produce.
     fn emitted_bytes(&self, stmts: &[ast::Stmt]) -> u32 {
         let mut n = 0;
-        for st in stmts {
-            match st {
-                ast::Stmt::Call(e) => {
-                    if let ExprKind::Call { callee, args, .. } = &e.kind {
-                        if matches!(&callee.kind, ExprKind::Member(_, m) if m.name == "emit") {
-                            n += args.first().map_or(0, |a| self.ty_bytes(&self.ty(a)));
-                        }
-                    }
-                }
-                ast::Stmt::Block(b) => n += self.emitted_bytes(&b.stmts),
-                ast::Stmt::If(_, t, e, _) => {
-                    n += self.emitted_bytes(&t.stmts);
-                    n += e.as_ref().map_or(0, |e| self.emitted_bytes(&e.stmts));
-                }
-                _ => {}
+        deparse::walk(stmts, false, &mut |st, _| {
+            if let Some((_, "emit", args)) = deparse::method_call(st) {
+                n += args.first().map_or(0, |a| self.ty_bytes(&self.ty(a)));
             }
-        }
+        });
         n
     }
 
@@ -240,11 +230,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         Some(self.bpf.byte_ptr(s.ptr, self.bpf.c(64, u128::from(region))))
     }
 
-    /// `n` bytes from `src` to `dst`, one byte at a time (BPF has no unaligned wide access
-    /// and the offsets are not known to be aligned). The accesses are volatile so that LLVM
-    /// keeps each load next to its store: hoisted ahead of the stores, 50 loaded bytes would
-    /// spill into the 512-byte stack.
-    pub fn copy_bytes(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, n: u32) {
+    /// `n` bytes from `src` to `dst` within the scratch buffer, one byte at a time (BPF has
+    /// no unaligned wide access, and the assembly offsets are known only at run time).
+    fn copy_bytes(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, n: u32) {
         let i8t = self.bpf.ctx.i8_type();
         for i in 0..n {
             let at = self.bpf.c(64, u128::from(i));
@@ -253,17 +241,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .b
                 .build_load(i8t, self.bpf.byte_ptr(src, at), "cb")
                 .expect("load");
-            v.into_int_value()
-                .as_instruction()
-                .expect("a load is an instruction")
-                .set_volatile(true)
-                .expect("a load can be volatile");
             self.bpf
                 .b
                 .build_store(self.bpf.byte_ptr(dst, at), v)
-                .expect("store")
-                .set_volatile(true)
-                .expect("a store can be volatile");
+                .expect("store");
         }
     }
 
@@ -405,29 +386,18 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(span, "an `emit` inside a condition");
             return;
         }
-        let i32t = self.bpf.ctx.i32_type();
         let i64t = self.bpf.ctx.i64_type();
-        let b = &self.bpf.b;
-        let d = b
-            .build_load(i32t, self.decision, "d")
-            .expect("load")
-            .into_int_value();
-        let err = b
-            .build_load(i32t, self.parser_error, "err")
-            .expect("load")
-            .into_int_value();
-        let dropped = b
+        let (d, _) = self.final_decision();
+        let leave = self
+            .bpf
+            .b
             .build_int_compare(
                 IntPredicate::EQ,
                 d,
                 self.bpf.c(32, u128::from(decision::DROP)),
-                "dr",
+                "leave",
             )
             .expect("cmp");
-        let rejected = b
-            .build_int_compare(IntPredicate::NE, err, i32t.const_zero(), "rj")
-            .expect("cmp");
-        let leave = b.build_or(dropped, rejected, "leave").expect("or");
         let check = self.block("deparse");
         let done = self.block("deparsed");
         self.bpf
@@ -550,6 +520,92 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
+    /// Moves the packet start by `delta` bytes (positive: fewer bytes before the payload),
+    /// for `len` bytes of headers; branches to `moved`, or to `failed` when the kernel refuses.
+    fn move_start(
+        &self,
+        delta: IntValue<'ctx>,
+        len: IntValue<'ctx>,
+        moved: BasicBlock<'ctx>,
+        failed: BasicBlock<'ctx>,
+    ) {
+        let b = &self.bpf.b;
+        let i32t = self.bpf.ctx.i32_type();
+        let i64t = self.bpf.ctx.i64_type();
+        let ctx = self.ctx_ptr.into();
+        let zero = i64t.const_zero().into();
+        let d32 = b.build_int_truncate(delta, i32t, "d32").expect("trunc");
+        if self.hook == Hook::Xdp {
+            self.helper_then(helper::XDP_ADJUST_HEAD, &[ctx, d32.into()], moved, failed);
+            return;
+        }
+        // At TC, shrinking removes bytes right after the Ethernet header, so the headers
+        // written afterwards must cover at least those 14 bytes.
+        let minus = b.build_int_neg(d32, "minus").expect("neg");
+        let shrink = b
+            .build_int_compare(IntPredicate::SGT, delta, i64t.const_zero(), "shrink")
+            .expect("cmp");
+        let grow = b
+            .build_int_compare(IntPredicate::SLT, delta, i64t.const_zero(), "grow")
+            .expect("cmp");
+        let short = b
+            .build_int_compare(IntPredicate::ULT, len, self.bpf.c(64, 14), "short")
+            .expect("cmp");
+        let bb_shrink = self.block("tc_shrink");
+        let bb_shrink_ok = self.block("tc_shrink_len");
+        let bb_grow_test = self.block("tc_grow_test");
+        let bb_grow = self.block("tc_grow");
+        b.build_conditional_branch(shrink, bb_shrink, bb_grow_test)
+            .expect("br");
+        b.position_at_end(bb_shrink);
+        b.build_conditional_branch(short, failed, bb_shrink_ok)
+            .expect("br");
+        b.position_at_end(bb_shrink_ok);
+        let mac = self.bpf.c(32, 1).into(); // BPF_ADJ_ROOM_MAC
+        self.helper_then(
+            helper::SKB_ADJUST_ROOM,
+            &[ctx, minus.into(), mac, zero],
+            moved,
+            failed,
+        );
+        self.bpf.b.position_at_end(bb_grow_test);
+        self.bpf
+            .b
+            .build_conditional_branch(grow, bb_grow, moved)
+            .expect("br");
+        self.bpf.b.position_at_end(bb_grow);
+        self.helper_then(
+            helper::SKB_CHANGE_HEAD,
+            &[ctx, minus.into(), zero],
+            moved,
+            failed,
+        );
+    }
+
+    /// Calls helper `id`; branches to `ok` when it returns 0, else to `failed`.
+    fn helper_then(
+        &self,
+        id: u64,
+        args: &[BasicMetadataValueEnum<'ctx>],
+        ok: BasicBlock<'ctx>,
+        failed: BasicBlock<'ctx>,
+    ) {
+        let i64t = self.bpf.ctx.i64_type();
+        let r = self
+            .bpf
+            .call_helper(id, Some(i64t), args)
+            .expect("a result");
+        let zero = self
+            .bpf
+            .b
+            .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "ok")
+            .expect("cmp");
+        self.bpf
+            .b
+            .build_conditional_branch(zero, ok, failed)
+            .expect("br");
+    }
+
     /// Assembles the emitted headers in scratch, moves the packet start, stores them.
     fn rebuild(&mut self, ops: &[HeaderVar<'ctx>], payload: IntValue<'ctx>) {
         let s = self
@@ -599,113 +655,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let delta = b.build_int_sub(payload, len, "delta").expect("sub");
         let failed = self.block("deparse_failed");
         let moved = self.block("deparse_moved");
-        let ctx = self.ctx_ptr;
-        match self.hook {
-            Hook::Xdp => {
-                let d32 = b
-                    .build_int_truncate(delta, self.bpf.ctx.i32_type(), "d32")
-                    .expect("trunc");
-                let r = self
-                    .bpf
-                    .call_helper(
-                        helper::XDP_ADJUST_HEAD,
-                        Some(i64t),
-                        &[ctx.into(), d32.into()],
-                    )
-                    .expect("a result");
-                let ok = self
-                    .bpf
-                    .b
-                    .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "ok")
-                    .expect("cmp");
-                self.bpf
-                    .b
-                    .build_conditional_branch(ok, moved, failed)
-                    .expect("br");
-            }
-            Hook::TcIngress | Hook::TcEgress => {
-                // Shrinking removes bytes right after the Ethernet header, so the headers
-                // written afterwards must cover at least those 14 bytes.
-                let shrink = b
-                    .build_int_compare(IntPredicate::SGT, delta, i64t.const_zero(), "shrink")
-                    .expect("cmp");
-                let grow = b
-                    .build_int_compare(IntPredicate::SLT, delta, i64t.const_zero(), "grow")
-                    .expect("cmp");
-                let short = b
-                    .build_int_compare(IntPredicate::ULT, len, self.bpf.c(64, 14), "short")
-                    .expect("cmp");
-                let bb_shrink = self.block("tc_shrink");
-                let bb_grow_test = self.block("tc_grow_test");
-                let bb_grow = self.block("tc_grow");
-                let bb_shrink_ok = self.block("tc_shrink_len");
-                b.build_conditional_branch(shrink, bb_shrink, bb_grow_test)
-                    .expect("br");
-                self.bpf.b.position_at_end(bb_shrink);
-                self.bpf
-                    .b
-                    .build_conditional_branch(short, failed, bb_shrink_ok)
-                    .expect("br");
-                self.bpf.b.position_at_end(bb_shrink_ok);
-                let neg = self.bpf.b.build_int_neg(delta, "neg").expect("neg");
-                let n32 = self
-                    .bpf
-                    .b
-                    .build_int_truncate(neg, self.bpf.ctx.i32_type(), "n32")
-                    .expect("trunc");
-                let r = self
-                    .bpf
-                    .call_helper(
-                        helper::SKB_ADJUST_ROOM,
-                        Some(i64t),
-                        &[
-                            ctx.into(),
-                            n32.into(),
-                            self.bpf.c(32, 1).into(),
-                            i64t.const_zero().into(),
-                        ],
-                    )
-                    .expect("a result");
-                let ok = self
-                    .bpf
-                    .b
-                    .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "ok")
-                    .expect("cmp");
-                self.bpf
-                    .b
-                    .build_conditional_branch(ok, moved, failed)
-                    .expect("br");
-                self.bpf.b.position_at_end(bb_grow_test);
-                self.bpf
-                    .b
-                    .build_conditional_branch(grow, bb_grow, moved)
-                    .expect("br");
-                self.bpf.b.position_at_end(bb_grow);
-                let room = self.bpf.b.build_int_neg(delta, "room").expect("neg");
-                let r32 = self
-                    .bpf
-                    .b
-                    .build_int_truncate(room, self.bpf.ctx.i32_type(), "r32")
-                    .expect("trunc");
-                let r = self
-                    .bpf
-                    .call_helper(
-                        helper::SKB_CHANGE_HEAD,
-                        Some(i64t),
-                        &[ctx.into(), r32.into(), i64t.const_zero().into()],
-                    )
-                    .expect("a result");
-                let ok = self
-                    .bpf
-                    .b
-                    .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "ok")
-                    .expect("cmp");
-                self.bpf
-                    .b
-                    .build_conditional_branch(ok, moved, failed)
-                    .expect("br");
-            }
-        }
+        self.move_start(delta, len, moved, failed);
         self.bpf.b.position_at_end(failed);
         self.set(self.decision, 32, u128::from(decision::DROP));
         let end = self.block("deparse_end");

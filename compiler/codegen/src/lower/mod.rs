@@ -6,12 +6,14 @@
 //! Where things live: headers stay in the packet. `extract` checks the bounds and keeps the
 //! header's offset on the stack, so even large header sets use a few bytes of the 512-byte
 //! stack; field reads and writes re-check the bounds and go straight to packet memory (in
-//! network order), which is also why `emit` has nothing to copy. Metadata, locals and action
+//! network order), so `emit` copies nothing while the headers stay in place (`deparser`
+//! holds the headers the program makes valid, and moves headers). Metadata, locals and action
 //! parameters are stack slots. The per-packet decision is a stack slot turned into the hook's
 //! return code at the end.
 //!
 //! The lowering is split by construct: `parser`, `control` (statements), `expr`, `table`,
-//! `externs`, and `chain` (the packet count and the hand-over to a chain's next stage).
+//! `externs`, `deparser` (headers added and removed), and `chain` (the packet count and the
+//! hand-over to a chain's next stage).
 
 mod chain;
 mod control;
