@@ -448,3 +448,56 @@ impl Stream {
         sent
     }
 }
+
+/// Every frame that arrives on `iface` in namespace `ns` (not sent from it) while `act` runs
+/// and for a second after: the socket is open before `act` starts.
+pub fn capture_while(ns: &str, iface: &str, act: impl FnOnce()) -> Vec<Vec<u8>> {
+    let (ns, iface) = (ns.to_string(), iface.to_string());
+    let ready = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let (ready, done) = (ready.clone(), done.clone());
+        std::thread::spawn(move || {
+            in_netns(&ns, move || {
+                let (rx, _) = packet_socket(&iface);
+                ready.store(true, Ordering::Release);
+                let mut got = Vec::new();
+                let mut done_at: Option<Instant> = None;
+                loop {
+                    if done.load(Ordering::Acquire) {
+                        let at = *done_at.get_or_insert_with(Instant::now);
+                        if at.elapsed() > Duration::from_secs(1) {
+                            break;
+                        }
+                    }
+                    let mut buf = [0u8; 2048];
+                    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+                    let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
+                    // SAFETY: receiving into live buffers of the advertised sizes.
+                    let n = unsafe {
+                        libc::recvfrom(
+                            rx,
+                            buf.as_mut_ptr().cast(),
+                            buf.len(),
+                            0,
+                            (&mut from as *mut libc::sockaddr_ll).cast(),
+                            &mut len,
+                        )
+                    };
+                    if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING {
+                        got.push(buf[..n as usize].to_vec());
+                    }
+                }
+                // SAFETY: closing a descriptor we opened.
+                unsafe { libc::close(rx) };
+                got
+            })
+        })
+    };
+    while !ready.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    act();
+    done.store(true, Ordering::Release);
+    receiver.join().unwrap()
+}
