@@ -51,20 +51,42 @@ fn bench() -> (Net, Client) {
     ]);
     ip(&["-n", c, "link", "set", "ce", "address", CLIENT_MAC, "up"]);
     ip(&["-n", c, "addr", "add", "192.168.0.1/24", "dev", "ce"]);
-    ip(&["-n", c, "neigh", "add", "192.168.0.2", "lladdr", VX0_MAC, "dev", "ce"]);
+    ip(&[
+        "-n",
+        c,
+        "neigh",
+        "add",
+        "192.168.0.2",
+        "lladdr",
+        VX0_MAC,
+        "dev",
+        "ce",
+    ]);
     ip(&["-n", a, "link", "set", "ca", "up"]);
     ip(&["-n", a, "link", "set", "va", "address", VA_MAC]);
     ip(&["-n", a, "addr", "add", "10.0.0.1/24", "dev", "va"]);
     ip(&["-n", b, "link", "set", "vb", "address", VB_MAC]);
     ip(&["-n", b, "addr", "add", "10.0.0.2/24", "dev", "vb"]);
-    ip(&["-n", b, "neigh", "add", "10.0.0.1", "lladdr", VA_MAC, "dev", "vb"]);
+    ip(&[
+        "-n", b, "neigh", "add", "10.0.0.1", "lladdr", VA_MAC, "dev", "vb",
+    ]);
     ip(&[
         "-n", b, "link", "add", "vx0", "address", VX0_MAC, "type", "vxlan", "id", "42", "local",
         "10.0.0.2", "remote", "10.0.0.1", "dstport", "4789", "dev", "vb",
     ]);
     ip(&["-n", b, "link", "set", "vx0", "up"]);
     ip(&["-n", b, "addr", "add", "192.168.0.2/24", "dev", "vx0"]);
-    ip(&["-n", b, "neigh", "add", "192.168.0.1", "lladdr", CLIENT_MAC, "dev", "vx0"]);
+    ip(&[
+        "-n",
+        b,
+        "neigh",
+        "add",
+        "192.168.0.1",
+        "lladdr",
+        CLIENT_MAC,
+        "dev",
+        "vx0",
+    ]);
 
     let (ca, va) = (net.ifindex(a, "ca"), net.ifindex(a, "va"));
     net.ok(&[
@@ -126,7 +148,10 @@ fn datagram(dst_mac: &str, src_mac: &str, n: u8) -> Vec<u8> {
 }
 
 fn ipv4_checksum(h: &[u8]) -> u16 {
-    let mut s: u32 = h.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum();
+    let mut s: u32 = h
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum();
     while s >> 16 != 0 {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -181,7 +206,17 @@ fn frames_encapsulated_here_are_decapsulated_by_the_kernel_and_back() {
     // A round trip through both: the client pings the kernel's end of the tunnel.
     let ping = Command::new("ip")
         .args([
-            "netns", "exec", &client.ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.168.0.2",
+            "netns",
+            "exec",
+            &client.ns,
+            "ping",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "192.168.0.2",
         ])
         .output()
         .expect("ping");
@@ -191,6 +226,14 @@ fn frames_encapsulated_here_are_decapsulated_by_the_kernel_and_back() {
         String::from_utf8_lossy(&ping.stdout),
         String::from_utf8_lossy(&ping.stderr)
     );
-    assert_eq!(counter(&net, "enc", "vni_stats", 42).0, 6, "three requests out");
-    assert_eq!(counter(&net, "dec", "vni_stats", 42).0, 6, "three replies back");
+    assert_eq!(
+        counter(&net, "enc", "vni_stats", 42).0,
+        6,
+        "three requests out"
+    );
+    assert_eq!(
+        counter(&net, "dec", "vni_stats", 42).0,
+        6,
+        "three replies back"
+    );
 }

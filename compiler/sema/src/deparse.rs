@@ -153,6 +153,11 @@ impl Cx {
                         ("setInvalid", Some(p)) => {
                             d.invalidated.insert(p);
                         }
+                        // A shift makes elements valid and invalid at once.
+                        ("push_front" | "pop_front", Some(p)) => {
+                            d.materialized.insert(p.clone());
+                            d.invalidated.insert(p);
+                        }
                         _ => {}
                     }
                 }

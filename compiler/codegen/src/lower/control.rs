@@ -8,6 +8,7 @@ use super::{decision, Gen, Scalar};
 use inkwell::values::IntValue;
 use inkwell::IntPredicate;
 use iov_manifest::Hook;
+use iov_sema::types::Ty;
 use iov_syntax::ast::{self, Direction, ExprKind, Stmt};
 use std::collections::HashMap;
 
@@ -56,6 +57,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     fn declare_var(&mut self, v: &ast::VarDecl) {
         let ty = self.p.expr_types.get(&v.name.span).cloned();
+        let named = match &v.ty {
+            ast::TypeRef::Named(n, args, _) if args.is_empty() => self
+                .p
+                .structs
+                .iter()
+                .position(|s| s.name == n.name)
+                .map(Ty::Struct),
+            _ => None,
+        };
+        if let Some(id) = ty
+            .as_ref()
+            .or(named.as_ref())
+            .and_then(|t| self.plain_struct(t))
+        {
+            self.declare_struct_var(v, id);
+            return;
+        }
         let bits = match ty {
             Some(t) => crate::layout::bits_of(self.p, &t),
             None => self.var_bits(v),
@@ -147,6 +165,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     if self.p.structs[s].kind == ast::StructKind::Header) =>
             {
                 self.assign_header(lhs, rhs);
+            }
+            Stmt::Assign(lhs, rhs, _) if self.plain_struct(&self.ty(lhs)).is_some() => {
+                let id = self.plain_struct(&self.ty(lhs)).expect("matched");
+                self.assign_struct(lhs, rhs, id);
             }
             Stmt::Assign(lhs, rhs, _) => {
                 let v = self.expr(rhs);
@@ -244,11 +266,45 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.position_at_end(join);
     }
 
-    /// Inlines action `name` with argument values for its parameters, in order.
-    pub fn inline_action(
+    /// Action `name` run by a table: `bound` (from the table's `actions` list) gives its
+    /// directional parameters, as a direct call's arguments would, and `args` (from the
+    /// entry) the rest, in order.
+    pub fn inline_table_action(
         &mut self,
         name: &str,
         args: Vec<IntValue<'ctx>>,
+        bound: &[ast::Expr],
+        span: iov_diagnostics::Span,
+    ) {
+        let mut vals = self.argument_values(bound);
+        vals.extend(args.into_iter().map(Some));
+        self.inline_action_with(name, vals, bound, span);
+    }
+
+    /// The values of arguments bound to directional parameters; `None` for a header, which
+    /// is passed by reference.
+    fn argument_values(&mut self, args: &[ast::Expr]) -> Vec<Option<IntValue<'ctx>>> {
+        args.iter()
+            .map(|a| match self.ty(a) {
+                Ty::Struct(s) if self.p.structs[s].kind == ast::StructKind::Header => None,
+                _ => Some(self.expr(a)),
+            })
+            .collect()
+    }
+
+    /// `name(args)` called from a control or another action: `in` and directionless
+    /// arguments are values; `out` and `inout` arguments are written back when the action
+    /// ends (copy-in, copy-out, as P4 defines); a header argument is passed by reference.
+    pub fn call_action(&mut self, name: &str, args: &[ast::Expr], span: iov_diagnostics::Span) {
+        let vals = self.argument_values(args);
+        self.inline_action_with(name, vals, args, span);
+    }
+
+    fn inline_action_with(
+        &mut self,
+        name: &str,
+        vals: Vec<Option<IntValue<'ctx>>>,
+        refs: &[ast::Expr],
         span: iov_diagnostics::Span,
     ) {
         let Some(a) = self
@@ -263,20 +319,54 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let end = self.block(&format!("{name}_done"));
         let saved_return = self.return_bb.replace(end);
         let mut scope = HashMap::new();
-        for (p, v) in a.params.iter().zip(args) {
-            if matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut)) {
-                self.unsupported(p.span, "an `out` or `inout` action parameter");
-            }
+        let mut aliases = Vec::new();
+        let mut copy_out = Vec::new();
+        for (i, (p, v)) in a.params.iter().zip(vals).enumerate() {
+            let by_ref = matches!(p.direction, Some(Direction::Out) | Some(Direction::InOut));
+            let Some(v) = v else {
+                // A header: the parameter names the argument's header.
+                match refs.get(i).and_then(|r| self.path_of(r)) {
+                    Some(path) => aliases.push((p.name.name.clone(), path)),
+                    None => self.unsupported(
+                        refs.get(i).map_or(p.span, |r| r.span),
+                        "passing this header",
+                    ),
+                }
+                continue;
+            };
             let bits = v.get_type().get_bit_width();
             let slot = self.alloca(bits, &p.name.name);
             self.bpf.b.build_store(slot, v).expect("store");
             scope.insert(p.name.name.clone(), Scalar { slot, bits });
+            if by_ref {
+                match refs.get(i) {
+                    Some(r) => copy_out.push((r.clone(), slot, bits)),
+                    None => self.unsupported(
+                        p.span,
+                        "an `out` or `inout` parameter with no argument bound",
+                    ),
+                }
+            }
+        }
+        let saved_aliases = self.aliases.clone();
+        for (name, path) in aliases {
+            self.aliases.insert(name, path);
         }
         self.scopes.push(scope);
         self.block_stmts(&a.body.stmts);
         self.scopes.pop();
         self.goto(end);
         self.bpf.b.position_at_end(end);
+        self.aliases = saved_aliases;
+        for (r, slot, bits) in copy_out {
+            let v = self
+                .bpf
+                .b
+                .build_load(self.bpf.i(bits), slot, "out")
+                .expect("load")
+                .into_int_value();
+            self.store(&r, v);
+        }
         self.return_bb = saved_return;
     }
 

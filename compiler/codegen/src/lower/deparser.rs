@@ -78,6 +78,34 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 }
             }
         }
+        // A stack whose validity the program changes keeps every element in scratch: its
+        // elements move between indexes (`push_front`, `pop_front`) and may be chosen at run
+        // time, so they take equal regions, a power of two of them for the index mask.
+        let mut stack_paths: Vec<String> = self.stacks.keys().cloned().collect();
+        stack_paths.sort();
+        for path in stack_paths {
+            let rel = path.strip_prefix("H.").unwrap_or(&path).to_string();
+            if !d.materialized.iter().any(|p| deparse::covers(&rel, p)) {
+                continue;
+            }
+            let stack = self.stacks.get_mut(&path).expect("listed");
+            let stride = stack.none.size.div_ceil(8) * 8;
+            let cap = (stack.elems.len() as u32).next_power_of_two();
+            let base = regions;
+            regions += cap * stride;
+            stack.scratch = Some(super::StackScratch {
+                base,
+                stride,
+                mask: cap - 1,
+            });
+            for (i, e) in stack.elems.iter_mut().enumerate() {
+                e.scratch = Some(base + i as u32 * stride);
+            }
+            let elems = stack.elems.clone();
+            for (i, e) in elems.into_iter().enumerate() {
+                self.headers.insert(format!("{path}[{i}]"), e);
+            }
+        }
         let most = deparser.map_or(0, |c| self.emitted_bytes(&c.apply.stmts));
         let out_cap = if active {
             (most + 1).next_power_of_two()
@@ -226,13 +254,19 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     /// Where header `h` held in scratch lives.
     pub fn scratch_base(&self, h: HeaderVar<'ctx>) -> Option<PointerValue<'ctx>> {
-        let (region, s) = (h.scratch?, self.scratch?);
-        Some(self.bpf.byte_ptr(s.ptr, self.bpf.c(64, u128::from(region))))
+        let s = self.scratch?;
+        if let Some(at) = h.scratch_at {
+            return Some(self.bpf.byte_ptr(s.ptr, at));
+        }
+        Some(
+            self.bpf
+                .byte_ptr(s.ptr, self.bpf.c(64, u128::from(h.scratch?))),
+        )
     }
 
     /// `n` bytes from `src` to `dst` within the scratch buffer, one byte at a time (BPF has
     /// no unaligned wide access, and the assembly offsets are known only at run time).
-    fn copy_bytes(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, n: u32) {
+    pub(super) fn copy_bytes(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, n: u32) {
         let i8t = self.bpf.ctx.i8_type();
         for i in 0..n {
             let at = self.bpf.c(64, u128::from(i));
@@ -248,7 +282,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
-    fn mark_changed(&self, flip: IntValue<'ctx>) {
+    pub(super) fn mark_changed(&self, flip: IntValue<'ctx>) {
         let Some(slot) = self.deparse.changed else {
             return;
         };
@@ -275,8 +309,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.set_offset(h, self.bpf.c(64, u128::from(NOT_VALID)));
             return;
         }
-        if h.narrow || h.scratch.is_none() {
-            self.unsupported(span, "`setValid` on a header stack element");
+        if self.scratch_base(h).is_none() {
+            self.unsupported(span, "`setValid` on this header");
             return;
         }
         // A header made valid starts zeroed (P4 leaves its fields unspecified).
@@ -305,8 +339,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(lhs.span, "assigning this header");
             return;
         };
-        let Some(to) = self.scratch_base(dst).filter(|_| !dst.narrow) else {
-            self.unsupported(lhs.span, "assigning to a header stack element");
+        let Some(to) = self.scratch_base(dst) else {
+            self.unsupported(lhs.span, "assigning to this header");
             return;
         };
         let src_valid = self.is_valid(src);

@@ -155,8 +155,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 return Some(self.fit(r, 32));
             }
             _ if self.actions.contains_key(name) || matches!(self.ty(e), Ty::Void) => {
-                let vals: Vec<IntValue<'ctx>> = args.iter().map(|a| self.expr(a)).collect();
-                self.inline_action(name, vals, e.span);
+                self.call_action(name, args, e.span);
             }
             _ => self.unsupported(e.span, &format!("`{name}`")),
         }
@@ -179,6 +178,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.set_validity(obj, m == "setValid", e.span);
                 None
             }
+            (Ty::Stack(..), m @ ("push_front" | "pop_front")) => {
+                self.shift_stack(obj, &args[0], m == "push_front", e.span);
+                None
+            }
             (Ty::Struct(_), "isValid") => {
                 let h = self.header_of(obj)?;
                 Some(self.is_valid(h))
@@ -192,6 +195,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         None
                     }
                     ("packet_in", "length") => Some(self.pkt_len),
+                    ("packet_in", "lookahead") => Some(self.lookahead(e)),
                     // Counted on every hit of the table's entries; an explicit call adds nothing.
                     ("direct_counter", "count") => None,
                     ("counter", "count") => {

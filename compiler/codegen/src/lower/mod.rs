@@ -24,6 +24,8 @@ mod externs;
 mod hash;
 mod meter;
 mod parser;
+mod stack;
+mod structs;
 mod table;
 mod table_write;
 
@@ -54,6 +56,9 @@ pub struct HeaderVar<'ctx> {
     /// Where in the scratch buffer a header the program may set valid is held (see
     /// `deparser`); `None` for a header that stays in the packet.
     pub scratch: Option<u32>,
+    /// The same for a stack element chosen at run time (`.next`, `.last`): the region's
+    /// offset in the scratch buffer, computed from the index and bounded by a mask.
+    pub scratch_at: Option<IntValue<'ctx>>,
 }
 
 /// The offset of a header that is not valid: beyond the end of any packet a hook sees in
@@ -78,6 +83,18 @@ pub struct StackVar<'ctx> {
     pub elems: Vec<HeaderVar<'ctx>>,
     pub next: PointerValue<'ctx>,
     pub none: HeaderVar<'ctx>,
+    /// When the program changes the stack's validity (`setValid` on an element, element
+    /// assignment, `push_front`/`pop_front`): every element is held in scratch, element `i`
+    /// at `base + i * stride`, and a run-time index is masked with `mask` first.
+    pub scratch: Option<StackScratch>,
+}
+
+/// Where a stack's elements live in the scratch buffer (see [`StackVar::scratch`]).
+#[derive(Clone, Copy)]
+pub struct StackScratch {
+    pub base: u32,
+    pub stride: u32,
+    pub mask: u32,
 }
 
 /// A scalar on the stack.
@@ -134,6 +151,8 @@ pub struct Gen<'a, 'ctx> {
     /// (`advance(n)` earlier on some path to here): offsets from it go through
     /// [`OFFSET_MASK`] before they reach the packet pointer, since the verifier may otherwise
     /// lose the bound LLVM proved (see [`crate::bpf::Bpf::mask_offset`]).
+    /// The parser's reject block while a parser is lowered (`lookahead` past the end).
+    pub parser_reject: Option<BasicBlock<'ctx>>,
     pub dynamic_cursor: bool,
     /// Slots of the headers extracted at such a cursor: their offsets are masked wherever
     /// they are used. Header stack elements are masked in every program (see
@@ -286,10 +305,31 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// The header an expression names: a header field of the headers struct, a stack element
-    /// by constant index, or a stack's `.next`/`.last` (chosen at run time).
+    /// by constant or run-time index, or a stack's `.next`/`.last` (chosen at run time).
     pub fn header_of(&mut self, e: &ast::Expr) -> Option<HeaderVar<'ctx>> {
         if let Some(h) = self.path_of(e).and_then(|p| self.headers.get(&p).copied()) {
             return Some(h);
+        }
+        // An element chosen by a run-time index (out of range: a header that is never
+        // valid, so reads give 0 and writes are lost).
+        if let ast::ExprKind::Index(base, i) = &e.kind {
+            let stack = self.stacks.get(&self.path_of(base)?)?.clone();
+            let index = self.expr(i);
+            let bits = index.get_type().get_bit_width();
+            let n = stack.elems.len() as u128;
+            let inside = self
+                .bpf
+                .b
+                .build_int_compare(IntPredicate::ULT, index, self.bpf.c(bits, n), "inside")
+                .expect("cmp");
+            let index = self.fit(index, 32);
+            let index = self
+                .bpf
+                .b
+                .build_select(inside, index, self.bpf.c(32, n), "index")
+                .expect("select")
+                .into_int_value();
+            return Some(self.stack_element(&stack, index));
         }
         let ast::ExprKind::Member(base, m) = &e.kind else {
             return None;
@@ -336,7 +376,24 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("select")
                 .into_pointer_value();
         }
-        HeaderVar { slot, ..stack.none }
+        let scratch_at = stack.scratch.map(|r| {
+            let b = &self.bpf.b;
+            let i64t = self.bpf.ctx.i64_type();
+            let wide = b.build_int_z_extend(index, i64t, "ix").expect("zext");
+            let masked = b
+                .build_and(wide, self.bpf.c(64, u128::from(r.mask)), "ixm")
+                .expect("and");
+            let at = b
+                .build_int_mul(masked, self.bpf.c(64, u128::from(r.stride)), "ixs")
+                .expect("mul");
+            b.build_int_add(at, self.bpf.c(64, u128::from(r.base)), "region")
+                .expect("add")
+        });
+        HeaderVar {
+            slot,
+            scratch_at,
+            ..stack.none
+        }
     }
 
     /// The packet offset of header `h`, as a 64-bit value (see [`HeaderVar::narrow`]).
@@ -558,6 +615,7 @@ pub fn lower<'a, 'ctx>(
         omit_bounds_checks: opts.omit_bounds_checks,
         scanned: 0,
         dynamic_cursor: false,
+        parser_reject: None,
         dynamic_slots: Default::default(),
         applying: None,
         scratch: None,
@@ -586,6 +644,7 @@ pub fn lower<'a, 'ctx>(
                             size,
                             narrow: false,
                             scratch: None,
+                            scratch_at: None,
                         },
                     );
                 }
@@ -605,6 +664,7 @@ pub fn lower<'a, 'ctx>(
                             size,
                             narrow: true,
                             scratch: None,
+                            scratch_at: None,
                         };
                         g.headers.insert(format!("{path}[{i}]"), h);
                         elems.push(h);
@@ -624,7 +684,9 @@ pub fn lower<'a, 'ctx>(
                                 size,
                                 narrow: true,
                                 scratch: None,
+                                scratch_at: None,
                             },
+                            scratch: None,
                         },
                     );
                 }

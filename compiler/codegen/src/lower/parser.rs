@@ -8,6 +8,7 @@
 
 use super::Gen;
 use inkwell::basic_block::BasicBlock;
+use inkwell::values::IntValue;
 use inkwell::IntPredicate;
 use iov_sema::types::Ty;
 use iov_syntax::ast::{self, ExprKind, Keyset, Stmt, Transition};
@@ -46,6 +47,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             );
         }
         let reject = self.block("reject");
+        self.parser_reject = Some(reject);
         blocks.insert("accept".into(), done);
         blocks.insert("reject".into(), reject);
         self.goto(blocks["start"]);
@@ -124,6 +126,71 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.goto(done);
         // The control reads headers by their slots (`dynamic_slots`), not by the cursor.
         self.dynamic_cursor = false;
+        self.parser_reject = None;
+    }
+
+    /// `pkt.lookahead<bit<N>>()`: the next `N` bits at the cursor, which stays; a packet
+    /// that ends sooner is rejected with PacketTooShort, as P4 defines.
+    pub fn lookahead(&mut self, e: &ast::Expr) -> IntValue<'ctx> {
+        let bits = match self.ty(e) {
+            Ty::Bit(n) | Ty::Int(n) if (1..=128).contains(&n) => n,
+            _ => {
+                self.unsupported(
+                    e.span,
+                    "`lookahead` of a type other than `bit<N>` or `int<N>`",
+                );
+                return self.bpf.c(1, 0);
+            }
+        };
+        let Some(reject) = self.parser_reject else {
+            self.unsupported(e.span, "`lookahead` outside a parser");
+            return self.bpf.c(bits, 0);
+        };
+        let bytes = u64::from(bits.div_ceil(8));
+        let i64t = self.bpf.ctx.i64_type();
+        let b = &self.bpf.b;
+        let cur = b
+            .build_load(i64t, self.cursor, "cur")
+            .expect("load")
+            .into_int_value();
+        let far = b
+            .build_int_compare(
+                IntPredicate::UGT,
+                cur,
+                i64t.const_int(super::NOT_VALID - bytes, false),
+                "far",
+            )
+            .expect("cmp");
+        let fail = self.block("lookahead_short");
+        let near = self.block("lookahead_near");
+        self.bpf
+            .b
+            .build_conditional_branch(far, fail, near)
+            .expect("br");
+        self.bpf.b.position_at_end(near);
+        let cur = self.bounded(cur, self.dynamic_cursor);
+        let start = self.bpf.byte_ptr(self.data, cur);
+        let end = self.bpf.byte_ptr(start, i64t.const_int(bytes, false));
+        let short = if self.omit_bounds_checks {
+            self.bpf.c(1, 0)
+        } else {
+            let data_end = self.bpf.data_end();
+            self.bpf
+                .b
+                .build_int_compare(IntPredicate::UGT, end, data_end, "short")
+                .expect("cmp")
+        };
+        let ok = self.block("lookahead_ok");
+        self.bpf
+            .b
+            .build_conditional_branch(short, fail, ok)
+            .expect("br");
+        self.bpf.b.position_at_end(fail);
+        let code = self.error_code("PacketTooShort");
+        self.set(self.parser_error, 32, code);
+        self.goto(reject);
+        self.bpf.b.position_at_end(ok);
+        self.load_bits(start, 0, bits)
     }
 
     pub fn error_code(&self, name: &str) -> u128 {

@@ -14,6 +14,7 @@ use inkwell::IntPredicate;
 use iov_manifest as manifest;
 use iov_sema::types::Ty;
 use iov_syntax::ast::{self, Keyset, TableProp};
+use std::collections::HashMap;
 
 /// The most entries the scanned (ternary, range, optional) tables of a program may have in
 /// all: the kernel verifier walks every slot of every scan, about 500 steps each, and stops
@@ -41,6 +42,9 @@ pub struct TableGen<'ctx> {
     pub declared_default: Option<(String, Vec<u128>)>,
     pub value_size: u32,
     pub data_plane: Option<manifest::DataPlane>,
+    /// Arguments bound in the `actions` list (`mark(hdr.ipv4.dscp)`), by action: they give
+    /// the action's directional parameters, the entry gives the rest.
+    pub bound: HashMap<String, Vec<ast::Expr>>,
 }
 
 impl TableGen<'_> {
@@ -210,6 +214,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let mut actions = Vec::new();
         let mut value_size = 4;
+        let bound: HashMap<String, Vec<ast::Expr>> = action_refs
+            .iter()
+            .filter_map(|a| Some((a.name.name.clone(), a.args.clone()?)))
+            .collect();
         for (i, a) in action_refs.iter().enumerate() {
             let params = self
                 .actions
@@ -395,6 +403,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 declared_default,
                 value_size,
                 data_plane,
+                bound,
             },
         );
     }
@@ -486,6 +495,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let keys = t.keys.clone();
         let actions = t.actions.clone();
         let declared_default = t.declared_default.clone();
+        let bound = t.bound.clone();
         let data_plane = t.data_plane.clone();
         let (found, key) = match kind {
             manifest::MapKind::Array => (self.scan(map, size, key_size, &keys), None),
@@ -558,7 +568,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .iter()
                 .map(|p| self.load_bits(value, p.offset * 8 + (p.bytes * 8 - p.bits), p.bits))
                 .collect();
-            self.inline_action(&a.name, args, span);
+            self.inline_table_action(
+                &a.name,
+                args,
+                bound.get(&a.name).map_or(&[][..], |b| &b[..]),
+                span,
+            );
             self.goto(done);
         }
         // Id 0 is never an entry's action: the default slot was never written.
@@ -577,7 +592,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     .zip(consts)
                     .map(|(p, v)| self.bpf.c(p.bits, v))
                     .collect();
-                self.inline_action(&a.name, args, span);
+                self.inline_table_action(
+                    &a.name,
+                    args,
+                    bound.get(&a.name).map_or(&[][..], |b| &b[..]),
+                    span,
+                );
                 self.goto(done);
             }
         }
