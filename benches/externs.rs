@@ -28,8 +28,7 @@ control C(inout h_t hdr, inout std_meta_t meta) {
     meter(1, MeterType.packets) m;
     apply { CALL }
 }
-deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); } }
-xdp(P(), C(), D()) main;
+xdp(P(), C()) main;
 "#;
 
 const TUPLE: &str =

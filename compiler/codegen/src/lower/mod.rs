@@ -27,6 +27,7 @@ mod parser;
 mod stack;
 mod structs;
 mod table;
+mod table_lookup;
 mod table_write;
 
 use crate::bpf::Bpf;
