@@ -16,7 +16,11 @@
 //! - Otherwise the emitted headers are assembled in a per-CPU scratch buffer, the packet
 //!   start moves by the difference (`bpf_xdp_adjust_head`; at TC `bpf_skb_change_head` to
 //!   grow, `bpf_skb_adjust_room` at the MAC layer to shrink) and the assembled headers are
-//!   stored at the front with one `store_bytes` helper call. The payload is not touched.
+//!   stored at the front with one `store_bytes` helper call. The payload is not touched, nor
+//!   is the kept tail: the last emitted headers that lie in the packet end to end up to the
+//!   payload (a VLAN push rewrites the Ethernet header and the tag, not the IPv4 and TCP
+//!   headers behind them). At TC a shrink needs the rewritten front to cover 14 bytes; when
+//!   it would not, the tail is given up and every emitted header is rewritten.
 //!   Bytes skipped with `advance` are not headers and are not kept here, as P4 defines.
 //!
 //! Headers the program may set valid live in the scratch buffer (a per-CPU array of one
@@ -640,19 +644,113 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("br");
     }
 
-    /// Assembles the emitted headers in scratch, moves the packet start, stores them.
+    /// Which emitted headers form the kept tail: valid headers that stay in the packet (not
+    /// held in scratch), end to end up to `payload`, after the last header that does not.
+    /// They keep their bytes where they are; only what comes before them is rewritten.
+    /// Returns, per op, whether it is in the tail, and where the tail starts.
+    fn kept_tail(
+        &self,
+        ops: &[HeaderVar<'ctx>],
+        payload: IntValue<'ctx>,
+    ) -> (Vec<IntValue<'ctx>>, IntValue<'ctx>) {
+        let mut tail = payload;
+        let mut open = self.bpf.c(1, 1);
+        let mut in_tail = vec![self.bpf.c(1, 0); ops.len()];
+        for (i, h) in ops.iter().enumerate().rev() {
+            let valid = self.is_valid(*h);
+            let b = &self.bpf.b;
+            let qualifies = if h.scratch.is_some() || h.scratch_at.is_some() {
+                self.bpf.c(1, 0)
+            } else {
+                let off = self.offset_of(*h);
+                let end = b
+                    .build_int_add(off, self.bpf.c(64, u128::from(h.size)), "tend")
+                    .expect("add");
+                let meets = b
+                    .build_int_compare(IntPredicate::EQ, end, tail, "meets")
+                    .expect("cmp");
+                let take = b.build_and(open, valid, "tv").expect("and");
+                let take = b.build_and(take, meets, "take").expect("and");
+                tail = b
+                    .build_select(take, off, tail, "tail")
+                    .expect("select")
+                    .into_int_value();
+                in_tail[i] = take;
+                meets
+            };
+            let b = &self.bpf.b;
+            // A valid header that cannot join closes the tail; an invalid one is no header.
+            let blocks = b
+                .build_and(valid, b.build_not(qualifies, "nq").expect("not"), "blocks")
+                .expect("and");
+            open = b
+                .build_and(open, b.build_not(blocks, "nb").expect("not"), "open")
+                .expect("and");
+        }
+        if self.hook == Hook::Xdp {
+            return (in_tail, tail);
+        }
+        // At TC a shrink removes bytes right after the first 14: the rewritten front must
+        // cover them, or the tail is given up (everything is rewritten, as with no tail).
+        let b = &self.bpf.b;
+        let mut front = self.bpf.c(64, 0);
+        for (h, kept) in ops.iter().zip(&in_tail) {
+            let valid = self.is_valid(*h);
+            let staged = b
+                .build_and(valid, b.build_not(*kept, "nk").expect("not"), "st")
+                .expect("and");
+            let size = b
+                .build_select(
+                    staged,
+                    self.bpf.c(64, u128::from(h.size)),
+                    self.bpf.c(64, 0),
+                    "sz",
+                )
+                .expect("select")
+                .into_int_value();
+            front = b.build_int_add(front, size, "front").expect("add");
+        }
+        let grows = b
+            .build_int_compare(IntPredicate::UGE, front, tail, "grows")
+            .expect("cmp");
+        let covers = b
+            .build_int_compare(IntPredicate::UGE, front, self.bpf.c(64, 14), "covers")
+            .expect("cmp");
+        let keep = b.build_or(grows, covers, "keep").expect("or");
+        for k in &mut in_tail {
+            *k = b.build_and(*k, keep, "kt").expect("and");
+        }
+        let tail = b
+            .build_select(keep, tail, payload, "tail")
+            .expect("select")
+            .into_int_value();
+        (in_tail, tail)
+    }
+
+    /// Assembles the emitted headers before the kept tail in scratch, moves the packet start
+    /// so the tail stays where it is relative to the new front, and stores them there.
     fn rebuild(&mut self, ops: &[HeaderVar<'ctx>], payload: IntValue<'ctx>) {
         let s = self
             .scratch
             .expect("a deparser that moves headers has scratch");
         let i64t = self.bpf.ctx.i64_type();
+        let (in_tail, tail) = self.kept_tail(ops, payload);
         let area = self
             .bpf
             .byte_ptr(s.ptr, self.bpf.c(64, u128::from(s.out_base)));
         let mask = self.bpf.c(64, u128::from(s.out_cap - 1));
         let mut out = self.bpf.c(64, 0);
-        for h in ops {
+        for (h, kept) in ops.iter().zip(&in_tail) {
             let valid = self.is_valid(*h);
+            let valid = self
+                .bpf
+                .b
+                .build_and(
+                    valid,
+                    self.bpf.b.build_not(*kept, "nk").expect("not"),
+                    "stage",
+                )
+                .expect("and");
             let at = self.bpf.b.build_and(out, mask, "at").expect("and");
             let copy = self.block("stage");
             let done = self.block("staged");
@@ -686,7 +784,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
         let b = &self.bpf.b;
         let len = self.bpf.mask_offset(out, u64::from(s.out_cap - 1));
-        let delta = b.build_int_sub(payload, len, "delta").expect("sub");
+        let delta = b.build_int_sub(tail, len, "delta").expect("sub");
         let failed = self.block("deparse_failed");
         let moved = self.block("deparse_moved");
         self.move_start(delta, len, moved, failed);
