@@ -138,6 +138,8 @@ impl Cx {
                         }
                     }
                     Item::Action(a) => bodies.push(&a.body.stmts),
+                    // A parser may assign a header too (`h = pkt.lookahead<H>()`).
+                    Item::Parser(p) => bodies.extend(p.states.iter().map(|s| &s.body[..])),
                     _ => {}
                 }
             }

@@ -24,6 +24,7 @@ mod externs;
 mod hash;
 mod meter;
 mod parser;
+mod rebuild;
 mod stack;
 mod structs;
 mod table;

@@ -8,7 +8,7 @@
 
 use super::Gen;
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::IntValue;
+use inkwell::values::{IntValue, PointerValue};
 use inkwell::IntPredicate;
 use iov_sema::types::Ty;
 use iov_syntax::ast::{self, ExprKind, Keyset, Stmt, Transition};
@@ -135,18 +135,39 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let bits = match self.ty(e) {
             Ty::Bit(n) | Ty::Int(n) if (1..=128).contains(&n) => n,
             _ => {
-                self.unsupported(
-                    e.span,
-                    "`lookahead` of a type other than `bit<N>` or `int<N>`",
-                );
+                self.unsupported(e.span, "`lookahead` of this type here");
                 return self.bpf.c(1, 0);
             }
         };
+        match self.peek(e, bits.div_ceil(8)) {
+            Some((_, start)) => self.load_bits(start, 0, bits),
+            None => self.bpf.c(bits, 0),
+        }
+    }
+
+    /// `h = pkt.lookahead<H>()`: header `h` (held in scratch, as every assigned header is)
+    /// gets the next bytes at the cursor and becomes valid; the cursor stays.
+    pub fn lookahead_header(&mut self, h: super::HeaderVar<'ctx>, e: &ast::Expr) {
+        let Some(dst) = self.scratch_base(h) else {
+            self.unsupported(e.span, "`lookahead` into this header");
+            return;
+        };
+        if let Some((cur, _)) = self.peek(e, h.size) {
+            self.load_bytes(cur, dst, h.size);
+            let was = self.is_valid(h);
+            self.mark_changed(self.bpf.b.build_not(was, "nw").expect("not"));
+            self.set_offset(h, self.bpf.c(64, u128::from(super::deparser::FRESH)));
+        }
+    }
+
+    /// Checks that `bytes` bytes follow the cursor (else rejects with PacketTooShort); the
+    /// cursor and its packet pointer.
+    fn peek(&mut self, e: &ast::Expr, bytes: u32) -> Option<(IntValue<'ctx>, PointerValue<'ctx>)> {
         let Some(reject) = self.parser_reject else {
             self.unsupported(e.span, "`lookahead` outside a parser");
-            return self.bpf.c(bits, 0);
+            return None;
         };
-        let bytes = u64::from(bits.div_ceil(8));
+        let bytes = u64::from(bytes);
         let i64t = self.bpf.ctx.i64_type();
         let b = &self.bpf.b;
         let cur = b
@@ -190,7 +211,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.set(self.parser_error, 32, code);
         self.goto(reject);
         self.bpf.b.position_at_end(ok);
-        self.load_bits(start, 0, bits)
+        Some((cur, start))
     }
 
     pub fn error_code(&self, name: &str) -> u128 {
