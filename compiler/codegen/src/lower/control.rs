@@ -57,20 +57,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
 
     fn declare_var(&mut self, v: &ast::VarDecl) {
         let ty = self.p.expr_types.get(&v.name.span).cloned();
-        let named = match &v.ty {
-            ast::TypeRef::Named(n, args, _) if args.is_empty() => self
-                .p
-                .structs
-                .iter()
-                .position(|s| s.name == n.name)
-                .map(Ty::Struct),
-            _ => None,
-        };
-        if let Some(id) = ty
-            .as_ref()
-            .or(named.as_ref())
-            .and_then(|t| self.plain_struct(t))
-        {
+        if let Some(id) = self.var_struct(v) {
             self.declare_struct_var(v, id);
             return;
         }

@@ -112,6 +112,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.headers.insert(format!("{path}[{i}]"), e);
             }
         }
+        regions += self.plan_local_headers(regions);
         let most = deparser.map_or(0, |c| self.emitted_bytes(&c.apply.stmts));
         let out_cap = if active {
             (most + 1).next_power_of_two()
@@ -316,7 +317,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         };
         let was = self.is_valid(h);
         if !valid {
-            self.mark_changed(was);
+            if !h.local {
+                self.mark_changed(was);
+            }
             self.set_offset(h, self.bpf.c(64, u128::from(NOT_VALID)));
             return;
         }
@@ -339,7 +342,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.bpf.b.build_store(p, i8t.const_zero()).expect("store");
         }
         self.set_offset(h, self.bpf.c(64, u128::from(FRESH)));
-        self.mark_changed(self.bpf.c(1, 1));
+        if !h.local {
+            self.mark_changed(self.bpf.c(1, 1));
+        }
         self.goto(done);
         self.bpf.b.position_at_end(done);
     }
@@ -359,8 +364,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(lhs.span, "assigning this header");
             return;
         };
+        self.copy_header(dst, src, lhs.span);
+    }
+
+    /// Header `dst` becomes a copy of `src`: its contents and its validity.
+    pub fn copy_header(&mut self, dst: HeaderVar<'ctx>, src: HeaderVar<'ctx>, span: Span) {
         let Some(to) = self.scratch_base(dst) else {
-            self.unsupported(lhs.span, "assigning to this header");
+            self.unsupported(span, "assigning to this header");
             return;
         };
         let src_valid = self.is_valid(src);
@@ -390,7 +400,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("select")
             .into_int_value();
         let flip = b.build_xor(was, src_valid, "flip").expect("xor");
-        self.mark_changed(flip);
+        if !dst.local {
+            self.mark_changed(flip);
+        }
         self.set_offset(dst, new);
     }
 

@@ -61,6 +61,9 @@ pub struct HeaderVar<'ctx> {
     /// The same for a stack element chosen at run time (`.next`, `.last`): the region's
     /// offset in the scratch buffer, computed from the index and bounded by a mask.
     pub scratch_at: Option<IntValue<'ctx>>,
+    /// A header of a local struct variable: never in the packet, never emitted unless named,
+    /// and its validity is no change to the packet's.
+    pub local: bool,
 }
 
 /// The offset of a header that is not valid: beyond the end of any packet a hook sees in
@@ -166,6 +169,9 @@ pub struct Gen<'a, 'ctx> {
     pub scratch: Option<deparser::Scratch<'ctx>>,
     /// The deparser's state.
     pub deparse: deparser::Deparse<'ctx>,
+    /// Scratch regions of the headers inside local struct variables, by the declaration's
+    /// span and the header's path below the variable (see `structs`).
+    pub local_headers: HashMap<(iov_diagnostics::Span, String), u32>,
 }
 
 /// A table being applied: its name and the key it was looked up with (none for scanned
@@ -622,6 +628,7 @@ pub fn lower<'a, 'ctx>(
         applying: None,
         scratch: None,
         deparse: Default::default(),
+        local_headers: HashMap::new(),
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
@@ -647,6 +654,7 @@ pub fn lower<'a, 'ctx>(
                             narrow: false,
                             scratch: None,
                             scratch_at: None,
+                            local: false,
                         },
                     );
                 }
@@ -667,6 +675,7 @@ pub fn lower<'a, 'ctx>(
                             narrow: true,
                             scratch: None,
                             scratch_at: None,
+                            local: false,
                         };
                         g.headers.insert(format!("{path}[{i}]"), h);
                         elems.push(h);
@@ -687,6 +696,7 @@ pub fn lower<'a, 'ctx>(
                                 narrow: true,
                                 scratch: None,
                                 scratch_at: None,
+                                local: false,
                             },
                             scratch: None,
                         },

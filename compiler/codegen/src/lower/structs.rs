@@ -1,17 +1,19 @@
-//! Struct-typed variables: a struct of bit strings, booleans, enums and errors (and structs
-//! of those) declared in a control or an action.
+//! Struct-typed variables: a struct of bit strings, booleans, enums, errors, headers (and
+//! structs of those) declared in a control or an action.
 //!
 //! Takes: a variable declaration or a whole-struct assignment the checker typed as such a
-//! struct.
-//! Gives: one stack slot per leaf field, named by its path (`a.src`, `a.inner.x`), so field
-//! reads and writes and table keys work as for any variable; an initializer (another struct
-//! of the type) and `a = b` copy leaf by leaf, every leaf read before any is written.
-//! Structs that hold headers are not variables yet (E0700).
+//! struct; for headers inside one, scratch regions reserved when the deparser is planned.
+//! Gives: one stack slot per scalar leaf, named by its path (`a.src`, `a.inner.x`), so field
+//! reads and writes and table keys work as for any variable; each header leaf is a header
+//! held in scratch like one the program makes valid (it starts invalid, is never in the
+//! packet, and changes nothing the deparser sees unless emitted). An initializer (another
+//! struct of the type) and `a = b` copy leaf by leaf, every scalar read before any is
+//! written. Header stacks inside struct variables are not lowered yet (E0700).
 
-use super::{Gen, Scalar};
+use super::{Gen, HeaderVar, Scalar, NOT_VALID};
 use crate::layout::{self, Leaf};
 use iov_sema::types::Ty;
-use iov_syntax::ast::{self, StructKind};
+use iov_syntax::ast::{self, Item, Local, StructKind};
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// The struct type of `e` when it is a plain struct (no validity bit, not a header).
@@ -22,15 +24,86 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         }
     }
 
-    /// The leaf fields of struct `id` under `prefix`, when all are scalars.
-    fn scalar_leaves(&self, id: usize, prefix: &str) -> Option<Vec<(String, u32)>> {
+    /// The plain struct a variable declaration has, from its checked or its written type.
+    pub fn var_struct(&self, v: &ast::VarDecl) -> Option<usize> {
+        if let Some(id) = self
+            .p
+            .expr_types
+            .get(&v.name.span)
+            .and_then(|t| self.plain_struct(t))
+        {
+            return Some(id);
+        }
+        match &v.ty {
+            ast::TypeRef::Named(n, args, _) if args.is_empty() => self
+                .p
+                .structs
+                .iter()
+                .position(|s| s.name == n.name)
+                .filter(|id| self.p.structs[*id].kind != StructKind::Header),
+            _ => None,
+        }
+    }
+
+    /// Reserves scratch regions, from `base` on, for the headers inside every struct variable
+    /// the program declares; the bytes reserved. A declaration keeps its regions however
+    /// often its action is inlined (one runs at a time).
+    pub fn plan_local_headers(&mut self, base: u32) -> u32 {
+        let mut decls: Vec<ast::VarDecl> = Vec::new();
+        let mut bodies: Vec<&[ast::Stmt]> = Vec::new();
+        for m in &self.p.modules {
+            for item in &m.ast.items {
+                match item {
+                    Item::Control(c) => {
+                        bodies.push(&c.apply.stmts);
+                        for l in &c.locals {
+                            match l {
+                                Local::Action(a) => bodies.push(&a.body.stmts),
+                                Local::Var(v) => decls.push(v.clone()),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Item::Action(a) => bodies.push(&a.body.stmts),
+                    _ => {}
+                }
+            }
+        }
+        for body in bodies {
+            iov_sema::deparse::walk(body, false, &mut |st, _| {
+                if let ast::Stmt::Var(v) = st {
+                    decls.push(v.clone());
+                }
+            });
+        }
+        let mut next = base;
+        for v in decls {
+            let Some(id) = self.var_struct(&v) else {
+                continue;
+            };
+            let mut leaves = Vec::new();
+            layout::flatten(self.p, id, "", &mut leaves);
+            for (path, leaf) in leaves {
+                if let Leaf::Header(h) = leaf {
+                    let size = layout::header_fields(self.p, h).1;
+                    self.local_headers.insert((v.span, path), next);
+                    next += size.div_ceil(8) * 8;
+                }
+            }
+        }
+        next - base
+    }
+
+    /// The leaves of struct `id` under `prefix`: scalars with their widths, headers with
+    /// their types, or `None` when one is a header stack.
+    fn leaves(&self, id: usize, prefix: &str) -> Option<Vec<(String, Leaf)>> {
         let mut leaves = Vec::new();
         layout::flatten(self.p, id, prefix, &mut leaves);
         leaves
             .into_iter()
             .map(|(path, leaf)| match leaf {
-                Leaf::Scalar(bits) => Some((path, bits)),
-                _ => None,
+                Leaf::Stack(..) => None,
+                other => Some((path, other)),
             })
             .collect()
     }
@@ -38,19 +111,50 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// `T name [= init];` for a plain struct `T` (struct `id`).
     pub fn declare_struct_var(&mut self, v: &ast::VarDecl, id: usize) {
         let name = v.name.name.clone();
-        let Some(leaves) = self.scalar_leaves(id, &name) else {
+        let Some(leaves) = self.leaves(id, &name) else {
             self.unsupported(
                 v.ty.span(),
-                "a variable of a struct type that holds headers",
+                "a variable of a struct type that holds a header stack",
             );
             return;
         };
-        for (path, bits) in &leaves {
-            let slot = self.alloca(*bits, path);
-            self.scopes
-                .last_mut()
-                .expect("scope")
-                .insert(path.clone(), Scalar { slot, bits: *bits });
+        for (path, leaf) in &leaves {
+            match leaf {
+                Leaf::Scalar(bits) => {
+                    let slot = self.alloca(*bits, path);
+                    self.scopes
+                        .last_mut()
+                        .expect("scope")
+                        .insert(path.clone(), Scalar { slot, bits: *bits });
+                }
+                Leaf::Header(h) => {
+                    let below = path[name.len()..].to_string();
+                    let Some(region) = self.local_headers.get(&(v.span, below)).copied() else {
+                        self.unsupported(v.ty.span(), "this struct variable");
+                        return;
+                    };
+                    let tmp = self.entry_builder();
+                    let slot = tmp.build_alloca(self.bpf.i(64), path).expect("alloca");
+                    tmp.build_store(slot, self.bpf.c(64, u128::from(NOT_VALID)))
+                        .expect("init");
+                    // Each run of the declaration starts with the header invalid.
+                    self.set(slot, 64, u128::from(NOT_VALID));
+                    let size = layout::header_fields(self.p, *h).1;
+                    self.headers.insert(
+                        path.clone(),
+                        HeaderVar {
+                            slot,
+                            id: *h,
+                            size,
+                            narrow: false,
+                            scratch: Some(region),
+                            scratch_at: None,
+                            local: true,
+                        },
+                    );
+                }
+                Leaf::Stack(..) => unreachable!("refused above"),
+            }
         }
         if let Some(init) = &v.init {
             self.bpf.at(v.span.start);
@@ -67,11 +171,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.copy_into(&dst, id, rhs);
     }
 
-    /// Struct `id` stored at `dst` gets the value of `src`: a struct of the same type
-    /// (every leaf read first, so `a = a` and overlapping copies are safe).
+    /// Struct `id` stored at `dst` gets the value of `src`, a struct of the same type: its
+    /// scalars (every one read first, so `a = a` and overlapping copies are safe), then its
+    /// headers, contents and validity.
     fn copy_into(&mut self, dst: &str, id: usize, src: &ast::Expr) {
-        let Some(leaves) = self.scalar_leaves(id, dst) else {
-            self.unsupported(src.span, "copying a struct that holds headers");
+        let Some(leaves) = self.leaves(id, dst) else {
+            self.unsupported(src.span, "copying a struct that holds a header stack");
             return;
         };
         let Some(from) = self.path_of(src) else {
@@ -79,24 +184,42 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             return;
         };
         let mut values = Vec::new();
-        for (path, _) in &leaves {
-            let suffix = &path[dst.len()..];
-            let Some(s) = self.lookup_scalar(&format!("{from}{suffix}")) else {
-                self.unsupported(src.span, "this struct value");
-                return;
-            };
-            let v = self
-                .bpf
-                .b
-                .build_load(self.bpf.i(s.bits), s.slot, "sf")
-                .expect("load")
-                .into_int_value();
-            values.push(v);
+        let mut headers = Vec::new();
+        for (path, leaf) in &leaves {
+            let there = format!("{from}{}", &path[dst.len()..]);
+            match leaf {
+                Leaf::Scalar(bits) => {
+                    let Some(s) = self.lookup_scalar(&there) else {
+                        self.unsupported(src.span, "this struct value");
+                        return;
+                    };
+                    let v = self
+                        .bpf
+                        .b
+                        .build_load(self.bpf.i(s.bits), s.slot, "sf")
+                        .expect("load")
+                        .into_int_value();
+                    values.push((path.clone(), *bits, v));
+                }
+                _ => {
+                    let (Some(d), Some(s)) = (
+                        self.headers.get(path).copied(),
+                        self.headers.get(&there).copied(),
+                    ) else {
+                        self.unsupported(src.span, "this struct value");
+                        return;
+                    };
+                    headers.push((d, s));
+                }
+            }
         }
-        for ((path, bits), v) in leaves.iter().zip(values) {
-            let v = self.fit(v, *bits);
-            let slot = self.lookup_scalar(path).expect("declared").slot;
+        for (path, bits, v) in values {
+            let v = self.fit(v, bits);
+            let slot = self.lookup_scalar(&path).expect("declared").slot;
             self.bpf.b.build_store(slot, v).expect("store");
+        }
+        for (d, s) in headers {
+            self.copy_header(d, s, src.span);
         }
     }
 }
