@@ -83,10 +83,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         match &v.ty {
             ast::TypeRef::Bit(w, _) | ast::TypeRef::Int(w, _) => match &w.kind {
                 ExprKind::Int(l) => l.value as u32,
-                _ => {
-                    self.unsupported(v.ty.span(), "a width given by a constant name");
-                    32
-                }
+                // A constant expression the checker evaluated (`bit<W>`, `bit<(W + 1)>`).
+                _ => u32::try_from(self.const_of(w)).unwrap_or(32).clamp(1, 128),
             },
             ast::TypeRef::Bool(_) => 1,
             ast::TypeRef::ErrorType(_) => 32,

@@ -8,9 +8,10 @@
 //! held in scratch like one the program makes valid (it starts invalid, is never in the
 //! packet, and changes nothing the deparser sees unless emitted). An initializer (another
 //! struct of the type) and `a = b` copy leaf by leaf, every scalar read before any is
-//! written. Header stacks inside struct variables are not lowered yet (E0700).
+//! written; a header stack inside one is a stack held in scratch, copied element by element
+//! with its next index.
 
-use super::{Gen, HeaderVar, Scalar, NOT_VALID};
+use super::{Gen, HeaderVar, Scalar, StackScratch, StackVar, NOT_VALID};
 use crate::layout::{self, Leaf};
 use iov_sema::types::Ty;
 use iov_syntax::ast::{self, Item, Local, StructKind};
@@ -84,40 +85,36 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let mut leaves = Vec::new();
             layout::flatten(self.p, id, "", &mut leaves);
             for (path, leaf) in leaves {
-                if let Leaf::Header(h) = leaf {
-                    let size = layout::header_fields(self.p, h).1;
-                    self.local_headers.insert((v.span, path), next);
-                    next += size.div_ceil(8) * 8;
+                match leaf {
+                    Leaf::Header(h) => {
+                        let size = layout::header_fields(self.p, h).1;
+                        self.local_headers.insert((v.span, path), next);
+                        next += size.div_ceil(8) * 8;
+                    }
+                    // Equal regions, a power of two of them (see `StackVar::scratch`).
+                    Leaf::Stack(h, n) => {
+                        let stride = layout::header_fields(self.p, h).1.div_ceil(8) * 8;
+                        self.local_headers.insert((v.span, path), next);
+                        next += n.next_power_of_two() * stride;
+                    }
+                    Leaf::Scalar(_) => {}
                 }
             }
         }
         next - base
     }
 
-    /// The leaves of struct `id` under `prefix`: scalars with their widths, headers with
-    /// their types, or `None` when one is a header stack.
-    fn leaves(&self, id: usize, prefix: &str) -> Option<Vec<(String, Leaf)>> {
+    /// The leaves of struct `id` under `prefix`: scalars, headers and header stacks.
+    fn leaves(&self, id: usize, prefix: &str) -> Vec<(String, Leaf)> {
         let mut leaves = Vec::new();
         layout::flatten(self.p, id, prefix, &mut leaves);
         leaves
-            .into_iter()
-            .map(|(path, leaf)| match leaf {
-                Leaf::Stack(..) => None,
-                other => Some((path, other)),
-            })
-            .collect()
     }
 
     /// `T name [= init];` for a plain struct `T` (struct `id`).
     pub fn declare_struct_var(&mut self, v: &ast::VarDecl, id: usize) {
         let name = v.name.name.clone();
-        let Some(leaves) = self.leaves(id, &name) else {
-            self.unsupported(
-                v.ty.span(),
-                "a variable of a struct type that holds a header stack",
-            );
-            return;
-        };
+        let leaves = self.leaves(id, &name);
         for (path, leaf) in &leaves {
             match leaf {
                 Leaf::Scalar(bits) => {
@@ -153,13 +150,69 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         },
                     );
                 }
-                Leaf::Stack(..) => unreachable!("refused above"),
+                Leaf::Stack(h, n) => {
+                    let below = path[name.len()..].to_string();
+                    let Some(base) = self.local_headers.get(&(v.span, below)).copied() else {
+                        self.unsupported(v.ty.span(), "this struct variable");
+                        return;
+                    };
+                    self.declare_local_stack(path, *h, *n, base);
+                }
             }
         }
         if let Some(init) = &v.init {
             self.bpf.at(v.span.start);
             self.copy_into(&name, id, init);
         }
+    }
+
+    /// A header stack inside a struct variable: elements in scratch from `base`, all
+    /// invalid, the next index 0.
+    fn declare_local_stack(&mut self, path: &str, h: usize, n: u32, base: u32) {
+        let size = layout::header_fields(self.p, h).1;
+        let stride = size.div_ceil(8) * 8;
+        let narrow = |g: &Self, name: &str| {
+            let tmp = g.entry_builder();
+            let slot = tmp.build_alloca(g.bpf.i(32), name).expect("alloca");
+            tmp.build_store(slot, g.bpf.c(32, u128::from(NOT_VALID)))
+                .expect("init");
+            g.set(slot, 32, u128::from(NOT_VALID));
+            slot
+        };
+        let mut elems = Vec::new();
+        for i in 0..n {
+            let e = HeaderVar {
+                slot: narrow(self, &format!("{path}[{i}]")),
+                id: h,
+                size,
+                narrow: true,
+                scratch: Some(base + i * stride),
+                scratch_at: None,
+                local: true,
+            };
+            self.headers.insert(format!("{path}[{i}]"), e);
+            elems.push(e);
+        }
+        let none = HeaderVar {
+            slot: narrow(self, &format!("{path}.none")),
+            scratch: None,
+            ..elems[0]
+        };
+        let next = self.alloca(32, &format!("{path}.next"));
+        self.set(next, 32, 0);
+        self.stacks.insert(
+            path.to_string(),
+            StackVar {
+                elems,
+                next,
+                none,
+                scratch: Some(StackScratch {
+                    base,
+                    stride,
+                    mask: n.next_power_of_two() - 1,
+                }),
+            },
+        );
     }
 
     /// `lhs = rhs` for plain structs.
@@ -175,16 +228,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// scalars (every one read first, so `a = a` and overlapping copies are safe), then its
     /// headers, contents and validity.
     fn copy_into(&mut self, dst: &str, id: usize, src: &ast::Expr) {
-        let Some(leaves) = self.leaves(id, dst) else {
-            self.unsupported(src.span, "copying a struct that holds a header stack");
-            return;
-        };
+        let leaves = self.leaves(id, dst);
         let Some(from) = self.path_of(src) else {
             self.unsupported(src.span, "this struct value");
             return;
         };
         let mut values = Vec::new();
         let mut headers = Vec::new();
+        let mut nexts = Vec::new();
         for (path, leaf) in &leaves {
             let there = format!("{from}{}", &path[dst.len()..]);
             match leaf {
@@ -201,7 +252,24 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         .into_int_value();
                     values.push((path.clone(), *bits, v));
                 }
-                _ => {
+                Leaf::Stack(..) => {
+                    let (Some(d), Some(s)) = (
+                        self.stacks.get(path).cloned(),
+                        self.stacks.get(&there).cloned(),
+                    ) else {
+                        self.unsupported(src.span, "this struct value");
+                        return;
+                    };
+                    let next = self
+                        .bpf
+                        .b
+                        .build_load(self.bpf.i(32), s.next, "sn")
+                        .expect("load")
+                        .into_int_value();
+                    nexts.push((d.next, next));
+                    headers.extend(d.elems.iter().copied().zip(s.elems.iter().copied()));
+                }
+                Leaf::Header(_) => {
                     let (Some(d), Some(s)) = (
                         self.headers.get(path).copied(),
                         self.headers.get(&there).copied(),
@@ -212,6 +280,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     headers.push((d, s));
                 }
             }
+        }
+        for (slot, v) in nexts {
+            self.bpf.b.build_store(slot, v).expect("store");
         }
         for (path, bits, v) in values {
             let v = self.fit(v, bits);
