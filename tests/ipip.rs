@@ -12,37 +12,10 @@
 
 mod net;
 
-use net::{hex, in_netns, ip, json, privileged, send, Net};
+use net::{crc32, hex, in_netns, ip, ipv4_checksum, json, privileged, send, Net};
 
 const VA_MAC: &str = "02:00:00:00:00:0a";
 const VD_MAC: &str = "02:00:00:00:00:0d";
-
-/// CRC-32 (ISO-HDLC), as `hash(HashAlgorithm.crc32, ...)` computes it.
-fn crc32(data: &[u8]) -> u32 {
-    let mut c = !0u32;
-    for b in data {
-        c ^= u32::from(*b);
-        for _ in 0..8 {
-            c = if c & 1 == 1 {
-                (c >> 1) ^ 0xedb8_8320
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-fn ipv4_checksum(h: &[u8]) -> u16 {
-    let mut s: u32 = h
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    while s >> 16 != 0 {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
 
 #[test]
 fn a_tunnelled_packet_is_taken_by_the_backends_kernel_byte_for_byte() {

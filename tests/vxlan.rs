@@ -11,7 +11,7 @@
 
 mod net;
 
-use net::{capture_while, hex, ip, json, privileged, send, Net};
+use net::{capture_while, hex, ip, ipv4_checksum, json, privileged, send, Net};
 use std::process::Command;
 
 /// Namespace C and the veth pair `ce`(C)-`ca`(A); removed when dropped.
@@ -145,17 +145,6 @@ fn datagram(dst_mac: &str, src_mac: &str, n: u8) -> Vec<u8> {
     let sum = ipv4_checksum(&f[14..34]);
     f[24..26].copy_from_slice(&sum.to_be_bytes());
     f
-}
-
-fn ipv4_checksum(h: &[u8]) -> u16 {
-    let mut s: u32 = h
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    while s >> 16 != 0 {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 fn counter(net: &Net, module: &str, name: &str, index: u64) -> (u64, u64) {

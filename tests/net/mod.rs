@@ -294,39 +294,36 @@ pub fn send_and_capture(
     in_iface: &str,
     frames: Vec<Vec<u8>>,
 ) -> Vec<Vec<u8>> {
-    let (out_iface, in_iface) = (out_iface.to_string(), in_iface.to_string());
-    in_netns(ns, move || {
-        let (rx, _) = packet_socket(&in_iface);
-        let (tx, addr) = packet_socket(&out_iface);
-        send_on(tx, &addr, &frames);
-        let mut got = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < deadline {
-            let mut buf = [0u8; 2048];
-            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
-            // SAFETY: receiving into live buffers of the advertised sizes.
-            let n = unsafe {
-                libc::recvfrom(
-                    rx,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                    (&mut from as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
+    let (ns2, out_iface) = (ns.to_string(), out_iface.to_string());
+    capture_while(ns, in_iface, move || send(&ns2, &out_iface, frames))
+}
+
+/// The RFC 1071 checksum of `h` (an IPv4 header with its checksum field zero).
+pub fn ipv4_checksum(h: &[u8]) -> u16 {
+    let mut s: u32 = h
+        .chunks(2)
+        .map(|w| u32::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while s >> 16 != 0 {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// CRC-32 (ISO-HDLC), as `hash(HashAlgorithm.crc32, ...)` computes it.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for b in data {
+        c ^= u32::from(*b);
+        for _ in 0..8 {
+            c = if c & 1 == 1 {
+                (c >> 1) ^ 0xedb8_8320
+            } else {
+                c >> 1
             };
-            if n > 0 && from.sll_pkttype != libc::PACKET_OUTGOING {
-                got.push(buf[..n as usize].to_vec());
-            }
         }
-        // SAFETY: closing descriptors we opened.
-        unsafe {
-            libc::close(rx);
-            libc::close(tx);
-        }
-        got
-    })
+    }
+    !c
 }
 
 pub fn hex(s: &str) -> Vec<u8> {

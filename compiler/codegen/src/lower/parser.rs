@@ -161,7 +161,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// Checks that `bytes` bytes follow the cursor (else rejects with PacketTooShort); the
-    /// cursor and its packet pointer.
+    /// cursor and its packet pointer. Offsets past what any packet holds fail at once, which
+    /// also gives the verifier a bound. `extract` and `lookahead` both start here.
     fn peek(&mut self, e: &ast::Expr, bytes: u32) -> Option<(IntValue<'ctx>, PointerValue<'ctx>)> {
         let Some(reject) = self.parser_reject else {
             self.unsupported(e.span, "`lookahead` outside a parser");
@@ -182,8 +183,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 "far",
             )
             .expect("cmp");
-        let fail = self.block("lookahead_short");
-        let near = self.block("lookahead_near");
+        let fail = self.block("too_short");
+        let near = self.block("fits_near");
         self.bpf
             .b
             .build_conditional_branch(far, fail, near)
@@ -201,7 +202,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .build_int_compare(IntPredicate::UGT, end, data_end, "short")
                 .expect("cmp")
         };
-        let ok = self.block("lookahead_ok");
+        let ok = self.block("fits");
         self.bpf
             .b
             .build_conditional_branch(short, fail, ok)
@@ -431,51 +432,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(target.span, "extracting a header longer than 255 bytes");
             return;
         }
-        let i64t = self.bpf.ctx.i64_type();
-        let b = &self.bpf.b;
-        let cur = b
-            .build_load(i64t, self.cursor, "cur")
-            .expect("load")
-            .into_int_value();
-        // Offsets past what any packet holds fail at once (and give the verifier a bound).
-        let far = b
-            .build_int_compare(
-                IntPredicate::UGT,
-                cur,
-                i64t.const_int(super::NOT_VALID - u64::from(size), false),
-                "far",
-            )
-            .expect("cmp");
-        let fail = self.block("too_short");
-        let near = self.block("extract_near");
-        self.bpf
-            .b
-            .build_conditional_branch(far, fail, near)
-            .expect("br");
-        self.bpf.b.position_at_end(near);
-        let b = &self.bpf.b;
-        let cur = self.bounded(cur, self.dynamic_cursor);
-        let start = self.bpf.byte_ptr(self.data, cur);
-        let end = self
-            .bpf
-            .byte_ptr(start, i64t.const_int(u64::from(size), false));
-        let too_short = if self.omit_bounds_checks {
-            self.bpf.c(1, 0)
-        } else {
-            let data_end = self.bpf.data_end();
-            b.build_int_compare(IntPredicate::UGT, end, data_end, "short")
-                .expect("cmp")
+        let Some((cur, _)) = self.peek(target, size) else {
+            return;
         };
-        let ok = self.block("extracted");
-        self.bpf
-            .b
-            .build_conditional_branch(too_short, fail, ok)
-            .expect("br");
-        self.bpf.b.position_at_end(fail);
-        let code = self.error_code("PacketTooShort");
-        self.set(self.parser_error, 32, code);
-        self.goto(reject);
-        self.bpf.b.position_at_end(ok);
+        let i64t = self.bpf.ctx.i64_type();
         self.set_offset(h, cur);
         self.extract_to_scratch(h, cur);
         let b = &self.bpf.b;
