@@ -22,6 +22,11 @@ use std::process::ExitCode;
 fn describe(r: &RunResult, errors: &[String]) -> String {
     match r.verdict.map(|v| (v.action, v.port, v.error)) {
         Some((VerdictAction::Drop, _, 0)) => "dropped".into(),
+        Some((VerdictAction::Drop, _, iov_manifest::VERDICT_MOVE_REFUSED)) => {
+            "dropped: the kernel refused to move the packet start for the deparser's headers \
+             (no headroom, or at TC a packet that cannot shrink)"
+                .into()
+        }
         Some((VerdictAction::Drop, _, e)) => format!(
             "rejected by the parser ({}) and dropped",
             errors

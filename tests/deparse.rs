@@ -6,6 +6,7 @@
 //! the parsed headers untouched (a random payload), the IPv4 protocol rewritten, nothing
 //! else changed. Every cut of a frame carrying a header, short of its end, takes the
 //! parser's reject path and is dropped, and a packet that keeps its headers moves nothing.
+//! A move the kernel refuses drops the packet unchanged and says so in the verdict.
 //!
 //! Needs root (skips with a message otherwise, and fails under CI=true).
 
@@ -20,8 +21,11 @@ use std::path::Path;
 
 fn load(file: &str) -> Module {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let checked = iov_sema::check(file, &text, &mut iov::loader::FsLoader::new(vec![]));
+    load_text(file, &std::fs::read_to_string(&path).unwrap())
+}
+
+fn load_text(file: &str, text: &str) -> Module {
+    let checked = iov_sema::check(file, text, &mut iov::loader::FsLoader::new(vec![]));
     assert!(!checked.has_errors(), "{file} checks clean");
     let opts = iov_codegen::Options {
         hook: None,
@@ -145,4 +149,53 @@ fn tc_adds_and_removes_headers_of_every_size() {
         "tests/programs/headers_move_tc.iov",
         &[60, 61, 64, 128, 1000, 1464],
     );
+}
+
+/// Removes a 2-byte header after Ethernet (type 88b5), or, with `EMPTY`, every header.
+const REMOVER: &str = r#"
+import std.net.*;
+header x_t { bit<16> v; }
+struct h_t { ethernet_t eth; x_t x; }
+parser P(packet_in pkt, out h_t hdr) {
+    state start { pkt.extract(hdr.eth); pkt.extract(hdr.x); transition accept; }
+}
+control C(inout h_t hdr, inout std_meta_t meta) { apply { hdr.x.setInvalid(); pass(); } }
+deparser D(packet_out pkt, inout h_t hdr) { apply { EMITS } }
+HOOK(P(), C(), D()) main;
+"#;
+
+#[test]
+fn a_move_the_kernel_refuses_drops_the_packet_unchanged_and_says_so() {
+    if !privileged() {
+        return;
+    }
+    let mut frame = vec![0x02; 12];
+    frame.extend([0x88, 0xb5, 0xaa, 0xbb]);
+    frame.extend(0..8u8);
+    // XDP: emitting nothing would leave 8 bytes, and the kernel keeps at least 14.
+    // TC: a frame that is not IPv4 or IPv6 cannot shrink.
+    for (hook, emits) in [
+        ("xdp", ""),
+        ("tc_ingress", "pkt.emit(hdr.eth); pkt.emit(hdr.x);"),
+    ] {
+        let text = REMOVER.replace("HOOK", hook).replace("EMITS", emits);
+        let m = load_text(hook, &text);
+        let r = m.run(&frame).unwrap();
+        let v = r.verdict.expect("a verdict");
+        assert_eq!(v.action, VerdictAction::Drop, "{hook}");
+        assert_eq!(v.error, iov_manifest::VERDICT_MOVE_REFUSED, "{hook}");
+        assert_eq!(r.data, frame, "{hook}: the packet is left as it came");
+        // A move the kernel allows goes through: at XDP, Ethernet kept and x removed.
+        if hook == "xdp" {
+            let text = REMOVER
+                .replace("HOOK", hook)
+                .replace("EMITS", "pkt.emit(hdr.eth); pkt.emit(hdr.x);");
+            let r = load_text(hook, &text).run(&frame).unwrap();
+            assert_eq!(
+                r.verdict.map(|v| (v.action, v.error)),
+                Some((VerdictAction::Pass, 0))
+            );
+            assert_eq!(r.data, [&frame[..14], &frame[16..]].concat());
+        }
+    }
 }

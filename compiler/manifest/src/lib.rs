@@ -36,6 +36,11 @@ pub const VERSION: u32 = 1;
 /// The ELF section that carries the manifest inside a compiled object.
 pub const SECTION: &str = ".iov.manifest";
 
+/// The verdict record's `error` when the deparser had to move the packet start and the
+/// kernel refused (no headroom; at TC a packet that cannot shrink): the packet is dropped.
+/// Other values are the parser's error by its value in `errors`.
+pub const VERDICT_MOVE_REFUSED: u32 = u32::MAX;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub version: u32,

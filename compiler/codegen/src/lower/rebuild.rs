@@ -247,6 +247,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.move_start(delta, len, moved, failed);
         self.bpf.b.position_at_end(failed);
         self.set(self.decision, 32, u128::from(decision::DROP));
+        // Said in the verdict record of a test build (`iov test` names it).
+        self.set(
+            self.parser_error,
+            32,
+            u128::from(iov_manifest::VERDICT_MOVE_REFUSED),
+        );
         let end = self.block("deparse_end");
         self.goto(end);
         self.bpf.b.position_at_end(moved);
