@@ -106,6 +106,30 @@ pub fn walk<'s>(stmts: &'s [Stmt], nested: bool, f: &mut dyn FnMut(&'s Stmt, boo
     }
 }
 
+/// Every statement list that runs: controls' `apply` blocks, actions (in controls and at top
+/// level) and parser states. The deparse pass and code generation's planning both walk them.
+pub fn bodies(modules: &[crate::Module]) -> Vec<&[Stmt]> {
+    let mut out: Vec<&[Stmt]> = Vec::new();
+    for m in modules {
+        for item in &m.ast.items {
+            match item {
+                Item::Control(c) => {
+                    out.push(&c.apply.stmts);
+                    for l in &c.locals {
+                        if let Local::Action(a) = l {
+                            out.push(&a.body.stmts);
+                        }
+                    }
+                }
+                Item::Action(a) => out.push(&a.body.stmts),
+                Item::Parser(p) => out.extend(p.states.iter().map(|s| &s.body[..])),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// Whether `inner` (a path) lies within `outer`: equal, a member, or an element of it.
 pub fn covers(outer: &str, inner: &str) -> bool {
     outer.is_empty()
@@ -125,25 +149,7 @@ impl Cx {
             ..Deparsing::default()
         };
         // Validity changes anywhere in the program.
-        let mut bodies: Vec<&[Stmt]> = Vec::new();
-        for m in &self.p.modules {
-            for item in &m.ast.items {
-                match item {
-                    Item::Control(c) => {
-                        bodies.push(&c.apply.stmts);
-                        for l in &c.locals {
-                            if let Local::Action(a) = l {
-                                bodies.push(&a.body.stmts);
-                            }
-                        }
-                    }
-                    Item::Action(a) => bodies.push(&a.body.stmts),
-                    // A parser may assign a header too (`h = pkt.lookahead<H>()`).
-                    Item::Parser(p) => bodies.extend(p.states.iter().map(|s| &s.body[..])),
-                    _ => {}
-                }
-            }
-        }
+        let bodies = bodies(&self.p.modules);
         for body in bodies {
             walk(body, false, &mut |st, _| {
                 if let Some((obj, m, _)) = method_call(st) {

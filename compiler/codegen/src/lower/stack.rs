@@ -38,7 +38,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         for i in cleared {
             self.set_offset(stack.elems[i], self.bpf.c(64, u128::from(NOT_VALID)));
         }
-        if shift > 0 {
+        // A stack of a local struct variable is no part of the packet.
+        if shift > 0 && !stack.elems.iter().any(|e| e.local) {
             self.mark_changed(self.bpf.c(1, 1));
         }
         // nextIndex: min(next + k, size) after a push, max(next - k, 0) after a pop.

@@ -50,32 +50,27 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// the program declares; the bytes reserved. A declaration keeps its regions however
     /// often its action is inlined (one runs at a time).
     pub fn plan_local_headers(&mut self, base: u32) -> u32 {
+        // Declared in a statement, or among a control's or a parser's locals.
         let mut decls: Vec<ast::VarDecl> = Vec::new();
-        let mut bodies: Vec<&[ast::Stmt]> = Vec::new();
-        for m in &self.p.modules {
-            for item in &m.ast.items {
-                match item {
-                    Item::Control(c) => {
-                        bodies.push(&c.apply.stmts);
-                        for l in &c.locals {
-                            match l {
-                                Local::Action(a) => bodies.push(&a.body.stmts),
-                                Local::Var(v) => decls.push(v.clone()),
-                                _ => {}
-                            }
-                        }
-                    }
-                    Item::Action(a) => bodies.push(&a.body.stmts),
-                    _ => {}
-                }
-            }
-        }
-        for body in bodies {
+        for body in iov_sema::deparse::bodies(&self.p.modules) {
             iov_sema::deparse::walk(body, false, &mut |st, _| {
                 if let ast::Stmt::Var(v) = st {
                     decls.push(v.clone());
                 }
             });
+        }
+        for m in &self.p.modules {
+            for item in &m.ast.items {
+                let locals = match item {
+                    Item::Control(c) => &c.locals,
+                    Item::Parser(p) => &p.locals,
+                    _ => continue,
+                };
+                decls.extend(locals.iter().filter_map(|l| match l {
+                    Local::Var(v) => Some(v.clone()),
+                    _ => None,
+                }));
+            }
         }
         let mut next = base;
         for v in decls {
