@@ -2,7 +2,8 @@
 //!
 //! Takes: one line: `add TABLE [PRIORITY] key:value ... action(param:value, ...)`,
 //! `modify TABLE key:value ... action(...)`, `setdefault TABLE action(...)`,
-//! `del TABLE key:value ...`, `get TABLE key:value ...`, `list [TABLE]`, `clear TABLE`.
+//! `del TABLE key:value ...`, `get TABLE key:value ...`, `list [TABLE]`, `clear TABLE`;
+//! and a group's line, `GROUP add|del PORT...` or `GROUP list` ([`group`]).
 //! Gives: a [`Line`]: a runtime [`Request`] for the lines that change a table, or a query;
 //! values are read by `values.rs`. Pure; docs/stf.md and docs/cli.md describe the syntax.
 
@@ -114,6 +115,54 @@ pub fn parse(words: &[&str]) -> Result<Line, String> {
         }
         other => return Err(format!("unknown command `{other}` (one of: {VERBS})")),
     })
+}
+
+/// What a group line asks: `GROUP add PORT...`, `GROUP del PORT...`, `GROUP list`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupOp {
+    Add(Vec<u32>),
+    Del(Vec<u32>),
+    List,
+}
+
+/// Reads `GROUP add|del PORT...` or `GROUP list` (the words after `iov group MODULE`, or
+/// after `group` in a `.stf` file). Ports are interface indexes, written as numbers.
+pub fn group(words: &[&str]) -> Result<(String, GroupOp), String> {
+    let usage = "write `GROUP add PORT...`, `GROUP del PORT...` or `GROUP list`";
+    let (Some(name), Some(op)) = (words.first(), words.get(1)) else {
+        return Err(format!(
+            "a group line needs a group and what to do: {usage}"
+        ));
+    };
+    let ports = || -> Result<Vec<u32>, String> {
+        if words.len() < 3 {
+            return Err(format!(
+                "`{op}` needs at least one port (an interface index)"
+            ));
+        }
+        words[2..]
+            .iter()
+            .map(|w| {
+                crate::values::literal(w)
+                    .ok()
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or_else(|| format!("`{w}` is not a port (an interface index, such as 3)"))
+            })
+            .collect()
+    };
+    let op = match *op {
+        "add" => GroupOp::Add(ports()?),
+        "del" => GroupOp::Del(ports()?),
+        "list" if words.len() == 2 => GroupOp::List,
+        "list" => {
+            return Err(format!(
+                "`list` takes no ports; `{}` is left over",
+                words[2]
+            ))
+        }
+        other => return Err(format!("unknown group command `{other}`: {usage}")),
+    };
+    Ok((name.to_string(), op))
 }
 
 fn no_more(verb: &str, words: &[&str]) -> Result<(), String> {

@@ -12,6 +12,7 @@ mod chain;
 mod counters;
 mod events;
 mod fmt;
+mod group;
 mod list;
 mod load;
 mod man;
@@ -132,6 +133,8 @@ enum Command {
     Counters(counters::Args),
     /// Read a module's registers, or write one.
     Registers(registers::Args),
+    /// A module's multicast groups: `iov group sw flood add 2 3 4`, `del`, `list`.
+    Group(group::Args),
     /// Read a module's meters, or set one cell: `iov meter r1 limits 3 srtcm cir:1M cbs:15k ebs:30k`.
     Meter(meters::Args),
     /// Print the records a module's digests send: `iov events r1 --json`.
@@ -200,6 +203,7 @@ fn main() -> ExitCode {
         Command::Table(args) => table::run(&args),
         Command::Counters(args) => counters::run(&args),
         Command::Registers(args) => registers::run(&args),
+        Command::Group(args) => group::run(&args),
         Command::Meter(args) => meters::run(&args),
         Command::Events(args) => events::run(&args),
         Command::Stats(args) => stats::run(&args),

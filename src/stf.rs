@@ -94,6 +94,11 @@ pub enum Command {
     /// `advance_time DURATION`: moves the test clock (what `timestamp()` reads) forward, in
     /// nanoseconds.
     AdvanceTime(u64),
+    /// `group NAME add PORT...`, `group NAME del PORT...`: changes a multicast group.
+    Group {
+        name: String,
+        op: control_line::GroupOp,
+    },
 }
 
 /// A duration: a whole number with a unit, `250ns`, `10us`, `5ms`, `2s`; in nanoseconds.
@@ -362,6 +367,13 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 let config = control_line::meter_setting(&words[3.min(words.len())..]).map_err(|e| (line, e))?;
                 Command::Meter { name, index, config }
             }
+            "group" => match control_line::group(&words[1..]) {
+                Ok((_, control_line::GroupOp::List)) => {
+                    return Err((line, "a packet test changes groups (`group NAME add PORT...`, `del`); it has nothing to list".into()))
+                }
+                Ok((name, op)) => Command::Group { name, op },
+                Err(e) => return Err((line, e)),
+            },
             "advance_time" => match (words.get(1), words.len()) {
                 (Some(w), 2) => Command::AdvanceTime(duration(w).map_err(|e| (line, e))?),
                 _ => return Err((line, "`advance_time` takes one duration, e.g. `advance_time 10ms`".into())),
@@ -432,7 +444,7 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 })?;
                 Command::CheckRegister { name, index, cmp, value }
             }
-            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, meter, advance_time, wait)"))),
+            other => return Err((line, format!("unknown command `{other}` (add, modify, setdefault, del, clear, packet, expect, check_counter, check_direct_counter, check_register, meter, advance_time, group, wait)"))),
         };
         out.push((line, cmd));
     }

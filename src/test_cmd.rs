@@ -36,6 +36,8 @@ fn describe(r: &RunResult, errors: &[String]) -> String {
         Some((VerdictAction::Pass, ..)) => "passed to the kernel".into(),
         Some((VerdictAction::Reflect, ..)) => "reflected".into(),
         Some((VerdictAction::Redirect, p, _)) => format!("sent to port {p}"),
+        Some((VerdictAction::Multicast, ..)) => "multicast".into(),
+        Some((VerdictAction::Flood, ..)) => "flooded".into(),
         Some((VerdictAction::Other(c), ..)) => format!("decision {c}"),
         None => format!("returned {}", r.retval),
     }
@@ -124,10 +126,16 @@ fn show_ns(ns: u64) -> String {
     format!("{ns}ns")
 }
 
-/// `expect drop`: the last run dropped its packet.
-fn check_dropped(r: &RunResult, errors: &[String]) -> Result<(), String> {
+/// `expect drop`: the last run dropped its packet, or sent it to a group of no ports.
+fn check_dropped(module: &Module, r: &RunResult, ingress: u32) -> Result<(), String> {
+    let errors = &module.manifest().errors;
     match r.verdict.map(|v| v.action) {
         Some(VerdictAction::Drop) => Ok(()),
+        Some(VerdictAction::Multicast | VerdictAction::Flood)
+            if outputs(module, r, ingress).is_ok_and(|d| d.is_empty()) =>
+        {
+            Ok(())
+        }
         _ => Err(format!(
             "expected the packet dropped, but it was {}",
             describe(r, errors)
@@ -187,13 +195,73 @@ impl Dest {
     }
 }
 
-fn dest_of(r: &RunResult) -> Option<Dest> {
-    match r.verdict.map(|v| (v.action, v.port))? {
-        (VerdictAction::Redirect, p) => Some(Dest::Port(p)),
-        (VerdictAction::Pass, _) => Some(Dest::Pass),
-        (VerdictAction::Reflect, _) => Some(Dest::Reflect),
-        _ => None,
+/// What `describe` leaves out: the ports a group's copies went out of, and a clone's.
+fn copies(r: &RunResult, dests: &[Dest]) -> String {
+    let Some(v) = r.verdict else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if matches!(v.action, VerdictAction::Multicast | VerdictAction::Flood) {
+        let ports: Vec<u32> = dests
+            .iter()
+            .filter_map(|d| match d {
+                Dest::Port(p) => Some(*p),
+                _ => None,
+            })
+            .take(dests.len() - usize::from(v.clone != 0))
+            .collect();
+        out = format!(", out of {}", show_ports(&ports));
     }
+    if v.clone != 0 {
+        out += &format!(", and a copy out of port {}", v.clone);
+    }
+    out
+}
+
+/// Ports as a list: `2, 3, 4`, or `none`.
+fn show_ports(ports: &[u32]) -> String {
+    if ports.is_empty() {
+        return "no ports".into();
+    }
+    let p: Vec<String> = ports.iter().map(u32::to_string).collect();
+    format!("ports {}", p.join(", "))
+}
+
+/// Everywhere a packet that arrived on `ingress` came out: its decision's destinations (a
+/// group's ports, as the group holds them now, which is what the kernel copies to: the
+/// devmap at XDP, the list the program walks at TC) and the port of its `clone`.
+fn outputs(module: &Module, r: &RunResult, ingress: u32) -> Result<Vec<Dest>, String> {
+    let Some(v) = r.verdict else {
+        return Ok(Vec::new());
+    };
+    let mut out = match v.action {
+        VerdictAction::Redirect => vec![Dest::Port(v.port)],
+        VerdictAction::Pass => vec![Dest::Pass],
+        VerdictAction::Reflect => vec![Dest::Reflect],
+        VerdictAction::Multicast | VerdictAction::Flood => {
+            let group = module
+                .manifest()
+                .groups
+                .get(v.port as usize)
+                .ok_or_else(|| {
+                    format!("the program named group {}, which it does not have", v.port)
+                })?;
+            // The kernel runs a packet of port 0 as from the loopback, index 1.
+            let came_in = if ingress == 0 { 1 } else { ingress };
+            module
+                .group_ports(&group.name)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|p| !(v.action == VerdictAction::Flood && *p == came_in))
+                .map(Dest::Port)
+                .collect()
+        }
+        VerdictAction::Drop | VerdictAction::Other(_) => Vec::new(),
+    };
+    if v.clone != 0 {
+        out.push(Dest::Port(v.clone));
+    }
+    Ok(out)
 }
 
 /// The destination and bytes of an `expect` other than `expect drop`.
@@ -316,12 +384,21 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
     let file = tests.display().to_string();
     // Packets arrive on the interface their `packet` line names: the runs happen in a
     // private network namespace with an interface at each index used (gone with the thread).
+    // A group's ports must be interfaces there too (an XDP group is a devmap of devices),
+    // and at TC the ports a packet is copied to (`clone`, groups), or the kernel refuses the copy.
+    let tc = module.manifest().hook != iov_manifest::Hook::Xdp;
     let ports: std::collections::BTreeSet<u32> = commands
         .iter()
-        .filter_map(|(_, c)| match c {
-            Command::Packet { port, .. } if *port > 1 => Some(*port),
-            _ => None,
+        .flat_map(|(_, c)| match c {
+            Command::Packet { port, .. } => vec![*port],
+            Command::Group {
+                op: iov::control_line::GroupOp::Add(ports),
+                ..
+            } => ports.clone(),
+            Command::Expect(Outcome::Port(port, _)) if tc => vec![*port],
+            _ => Vec::new(),
         })
+        .filter(|p| *p > 1)
         .collect();
     let ports: Vec<u32> = ports.into_iter().collect();
     std::thread::scope(|s| {
@@ -460,6 +537,7 @@ fn run_commands(
     // The last packet's run: its result, or why the kernel did not run it (then its
     // `expect` fails rather than judging the packet before it).
     let mut last: Option<(usize, Result<RunResult, String>)> = None;
+    let mut last_port = 0;
     // Outputs and expectations, queued per destination and matched in order (p4c's STF).
     let mut queues = Queues::default();
     for (line, cmd) in commands {
@@ -471,23 +549,29 @@ fn run_commands(
                 .map_err(|e| e.to_string()),
             Command::Packet { port, bytes } => match module.run_on(bytes, *port) {
                 Ok(r) => {
+                    last_port = *port;
                     digests.collect(*line);
+                    let dests = outputs(module, &r, *port);
                     println!(
-                        "{at}: packet in on port {port} ({} bytes): {}",
+                        "{at}: packet in on port {port} ({} bytes): {}{}",
                         bytes.len(),
-                        describe(&r, &module.manifest().errors)
+                        describe(&r, &module.manifest().errors),
+                        copies(&r, dests.as_deref().unwrap_or(&[]))
                     );
                     captures.arrived(*port, *line, bytes);
-                    if let Some(d) = dest_of(&r) {
-                        match d {
-                            Dest::Port(p) => captures.sent(p, *line, &r.data),
-                            Dest::Reflect => captures.sent(*port, *line, &r.data),
-                            Dest::Pass => captures.passed(*line, &r.data),
+                    let result = dests.map(|dests| {
+                        for d in dests {
+                            match d {
+                                Dest::Port(p) => captures.sent(p, *line, &r.data),
+                                Dest::Reflect => captures.sent(*port, *line, &r.data),
+                                Dest::Pass => captures.passed(*line, &r.data),
+                            }
+                            queues.output(d, *line, r.data.clone());
                         }
-                        queues.output(d, *line, r.data.clone());
-                    }
+                        None
+                    });
                     last = Some((*line, Ok(r)));
-                    Ok(None)
+                    result
                 }
                 Err(e) => {
                     last = Some((*line, Err(e.to_string())));
@@ -496,7 +580,7 @@ fn run_commands(
             },
             Command::Expect(Outcome::Drop) => match &last {
                 None => Err("`expect drop` before any `packet`".into()),
-                Some((_, Ok(r))) => check_dropped(r, &module.manifest().errors).map(|()| None),
+                Some((_, Ok(r))) => check_dropped(module, r, last_port).map(|()| None),
                 Some((packet_line, Err(_))) => Err(format!(
                     "the packet of line {packet_line} did not run (see above), so there is nothing to expect of it"
                 )),
@@ -551,6 +635,14 @@ fn run_commands(
                 }
                 digests.expect(name, fields).map(|()| None)
             }
+            Command::Group { name, op } => match op {
+                iov::control_line::GroupOp::Add(ports) => module.group_add(name, ports),
+                iov::control_line::GroupOp::Del(ports) => module.group_del(name, ports),
+                iov::control_line::GroupOp::List => Ok(()),
+            }
+            .and_then(|()| module.group_ports(name))
+            .map(|ports| Some(format!("group {name}: {}", show_ports(&ports))))
+            .map_err(|e| e.to_string()),
             Command::AdvanceTime(ns) => module
                 .clock()
                 .and_then(|now| module.set_clock(now.saturating_add(*ns)))

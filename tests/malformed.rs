@@ -249,6 +249,7 @@ fn garbage_after_any_byte_is_rejected_or_forwarded_only_when_parsed() {
                     action: VerdictAction::Other(0),
                     port: 0,
                     error: 0,
+                    clone: 0,
                 });
                 rejected += usize::from(v.error != 0);
                 sent += usize::from(forwarded(&r).is_some());

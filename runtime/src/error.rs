@@ -250,6 +250,9 @@ pub enum Error {
         known: String,
     },
 
+    #[error("multicast group `{group}` was left as it was: {why}")]
+    GroupRefused { group: String, why: String },
+
     #[error("{owner} has no {what} `{name}`; its {what}s are: {known}")]
     UnknownName {
         what: String,
@@ -401,6 +404,7 @@ impl Error {
             Error::UnknownTable { .. }
                 | Error::UnknownAction { .. }
                 | Error::UnknownExtern { .. }
+                | Error::GroupRefused { .. }
                 | Error::UnknownName { .. }
                 | Error::MissingName { .. }
                 | Error::DuplicateName { .. }

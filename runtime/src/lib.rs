@@ -75,6 +75,7 @@ mod deploy;
 mod digest;
 mod encode;
 mod error;
+mod group;
 mod manifest;
 mod meter;
 mod migrate;

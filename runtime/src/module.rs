@@ -358,7 +358,8 @@ pub(crate) fn map_data(map: &Map) -> Option<&MapData> {
         | Map::Array(d)
         | Map::PerCpuArray(d)
         | Map::ProgramArray(d)
-        | Map::RingBuf(d) => Some(d),
+        | Map::RingBuf(d)
+        | Map::DevMapHash(d) => Some(d),
         _ => None,
     }
 }
@@ -440,6 +441,24 @@ pub(crate) fn check_maps<'m>(
             key_size: 4,
             value_size: Some(iov_manifest::meter::SIZE as u32),
             max_entries: m.size,
+        });
+    }
+    for g in &manifest.groups {
+        expected.push(match g.kind {
+            iov_manifest::GroupKind::Devmap => Expect {
+                name: &g.map,
+                ty: MapType::DevMapHash,
+                key_size: 4,
+                value_size: Some(8),
+                max_entries: g.size,
+            },
+            iov_manifest::GroupKind::PortList => Expect {
+                name: &g.map,
+                ty: MapType::Hash,
+                key_size: 4,
+                value_size: Some(4 + 4 * g.size),
+                max_entries: 1,
+            },
         });
     }
     if let Some(c) = &manifest.clock_map {

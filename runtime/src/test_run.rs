@@ -23,6 +23,11 @@ pub enum VerdictAction {
     Drop,
     Redirect,
     Reflect,
+    /// `multicast(group)`: a copy out of every port of the group `port` (its index in the
+    /// manifest's `groups`).
+    Multicast,
+    /// `flood(group)`: as `Multicast`, but not out of the port the packet came in on.
+    Flood,
     /// A code this runtime does not know (a newer compiler).
     Other(u32),
 }
@@ -31,11 +36,14 @@ pub enum VerdictAction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub action: VerdictAction,
-    /// The egress port for [`VerdictAction::Redirect`], else whatever the program left.
+    /// The egress port for [`VerdictAction::Redirect`], the group's index for
+    /// [`VerdictAction::Multicast`] and [`VerdictAction::Flood`], else whatever the program left.
     pub port: u32,
     /// The parser's error by its value in the manifest's `errors` (0, `NoError`, when the
     /// parser accepted the packet); a packet with another error is always dropped.
     pub error: u32,
+    /// The port a copy went to through `clone(port)`, the kernel having taken it; 0: none.
+    pub clone: u32,
 }
 
 /// What one run of the program did.
@@ -192,12 +200,15 @@ impl Module {
             verdict::DROP => VerdictAction::Drop,
             verdict::REDIRECT => VerdictAction::Redirect,
             verdict::REFLECT => VerdictAction::Reflect,
+            verdict::MULTICAST => VerdictAction::Multicast,
+            verdict::FLOOD => VerdictAction::Flood,
             other => VerdictAction::Other(other),
         };
         Ok(Some(Verdict {
             action,
             port: word(4),
             error: word(8),
+            clone: word(12),
         }))
     }
 }

@@ -141,7 +141,8 @@ fn exact_fields_before_an_lpm_field_match_as_compiled() {
         Some(Verdict {
             action: VerdictAction::Redirect,
             port: 300,
-            error: 0
+            error: 0,
+            clone: 0,
         }),
         "bit<9> port 300 crosses the control plane intact"
     );
@@ -370,7 +371,8 @@ fn array_tables_and_direct_counters_match_as_compiled() {
         Some(Verdict {
             action: VerdictAction::Redirect,
             port: 300,
-            error: 0
+            error: 0,
+            clone: 0,
         }),
         "priority 20 wins over the /8 added before it"
     );

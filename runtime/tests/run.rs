@@ -70,7 +70,8 @@ fn router_default_action_passes_and_records_the_verdict() {
         Some(Verdict {
             action: VerdictAction::Pass,
             port: 0,
-            error: 0
+            error: 0,
+            clone: 0,
         })
     );
     assert_eq!(module.counter("hits", programs::PASS).unwrap(), (1, 60));
@@ -91,7 +92,8 @@ fn router_exact_entry_decides_and_its_argument_reaches_the_program() {
         Some(Verdict {
             action: VerdictAction::Redirect,
             port: 300,
-            error: 0
+            error: 0,
+            clone: 0,
         }),
         "port 300 encoded big-endian in 2 bytes and byte-swapped by the program"
     );

@@ -31,6 +31,7 @@ pub mod map_type {
     pub const PERCPU_ARRAY: u32 = 6;
     pub const LRU_HASH: u32 = 9;
     pub const LPM_TRIE: u32 = 11;
+    pub const DEVMAP_HASH: u32 = 25;
     pub const RINGBUF: u32 = 27;
 }
 
@@ -43,6 +44,8 @@ pub mod helper {
     pub const MAP_UPDATE_ELEM: u64 = 2;
     pub const MAP_DELETE_ELEM: u64 = 3;
     pub const REDIRECT: u64 = 23;
+    pub const CLONE_REDIRECT: u64 = 13;
+    pub const REDIRECT_MAP: u64 = 51;
     pub const KTIME_GET_NS: u64 = 5;
     pub const GET_PRANDOM_U32: u64 = 7;
     pub const TAIL_CALL: u64 = 12;

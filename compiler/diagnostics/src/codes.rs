@@ -85,6 +85,7 @@ codes! {
     E0502: "statement not allowed here",
     E0503: "switch case does not name an action of the table",
     E0504: "table applied more than once",
+    E0505: "operation the hook cannot perform",
     // The program's entry.
     E0600: "program has no entry",
     E0601: "entry blocks do not fit the hook",

@@ -59,6 +59,10 @@ pub struct Manifest {
     /// Digests: records the program sends to user space (absent before digests).
     #[serde(default)]
     pub digests: Vec<Digest>,
+    /// Multicast groups: sets of ports the control plane fills, that `multicast` and
+    /// `flood` send copies out of (absent before replication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
     /// Members of `error`, by value.
     pub errors: Vec<String>,
     /// A map of one `Verdict` recording the last packet's decision, present only in test
@@ -337,15 +341,48 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+/// A multicast group (`multicast_group(size) NAME;`): the ports, by interface index, that
+/// `multicast(NAME)` and `flood(NAME)` send a copy out of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Qualified with its control: `SwitchIngress.ports`.
+    pub name: String,
+    pub map: String,
+    /// The most ports the group holds.
+    pub size: u32,
+    pub kind: GroupKind,
+}
+
+/// How a group's map holds its ports; the hook decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    /// XDP: a BPF_MAP_TYPE_DEVMAP_HASH of `size` entries, which `bpf_redirect_map`
+    /// broadcasts to (`BPF_F_BROADCAST`): key the port's ifindex (`u32`, host order), value
+    /// the kernel's `struct bpf_devmap_val` (`u32` ifindex, the same, then `u32` 0: no
+    /// program runs on the copies).
+    Devmap,
+    /// TC: a BPF_MAP_TYPE_HASH of one entry (key `u32` 0): `u32 count`, then `size` slots of
+    /// `u32` ifindex (host order), the first `count` of them in use; the program clones the
+    /// packet to each. Writers replace the whole entry, so a packet sees the old list or the
+    /// new one, never a mixture.
+    PortList,
+}
+
 /// What the verdict map holds in test builds (host order).
 pub mod verdict {
-    /// Byte size of the record: `u32 action; u32 port; u32 error` (the parser's error, by
-    /// its value in the manifest's `errors`; 0 is `NoError`).
-    pub const SIZE: usize = 12;
+    /// Byte size of the record: `u32 action; u32 port; u32 error; u32 clone` (`error` is the
+    /// parser's error, by its value in the manifest's `errors`, 0 being `NoError`; `clone` the
+    /// port a copy went to with `clone(port)`, 0 for none).
+    pub const SIZE: usize = 16;
     pub const PASS: u32 = 1;
     pub const DROP: u32 = 2;
     pub const REDIRECT: u32 = 3;
     pub const REFLECT: u32 = 4;
+    /// `multicast(group)`: `port` is the group's index in the manifest's `groups`.
+    pub const MULTICAST: u32 = 5;
+    /// `flood(group)`: as `MULTICAST`, but not out of the port the packet came in on.
+    pub const FLOOD: u32 = 6;
 }
 
 impl Manifest {

@@ -446,8 +446,21 @@ impl Cx {
         }
     }
 
-    pub(crate) fn register_table(&mut self, name: &ast::Ident, actions: Vec<String>) {
-        self.tables.insert(name.name.clone(), TableInfo { actions });
+    pub(crate) fn register_table(
+        &mut self,
+        name: &ast::Ident,
+        actions: Vec<String>,
+        keys: Vec<Ty>,
+        written: bool,
+    ) {
+        self.tables.insert(
+            name.name.clone(),
+            TableInfo {
+                actions,
+                keys,
+                written,
+            },
+        );
         self.declare_local(
             name,
             Local {

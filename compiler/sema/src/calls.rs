@@ -36,6 +36,12 @@ impl Cx {
             {
                 self.check_add_entry(e, args)
             }
+            Ty::Callable(sig) if matches!(sig.kind, CallKind::TableLearn(_)) => {
+                let CallKind::TableLearn(t) = &sig.kind else {
+                    unreachable!()
+                };
+                self.check_learn(e, t, args)
+            }
             Ty::Callable(sig) => {
                 // Methods overloaded by their number of parameters (`meter.execute`).
                 let sig = self.overload(callee, &sig, args.len()).unwrap_or(*sig);
@@ -78,6 +84,92 @@ impl Cx {
             .iter()
             .find(|f| f.name == m.name && f.params.len() == n)?;
         Some(crate::names::method_signature(def, f, targs))
+    }
+
+    /// `t.learn(keys..., X(args))`: a value for each key of `t`, then an action `t` lists
+    /// with its arguments; `t` written by the data plane (E0413 otherwise).
+    fn check_learn(&mut self, e: &Expr, t: &str, args: &[Expr]) -> Ty {
+        let Some(info) = self.tables.get(t).cloned() else {
+            return Ty::Bool;
+        };
+        let help = "write a value for each key, in the table's order, then the action: `fdb.learn(hdr.eth.src, forward(meta.ingress_port))`";
+        if !info.written {
+            let d = Diagnostic::new(Code::E0413, format!("table `{t}` is not written by the data plane, so `learn` cannot add to it"), e.span)
+                .label("learns into a table without an idle timeout")
+                .help("give the table `idle_timeout = 300s;` (learned entries then age out) and exact keys only");
+            self.error(d);
+        }
+        if args.len() != info.keys.len() + 1 {
+            let d = Diagnostic::new(
+                Code::E0413,
+                format!(
+                    "`{t}.learn` takes {} key value{} and an action, not {} arguments",
+                    info.keys.len(),
+                    if info.keys.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+                e.span,
+            )
+            .label("wrong number of arguments")
+            .help(help);
+            self.error(d);
+            for a in args {
+                self.check_expr(a, None);
+            }
+            return Ty::Bool;
+        }
+        for (a, ty) in args.iter().zip(&info.keys) {
+            self.check_expr_as(a, ty);
+        }
+        let last = &args[args.len() - 1];
+        let call = match &last.kind {
+            ast::ExprKind::Call {
+                callee,
+                args: inner,
+                ..
+            } => match &callee.kind {
+                ast::ExprKind::Name(n) => Some((n, inner)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some((name, inner)) = call.filter(|(n, _)| info.actions.contains(&n.name)) else {
+            let d = Diagnostic::new(
+                Code::E0413,
+                format!(
+                    "the last argument of `{t}.learn` is an action of `{t}` with its arguments"
+                ),
+                last.span,
+            )
+            .label("not an action of the table")
+            .help(help);
+            self.error(d);
+            return Ty::Bool;
+        };
+        let Some(a) = self.action_info(&name.name) else {
+            return Ty::Bool;
+        };
+        self.p.references.push((name.span, a.span));
+        if a.params.iter().any(|p| p.direction.is_some()) || a.params.len() != inner.len() {
+            let d = Diagnostic::new(
+                Code::E0413,
+                format!(
+                    "an entry gives `{}` {} arguments, not {}",
+                    name.name,
+                    a.params.len(),
+                    inner.len()
+                ),
+                last.span,
+            )
+            .label("arguments do not match the action")
+            .help(help);
+            self.error(d);
+        } else {
+            for (x, p) in inner.iter().zip(&a.params) {
+                self.check_expr_as(x, &p.ty);
+            }
+        }
+        Ty::Bool
     }
 
     /// `add_entry(X(args))`: X an action whose parameters all come from the entry, called
@@ -173,9 +265,10 @@ impl Cx {
         let in_parser = self.ctx == Ctx::Parser;
         let in_deparser = self.ctx == Ctx::Deparser;
         let problem = match (&sig.kind, sig.name.as_str()) {
-            (CallKind::ExternFn, "drop" | "pass" | "send_to_port" | "reflect")
-                if in_parser || in_deparser =>
-            {
+            (
+                CallKind::ExternFn,
+                "drop" | "pass" | "send_to_port" | "reflect" | "multicast" | "flood" | "clone",
+            ) if in_parser || in_deparser => {
                 Some("forwarding decisions are taken in a control block or its actions")
             }
             (CallKind::ExternFn, "verify") if !in_parser => {
@@ -183,6 +276,9 @@ impl Cx {
             }
             _ => None,
         };
+        if matches!(sig.kind, CallKind::ExternFn) && sig.name == "clone" {
+            self.clones.push(e.span);
+        }
         if let Some(why) = problem {
             let d = Diagnostic::new(
                 Code::E0502,

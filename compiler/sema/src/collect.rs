@@ -65,6 +65,8 @@ pub struct Cx {
     pub(crate) applies: Vec<(String, Span)>,
     /// Every `add_entry(X(...))`: the action it is in (name, declaration), X, the call.
     pub(crate) add_entries: Vec<AddEntry>,
+    /// Every `clone(port)` call: the XDP hook cannot copy a packet (E0505).
+    pub(crate) clones: Vec<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -90,6 +92,10 @@ pub struct ActionCall {
 #[derive(Clone, Debug)]
 pub struct TableInfo {
     pub actions: Vec<String>,
+    /// The types of its keys, in order (for `t.learn(keys..., action(args))`).
+    pub keys: Vec<Ty>,
+    /// Whether the data plane may write it: exact keys, and `idle_timeout` or `add_on_miss`.
+    pub written: bool,
 }
 
 impl Cx {
@@ -120,6 +126,7 @@ impl Cx {
             action_calls: Vec::new(),
             applies: Vec::new(),
             add_entries: Vec::new(),
+            clones: Vec::new(),
         }
     }
 

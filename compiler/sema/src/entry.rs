@@ -297,6 +297,15 @@ impl Cx {
                 }
             }
         }
+        if e.hook.name == "xdp" {
+            for at in self.clones.clone() {
+                let d = Diagnostic::new(Code::E0505, "`clone` is not possible at the XDP hook", at)
+                    .label("copies a packet")
+                    .note("an XDP program hands the driver one verdict for one frame, and the kernel offers it no helper that copies a frame; a copy is made only by a redirect to a devmap with `BPF_F_BROADCAST`")
+                    .help("at XDP, mirror with a group: put the port the packet goes to and the mirror port in a `multicast_group` and call `multicast(group)`; or attach the program at `tc_ingress`, where `clone` works");
+                self.error(d);
+            }
+        }
         if ok && refs.len() == e.blocks.len() {
             self.p.entry = Some(Entry {
                 hook: e.hook.name.clone(),

@@ -167,7 +167,7 @@ impl Program {
                 .iter()
                 .map(|m| m.name.clone())
                 .collect(),
-            Ty::Table(_) => names(&["apply"]),
+            Ty::Table(_) => names(&["apply", "learn"]),
             Ty::ApplyResult(_) => names(&["hit", "miss", "action_run"]),
             _ => vec![],
         }

@@ -145,14 +145,21 @@ impl Cx {
                     .find(|f| f.name == m.name)
                     .map(|f| Ty::Callable(Box::new(method_signature(def, f, targs))))
             }
-            Ty::Table(t) => (m.name == "apply").then(|| {
-                Self::method(
+            Ty::Table(t) => match m.name.as_str() {
+                "apply" => Some(Self::method(
                     "apply",
                     vec![],
                     Ty::ApplyResult(t.clone()),
                     CallKind::TableApply(t.clone()),
-                )
-            }),
+                )),
+                "learn" => Some(Self::method(
+                    "learn",
+                    vec![],
+                    Ty::Bool,
+                    CallKind::TableLearn(t.clone()),
+                )),
+                _ => None,
+            },
             Ty::ApplyResult(t) => match m.name.as_str() {
                 "hit" | "miss" => Some(Ty::Bool),
                 "action_run" => Some(Ty::ActionRun(t.clone())),

@@ -150,13 +150,20 @@ impl Cx {
             .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
             self.error(d);
         }
-        self.check_data_plane_writes(t, &keys, &listed);
-        self.register_table(&t.name, listed);
+        let written = self.check_data_plane_writes(t, &keys, &listed);
+        let key_types = keys.iter().map(|k| k.ty.clone()).collect();
+        self.register_table(&t.name, listed, key_types, written);
     }
 
     /// A table whose actions call `add_entry` adds on miss, lists every action added, and has
     /// exact keys only (as does a table with an idle timeout): E0413.
-    fn check_data_plane_writes(&mut self, t: &ast::TableDecl, keys: &[Key], listed: &[String]) {
+    /// True when the data plane may write the table (`learn`).
+    fn check_data_plane_writes(
+        &mut self,
+        t: &ast::TableDecl,
+        keys: &[Key],
+        listed: &[String],
+    ) -> bool {
         let prop = |name: &str| {
             t.props.iter().find_map(|p| match p {
                 TableProp::Other(n, e, s) if n.name == name => Some((e.clone(), *s)),
@@ -168,7 +175,11 @@ impl Cx {
             .as_ref()
             .is_some_and(|(e, _)| matches!(e.kind, ast::ExprKind::Bool(true)));
         let written = prop("idle_timeout").or_else(|| adds.then(|| add_on_miss.clone()).flatten());
+        let mut writable = written.is_some();
         if let Some((_, span)) = &written {
+            writable = !keys
+                .iter()
+                .any(|k| k.kind.as_deref().is_some_and(|kind| kind != "exact"));
             if keys
                 .iter()
                 .any(|k| k.kind.as_deref().is_some_and(|kind| kind != "exact"))
@@ -218,6 +229,7 @@ impl Cx {
                 }
             }
         }
+        writable
     }
 
     fn check_keys(&mut self, elems: &[ast::KeyElem]) -> Vec<Key> {

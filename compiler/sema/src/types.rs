@@ -74,6 +74,8 @@ pub enum CallKind {
     HeaderMethod,
     /// `t.apply()`.
     TableApply(String),
+    /// `t.learn(keys..., action(args))`.
+    TableLearn(String),
     /// A direct call of an action.
     Action(String),
 }

@@ -30,6 +30,7 @@ pub fn manifest(program: &str, hook: Hook, section: &str, function: &str) -> Man
         clock_map: None,
         meters: Vec::new(),
         digests: Vec::new(),
+        groups: Vec::new(),
         chain: None,
     }
 }

@@ -270,12 +270,26 @@ impl<'ctx> Bpf<'ctx> {
     /// types: the kernel refuses BTF types on program arrays, and aya (unlike libbpf) does
     /// not retry without them.
     pub fn prog_array(&self, name: &str, n: u32) -> GlobalValue<'ctx> {
+        self.sized_map(name, map_type::PROG_ARRAY, 4, 4, n)
+    }
+
+    /// A BTF-defined map whose key and value are given as sizes, not types, for the kinds
+    /// whose values the kernel interprets (program arrays, device maps) and so refuses BTF
+    /// types for.
+    pub fn sized_map(
+        &self,
+        name: &str,
+        kind: u32,
+        key: u32,
+        value: u32,
+        n: u32,
+    ) -> GlobalValue<'ctx> {
         let scope = self.cu.as_debug_info_scope();
         let members = [
-            self.uint_member(scope, "type", map_type::PROG_ARRAY, 0),
+            self.uint_member(scope, "type", kind, 0),
             self.uint_member(scope, "max_entries", n, 64),
-            self.uint_member(scope, "key_size", 4, 128),
-            self.uint_member(scope, "value_size", 4, 192),
+            self.uint_member(scope, "key_size", key, 128),
+            self.uint_member(scope, "value_size", value, 192),
         ];
         self.map_global(name, scope, &members)
     }

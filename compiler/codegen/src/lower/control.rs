@@ -422,10 +422,16 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(i32t, self.port, "port")
             .expect("load")
             .into_int_value();
+        let cloned = self.make_clone(err);
         if test_build {
-            let map = self
-                .bpf
-                .map("iov_verdict", crate::bpf::map_type::ARRAY, 4, 12, 1, 0);
+            let map = self.bpf.map(
+                "iov_verdict",
+                crate::bpf::map_type::ARRAY,
+                4,
+                iov_manifest::verdict::SIZE as u32,
+                1,
+                0,
+            );
             let key = self.alloca(32, "vkey");
             let v = self.bpf.lookup(map, key);
             let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
@@ -441,6 +447,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.bpf.b.build_store(p4, port).expect("store");
             let p8 = self.bpf.byte_ptr(v, self.bpf.c(64, 8));
             self.bpf.b.build_store(p8, err).expect("store");
+            let p12 = self.bpf.byte_ptr(v, self.bpf.c(64, 12));
+            self.bpf.b.build_store(p12, cloned).expect("store");
             self.goto(after);
             self.bpf.b.position_at_end(after);
         }
@@ -453,24 +461,27 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let bb_drop = self.block("ret_drop");
         let bb_redirect = self.block("ret_redirect");
         let bb_reflect = self.block("ret_reflect");
-        self.bpf
-            .b
-            .build_switch(
-                d,
-                bb_pass,
-                &[
-                    (i32t.const_int(u64::from(decision::DROP), false), bb_drop),
-                    (
-                        i32t.const_int(u64::from(decision::REDIRECT), false),
-                        bb_redirect,
-                    ),
-                    (
-                        i32t.const_int(u64::from(decision::REFLECT), false),
-                        bb_reflect,
-                    ),
-                ],
-            )
-            .expect("switch");
+        let mut arms = vec![
+            (i32t.const_int(u64::from(decision::DROP), false), bb_drop),
+            (
+                i32t.const_int(u64::from(decision::REDIRECT), false),
+                bb_redirect,
+            ),
+            (
+                i32t.const_int(u64::from(decision::REFLECT), false),
+                bb_reflect,
+            ),
+        ];
+        if !self.manifest.groups.is_empty() {
+            let bb = self.block("ret_replicate");
+            arms.push((i32t.const_int(u64::from(decision::MULTICAST), false), bb));
+            arms.push((i32t.const_int(u64::from(decision::FLOOD), false), bb));
+            let here = self.bpf.b.get_insert_block().expect("a block");
+            self.bpf.b.position_at_end(bb);
+            self.finish_replication(d, port);
+            self.bpf.b.position_at_end(here);
+        }
+        self.bpf.b.build_switch(d, bb_pass, &arms).expect("switch");
         self.bpf.b.position_at_end(bb_pass);
         self.hand_on();
         self.bpf
@@ -499,7 +510,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// `bpf_redirect(ifindex, 0)`, whose result is the hook's redirect code.
-    fn redirect(&self, ifindex: IntValue<'ctx>) -> IntValue<'ctx> {
+    pub(super) fn redirect(&self, ifindex: IntValue<'ctx>) -> IntValue<'ctx> {
         let i64t = self.bpf.ctx.i64_type();
         let idx = self
             .bpf

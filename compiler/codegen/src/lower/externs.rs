@@ -101,6 +101,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 };
                 self.meter_instance(&name, full, size, kind);
             }
+            "multicast_group" => self.group_instance(inst, full, size),
             _ => self.unsupported(inst.ty.span(), &format!("the `{ext}` extern")),
         }
     }
@@ -142,6 +143,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let p = self.expr(&args[0]);
                 self.decide(decision::REDIRECT, Some(p));
             }
+            "multicast" | "flood" => self.multicast_call(name == "flood", &args[0]),
+            "clone" => self.clone_call(&args[0]),
             "ipv4_checksum" => return Some(self.ipv4_checksum(&args[0])),
             "hash" => return Some(self.hash_call(args)),
             "add_entry" => return Some(self.add_entry_call(e, args)),
@@ -174,6 +177,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 self.apply_table(&t, e.span);
                 None
             }
+            (Ty::Table(t), "learn") => Some(self.learn_call(&t, args)),
             (Ty::Struct(_), m @ ("setValid" | "setInvalid")) => {
                 self.set_validity(obj, m == "setValid", e.span);
                 None

@@ -25,6 +25,7 @@ mod hash;
 mod meter;
 mod parser;
 mod rebuild;
+mod replicate;
 mod stack;
 mod structs;
 mod table;
@@ -112,7 +113,7 @@ pub struct Scalar<'ctx> {
 /// Forwarding decisions, as stored in the decision slot (manifest::verdict values).
 pub mod decision {
     pub const NONE: u64 = 0;
-    pub use iov_manifest::verdict::{DROP, PASS, REDIRECT, REFLECT};
+    pub use iov_manifest::verdict::{DROP, FLOOD, MULTICAST, PASS, REDIRECT, REFLECT};
 }
 
 pub struct Gen<'a, 'ctx> {
@@ -134,6 +135,10 @@ pub struct Gen<'a, 'ctx> {
     pub parser_error: PointerValue<'ctx>,
     pub decision: PointerValue<'ctx>,
     pub port: PointerValue<'ctx>,
+    /// The port `clone(port)` asked for (0: none), made at the first call.
+    pub clone_port: Option<PointerValue<'ctx>>,
+    /// The interface the packet came in on (the context's ingress ifindex).
+    pub ingress_ifindex: IntValue<'ctx>,
     pub cursor: PointerValue<'ctx>,
     /// Maps of extern instances and tables, by `Control.name`.
     pub maps: HashMap<String, GlobalValue<'ctx>>,
@@ -590,6 +595,7 @@ pub fn lower<'a, 'ctx>(
         registers: Vec::new(),
         meters: Vec::new(),
         digests: Vec::new(),
+        groups: Vec::new(),
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
         clock_map: opts.test_build.then(|| "iov_clock".to_string()),
@@ -610,6 +616,8 @@ pub fn lower<'a, 'ctx>(
         parser_error: ctx_ptr,
         decision: ctx_ptr,
         port: ctx_ptr,
+        clone_port: None,
+        ingress_ifindex: ifindex,
         cursor: ctx_ptr,
         maps: HashMap::from([(chain::NEXT_MAP.to_string(), next_map)]),
         control: String::new(),

@@ -8,7 +8,10 @@
 //! plane builds it (action id, then the arguments big-endian at their offsets, the direct
 //! counter zero, the last use now) and added with `BPF_NOEXIST`, so of two CPUs adding one key
 //! the first wins and the other gets false. A full table evicts its least recently used entry
-//! (LRU hash) rather than refusing the add.
+//! (LRU hash) rather than refusing the add. `t.learn(keys..., X(args))`, from anywhere in
+//! the control, writes the entry of another key (a switch learns the source address into
+//! the table it looks destinations up in): refreshed when it already runs `X(args)`,
+//! written with `BPF_ANY` otherwise.
 
 use super::Gen;
 use crate::bpf::helper;
@@ -19,6 +22,8 @@ use iov_syntax::ast;
 
 /// `BPF_NOEXIST`: add only a key that is not there.
 const NOEXIST: u64 = 1;
+/// `BPF_ANY`: add, or replace what is there.
+const ANY: u64 = 0;
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// The entry found, unless it has been idle past the timeout (then deleted: null); a
@@ -119,11 +124,24 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let ast::ExprKind::Name(action) = &callee.kind else {
             return no;
         };
-        let t = &self.tables[&applying.table];
-        let (map, value_size, dp) = (t.map, t.value_size, t.data_plane.clone());
-        let Some(a) = t.actions.iter().find(|a| a.name == action.name).cloned() else {
+        let map = self.tables[&applying.table].map;
+        let Some((value, _)) = self.new_entry(&applying.table, &action.name, inner) else {
             return no;
         };
+        self.update(map, key, value, NOEXIST)
+    }
+
+    /// The value of an entry of `table` running `action(inner)`, its last use now, as the
+    /// control plane builds it; and the bytes that say what it runs (action id, arguments).
+    fn new_entry(
+        &mut self,
+        table: &str,
+        action: &str,
+        inner: &[ast::Expr],
+    ) -> Option<(PointerValue<'ctx>, u32)> {
+        let t = &self.tables[table];
+        let (value_size, dp) = (t.value_size, t.data_plane.clone());
+        let a = t.actions.iter().find(|a| a.name == action).cloned()?;
         let value = self.alloca_bytes(value_size, "new_entry");
         let i32t = self.bpf.ctx.i32_type();
         self.bpf
@@ -141,6 +159,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let st = self.bpf.b.build_store(slot, now).expect("store");
             st.set_alignment(8).expect("a store takes an alignment");
         }
+        let what = a
+            .params
+            .iter()
+            .map(|p| p.offset + p.bytes)
+            .max()
+            .unwrap_or(4);
+        Some((value, what.max(4)))
+    }
+
+    /// `bpf_map_update_elem(map, key, value, flags) == 0`.
+    fn update(
+        &self,
+        map: GlobalValue<'ctx>,
+        key: PointerValue<'ctx>,
+        value: PointerValue<'ctx>,
+        flags: u64,
+    ) -> IntValue<'ctx> {
         let i64t = self.bpf.ctx.i64_type();
         let r = self
             .bpf
@@ -151,13 +186,99 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     map.as_pointer_value().into(),
                     key.into(),
                     value.into(),
-                    i64t.const_int(NOEXIST, false).into(),
+                    i64t.const_int(flags, false).into(),
                 ],
             )
             .expect("bpf_map_update_elem returns a value");
         self.bpf
             .b
-            .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "added")
+            .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "updated")
             .expect("cmp")
+    }
+
+    /// `t.learn(keys..., X(args))`: the entry of `t` for these keys made to run `X(args)`.
+    /// One that runs it already only has its last use set to now (a lookup and a store);
+    /// else the entry is written whole (`BPF_ANY`: added, or replaced when the key ran
+    /// something else, as when a station moves to another port). True when written.
+    pub fn learn_call(&mut self, table: &str, args: &[ast::Expr]) -> IntValue<'ctx> {
+        let no = self.bpf.c(1, 0);
+        let t = &self.tables[table];
+        let (map, kind, key_size, dp) = (t.map, t.kind, t.key_size, t.data_plane.clone());
+        let keys: Vec<_> = args
+            .iter()
+            .zip(&t.keys)
+            .map(|(a, (_, k))| (a.clone(), k.clone()))
+            .collect();
+        let Some(ast::ExprKind::Call {
+            callee,
+            args: inner,
+            ..
+        }) = args.last().map(|a| &a.kind)
+        else {
+            return no;
+        };
+        let ast::ExprKind::Name(action) = &callee.kind else {
+            return no;
+        };
+        let (found, key) = self.lookup_key(map, kind, key_size, &keys);
+        let Some((value, what)) = self.new_entry(table, &action.name, inner) else {
+            return no;
+        };
+        let result = self.alloca(1, "learned");
+        let i8t = self.bpf.ctx.i8_type();
+        let hit = self.bpf.b.build_is_not_null(found, "known").expect("cmp");
+        let compare = self.block("learn_compare");
+        let touch = self.block("learn_touch");
+        let write = self.block("learn_write");
+        let done = self.block("learn_done");
+        self.bpf
+            .b
+            .build_conditional_branch(hit, compare, write)
+            .expect("br");
+        self.bpf.b.position_at_end(compare);
+        let mut differ = i8t.const_zero();
+        for i in 0..what {
+            let at = self.bpf.c(64, u128::from(i));
+            let load = |p| {
+                self.bpf
+                    .b
+                    .build_load(i8t, self.bpf.byte_ptr(p, at), "b")
+                    .expect("load")
+                    .into_int_value()
+            };
+            let x = self
+                .bpf
+                .b
+                .build_xor(load(found), load(value), "x")
+                .expect("xor");
+            differ = self.bpf.b.build_or(differ, x, "d").expect("or");
+        }
+        let same = self
+            .bpf
+            .b
+            .build_int_compare(IntPredicate::EQ, differ, i8t.const_zero(), "same")
+            .expect("cmp");
+        self.bpf
+            .b
+            .build_conditional_branch(same, touch, write)
+            .expect("br");
+        self.bpf.b.position_at_end(touch);
+        if let Some(at) = dp.as_ref().and_then(|d| d.last_used_offset) {
+            let now = self.now();
+            let slot = self.bpf.byte_ptr(found, self.bpf.c(64, u128::from(at)));
+            let st = self.bpf.b.build_store(slot, now).expect("store");
+            st.set_alignment(8).expect("a store takes an alignment");
+        }
+        self.goto(done);
+        self.bpf.b.position_at_end(write);
+        let ok = self.update(map, key, value, ANY);
+        self.bpf.b.build_store(result, ok).expect("store");
+        self.goto(done);
+        self.bpf.b.position_at_end(done);
+        self.bpf
+            .b
+            .build_load(self.bpf.ctx.bool_type(), result, "learned")
+            .expect("load")
+            .into_int_value()
     }
 }
