@@ -73,7 +73,10 @@ fn main() {
         "replication (ns per packet, median of {rounds} interleaved rounds of {REPEAT}; \
          cost = median of variant - single redirect per round)"
     );
-    println!("{:<6} {:<20} {:>10} {:>10}", "hook", "decision", "ns", "cost ns");
+    println!(
+        "{:<6} {:<20} {:>10} {:>10}",
+        "hook", "decision", "ns", "cost ns"
+    );
     for (hook, redirect) in [("xdp", 4u32), ("tc_ingress", 7)] {
         let modules: Vec<Module> = VARIANTS
             .iter()

@@ -1,10 +1,11 @@
 //! examples/learning_switch.iov on real ports: three veth pairs between two namespaces, the
 //! switch on the three ends in A (`va`, `vc`, `vg`), one station behind each end in B (`vb`,
-//! `vd`, `vh`), at XDP (generic) and at TC ingress. A broadcast reaches every other port
-//! exactly once and never its sender; after the answer, unicast goes to one port only; an
-//! entry idle past its timeout (6 s in this build; each step below takes about 3 s of capturing) floods again. Frames are captured on
-//! every station's interface at once. Needs root; skips with a message otherwise, and fails
-//! under CI=true.
+//! `vd`, `vh`), at XDP (generic) and at TC ingress. A reload keeps the group's ports, and a
+//! refused group change changes nothing. A broadcast reaches every other port exactly once
+//! and never its sender; after the answer, unicast goes to one port only; an entry idle past
+//! its timeout (6 s in this build; each step takes about 3 s of capturing) floods again.
+//! Frames are captured on every station's interface at once. Needs root; skips with a
+//! message otherwise, and fails under CI=true.
 
 mod net;
 
@@ -41,8 +42,7 @@ fn copies(net: &Net, from: &str, f: Vec<u8>) -> [usize; 3] {
 fn switch_on(hook: &str) {
     let net = Net::new();
     ip(&[
-        "link", "add", "vg", "netns", &net.a, "type", "veth", "peer", "name", "vh", "netns",
-        &net.b,
+        "link", "add", "vg", "netns", &net.a, "type", "veth", "peer", "name", "vh", "netns", &net.b,
     ]);
     ip(&["-n", &net.a, "link", "set", "vg", "up"]);
     ip(&["-n", &net.b, "link", "set", "vh", "up"]);
@@ -55,7 +55,11 @@ fn switch_on(hook: &str) {
     let dir = std::env::temp_dir().join(format!("iov-switch-{}-{hook}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("learning_switch.iov");
-    std::fs::write(&file, source.replace("idle_timeout = 300;", "idle_timeout = 6;")).unwrap();
+    std::fs::write(
+        &file,
+        source.replace("idle_timeout = 300;", "idle_timeout = 6;"),
+    )
+    .unwrap();
     let file = file.display().to_string();
     let mut load = vec![
         "load", &file, "--netns", &net.a, "--name", "sw", "--dev", "va", "--dev", "vc", "--dev",
@@ -74,6 +78,27 @@ fn switch_on(hook: &str) {
     net.ok(&group);
     let listed = net.ok(&["group", "sw", "ports", "list"]);
     assert!(listed.contains("(3 of 64)"), "{listed}");
+    // A reload keeps the group's ports.
+    net.ok(&["reload", "sw", &file]);
+    let listed = net.ok(&["group", "sw", "ports", "list", "--json"]);
+    let want: Vec<u32> = ports.iter().map(|p| p.parse().unwrap()).collect();
+    let got: Vec<u32> = net::json(&listed)["groups"][0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u32)
+        .collect();
+    let mut want_sorted = want.clone();
+    want_sorted.sort_unstable();
+    assert_eq!(
+        got, want_sorted,
+        "{hook}: the group after a reload: {listed}"
+    );
+    // A bad change is refused whole: port 1 is fine to name, but the group holds 3 already
+    // and one of these is in it.
+    let refused = net.fails(1, &["group", "sw", "ports", "add", "1", &ports[0]]);
+    assert!(refused.contains("is in the group already"), "{refused}");
+    assert!(net.ok(&["group", "sw", "ports"]).contains("(3 of 64)"));
 
     // A (behind va) broadcasts: once at vd and at vh, never back at vb.
     let got = copies(&net, "vb", frame(BROADCAST, A, 1));
@@ -87,7 +112,11 @@ fn switch_on(hook: &str) {
     // A falls silent past the timeout: B to A floods again (to vb and vh, not vd).
     std::thread::sleep(std::time::Duration::from_secs(7));
     let got = copies(&net, "vd", frame(A, B, 4));
-    assert_eq!(got, [1, 0, 1], "{hook}: B to A after A idled out (at vb, vd, vh)");
+    assert_eq!(
+        got,
+        [1, 0, 1],
+        "{hook}: B to A after A idled out (at vb, vd, vh)"
+    );
 
     let counters = net.ok(&["counters", "sw", "--json"]);
     assert!(counters.contains("flooded"), "{counters}");

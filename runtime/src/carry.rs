@@ -164,6 +164,25 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             false,
         );
     }
+    // Multicast groups keep their ports while their size and kind (the hook) stay.
+    for g in &new.groups {
+        let changes = old.groups.iter().find(|o| o.name == g.name).map(|o| {
+            let kind = (o.kind != g.kind)
+                .then(|| format!("it was a {:?} group and is now a {:?} one", o.kind, g.kind));
+            array_changes(o.size, g.size, kind)
+        });
+        let reset_it = wants_reset(&g.name);
+        decide(
+            &mut p,
+            reset_it,
+            "multicast group",
+            &g.name,
+            vec![g.map.clone()],
+            changes,
+            false,
+            false,
+        );
+    }
     // Digests: the ring buffer and drop count are kept while the record stays the same, so a
     // reader (`iov events`) goes on reading across the reload; a new record starts afresh.
     for d in &new.digests {
@@ -211,18 +230,23 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
     p
 }
 
-/// Every table, counter, register, meter and digest of `m`: its kind and full name.
+/// Every table, counter, register, meter, digest and group of `m`: its kind and full name.
 fn objects(m: &Manifest) -> Vec<(&'static str, &str)> {
     let tables = m.tables.iter().map(|t| ("table", t.name.as_str()));
     let counters = m.counters.iter().map(|c| ("counter", c.name.as_str()));
     let registers = m.registers.iter().map(|r| ("register", r.name.as_str()));
     let meters = m.meters.iter().map(|r| ("meter", r.name.as_str()));
     let digests = m.digests.iter().map(|d| ("digest", d.name.as_str()));
+    let groups = m
+        .groups
+        .iter()
+        .map(|g| ("multicast group", g.name.as_str()));
     tables
         .chain(counters)
         .chain(registers)
         .chain(meters)
         .chain(digests)
+        .chain(groups)
         .collect()
 }
 
