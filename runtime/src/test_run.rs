@@ -116,6 +116,22 @@ impl Module {
         })
     }
 
+    /// XDP only: `repeat` runs in the kernel's live-frames mode, where every run starts from
+    /// a fresh copy of `packet` and the kernel carries out the verdict (a redirect or a
+    /// broadcast really transmits, as on a device); the average nanoseconds per frame,
+    /// that work included. Nothing is returned of the frames; count them where they land.
+    pub fn run_live(&self, packet: &[u8], repeat: u32) -> Result<u32, Error> {
+        if repeat == 0 {
+            return Err(Error::ZeroRepeat);
+        }
+        if packet.len() < MIN_FRAME {
+            return Err(Error::FrameTooShort { len: packet.len() });
+        }
+        let fd = self.program_fd()?;
+        sys::test_run_live(fd, packet, repeat)
+            .map_err(|e| Error::syscall("BPF_PROG_TEST_RUN", &self.manifest.function, e))
+    }
+
     /// The context of a test run on interface `port`: `struct xdp_md` (data 0, data_end the
     /// length, ingress_ifindex), or the start of `struct __sk_buff` through `ifindex` (both
     /// `ingress_ifindex` at 36 and `ifindex` at 40 set).

@@ -190,7 +190,7 @@ fn router_maps() -> Vec<MapDef> {
         map("routes_default", ARRAY, 4, 8, 1),
         map("hits", PERCPU_ARRAY, 4, 16, 4),
         map("last_len", ARRAY, 4, 8, 2),
-        map("verdict", ARRAY, 4, 12, 1),
+        map("verdict", ARRAY, 4, 16, 1),
     ]
 }
 
@@ -262,7 +262,8 @@ fn router_code() -> Asm {
         .ldx(Size::DW, R1, R0, 8)
         .add(R1, R9)
         .stx(Size::DW, R0, 8, R1);
-    // verdict = { drop: DROP(2), pass: PASS(1), fwd: REDIRECT(3) ; port ; error 0 }
+    // verdict = { drop: DROP(2), pass: PASS(1), fwd: REDIRECT(3) ; port ; error 0 ; clone 0
+    // (the key's slot, 0) }
     a.label("verdict")
         .mov_imm(R1, 2)
         .jmp_imm(Cond::Eq, R6, DROP as i32, "store")
