@@ -97,7 +97,9 @@ pub enum Command {
     /// `group NAME add PORT...`, `group NAME del PORT...`: changes a multicast group.
     Group {
         name: String,
-        op: control_line::GroupOp,
+        /// Add the ports (else remove them).
+        add: bool,
+        ports: Vec<u32>,
     },
 }
 
@@ -371,7 +373,8 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
                 Ok((_, control_line::GroupOp::List)) => {
                     return Err((line, "a packet test changes groups (`group NAME add PORT...`, `del`); it has nothing to list".into()))
                 }
-                Ok((name, op)) => Command::Group { name, op },
+                Ok((name, control_line::GroupOp::Add(ports))) => Command::Group { name, add: true, ports },
+                Ok((name, control_line::GroupOp::Del(ports))) => Command::Group { name, add: false, ports },
                 Err(e) => return Err((line, e)),
             },
             "advance_time" => match (words.get(1), words.len()) {

@@ -208,6 +208,7 @@ fn copies(r: &RunResult, dests: &[Dest]) -> String {
                 Dest::Port(p) => Some(*p),
                 _ => None,
             })
+            // `outputs` puts the clone's port last.
             .take(dests.len() - usize::from(v.clone != 0))
             .collect();
         out = format!(", out of {}", show_ports(&ports));
@@ -392,8 +393,7 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
         .flat_map(|(_, c)| match c {
             Command::Packet { port, .. } => vec![*port],
             Command::Group {
-                op: iov::control_line::GroupOp::Add(ports),
-                ..
+                add: true, ports, ..
             } => ports.clone(),
             Command::Expect(Outcome::Port(port, _)) if tc => vec![*port],
             _ => Vec::new(),
@@ -635,10 +635,10 @@ fn run_commands(
                 }
                 digests.expect(name, fields).map(|()| None)
             }
-            Command::Group { name, op } => match op {
-                iov::control_line::GroupOp::Add(ports) => module.group_add(name, ports),
-                iov::control_line::GroupOp::Del(ports) => module.group_del(name, ports),
-                iov::control_line::GroupOp::List => Ok(()),
+            Command::Group { name, add, ports } => if *add {
+                module.group_add(name, ports)
+            } else {
+                module.group_del(name, ports)
             }
             .and_then(|()| module.group_ports(name))
             .map(|ports| Some(format!("group {name}: {}", show_ports(&ports))))

@@ -468,6 +468,38 @@ impl<'ctx> Bpf<'ctx> {
         v
     }
 
+    /// Reads the `u32` at `p` (a stack slot or a map value).
+    pub fn load_u32(&self, p: PointerValue<'ctx>) -> IntValue<'ctx> {
+        self.b
+            .build_load(self.ctx.i32_type(), p, "u32")
+            .expect("load")
+            .into_int_value()
+    }
+
+    /// `v == 0`.
+    pub fn is_zero(&self, v: IntValue<'ctx>) -> IntValue<'ctx> {
+        self.b
+            .build_int_compare(
+                inkwell::IntPredicate::EQ,
+                v,
+                v.get_type().const_zero(),
+                "zero",
+            )
+            .expect("cmp")
+    }
+
+    /// `v != 0`.
+    pub fn non_zero(&self, v: IntValue<'ctx>) -> IntValue<'ctx> {
+        self.b
+            .build_int_compare(
+                inkwell::IntPredicate::NE,
+                v,
+                v.get_type().const_zero(),
+                "set",
+            )
+            .expect("cmp")
+    }
+
     /// `*p += x` for the `u64` at `p` in a map value, not atomically (per-CPU values).
     pub fn add_u64(&self, p: PointerValue<'ctx>, x: IntValue<'ctx>) {
         let sum = self

@@ -8,7 +8,7 @@
 
 use crate::collect::{Ctx, Cx};
 use crate::types::*;
-use iov_diagnostics::{Code, Diagnostic};
+use iov_diagnostics::{Code, Diagnostic, Span};
 use iov_syntax::ast::{self, Direction, Expr, StructKind};
 
 impl Cx {
@@ -122,18 +122,10 @@ impl Cx {
             self.check_expr_as(a, ty);
         }
         let last = &args[args.len() - 1];
-        let call = match &last.kind {
-            ast::ExprKind::Call {
-                callee,
-                args: inner,
-                ..
-            } => match &callee.kind {
-                ast::ExprKind::Name(n) => Some((n, inner)),
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some((name, inner)) = call.filter(|(n, _)| info.actions.contains(&n.name)) else {
+        let Some((name, inner)) = last
+            .as_named_call()
+            .filter(|(n, _)| info.actions.contains(&n.name))
+        else {
             let d = Diagnostic::new(
                 Code::E0413,
                 format!(
@@ -146,82 +138,36 @@ impl Cx {
             self.error(d);
             return Ty::Bool;
         };
-        let Some(a) = self.action_info(&name.name) else {
-            return Ty::Bool;
-        };
-        self.p.references.push((name.span, a.span));
-        if a.params.iter().any(|p| p.direction.is_some()) || a.params.len() != inner.len() {
-            let d = Diagnostic::new(
-                Code::E0413,
-                format!(
-                    "an entry gives `{}` {} arguments, not {}",
-                    name.name,
-                    a.params.len(),
-                    inner.len()
-                ),
-                last.span,
-            )
-            .label("arguments do not match the action")
-            .help(help);
-            self.error(d);
-        } else {
-            for (x, p) in inner.iter().zip(&a.params) {
-                self.check_expr_as(x, &p.ty);
-            }
-        }
+        self.check_entry_action(name, inner, last.span, help);
         Ty::Bool
     }
 
-    /// `add_entry(X(args))`: X an action whose parameters all come from the entry, called
-    /// from an action (whose tables are checked to add on miss, E0413).
-    fn check_add_entry(&mut self, e: &Expr, args: &[Expr]) -> Ty {
-        let bad = |cx: &mut Self, span, msg: String, label: &str| {
-            let d = Diagnostic::new(Code::E0413, msg, span)
-                .label(label)
-                .help("write the action and its arguments as in `default_action`: `add_entry(established(port))`");
-            cx.error(d);
-        };
-        let target = match args {
-            [a] => match &a.kind {
-                ast::ExprKind::Call {
-                    callee,
-                    args: inner,
-                    ..
-                } => match &callee.kind {
-                    ast::ExprKind::Name(n) => Some((n, inner)),
-                    _ => None,
-                },
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some((name, inner)) = target else {
-            bad(
-                self,
-                e.span,
-                "`add_entry` takes one action with its arguments".into(),
-                "not an action call",
-            );
-            for a in args {
-                self.check_expr(a, None);
-            }
-            return Ty::Bool;
-        };
+    /// The action and arguments an entry the data plane writes gets (`add_entry`,
+    /// `t.learn`): an action whose parameters all come from the entry, one argument each
+    /// (E0413 at `at` otherwise, with `help`). False when `name` is no action.
+    fn check_entry_action(
+        &mut self,
+        name: &ast::Ident,
+        inner: &[Expr],
+        at: Span,
+        help: &str,
+    ) -> bool {
         let Some(info) = self.action_info(&name.name) else {
-            bad(
-                self,
-                name.span,
+            let d = Diagnostic::new(
+                Code::E0413,
                 format!("`{}` is not an action", name.name),
-                "no such action",
-            );
-            return Ty::Bool;
+                name.span,
+            )
+            .label("no such action")
+            .help(help);
+            self.error(d);
+            return false;
         };
         self.p.references.push((name.span, info.span));
         if info.params.iter().any(|p| p.direction.is_some()) || info.params.len() != inner.len() {
             let wanted: Vec<String> = info.params.iter().map(|p| p.name.clone()).collect();
-            bad(
-                self,
-                e.span,
+            let d = Diagnostic::new(
+                Code::E0413,
                 format!(
                     "an added entry gives `{}` {} (its parameters without a direction: {}), not {}",
                     name.name,
@@ -237,12 +183,43 @@ impl Cx {
                     },
                     inner.len()
                 ),
-                "arguments do not match the action",
-            );
+                at,
+            )
+            .label("arguments do not match the action")
+            .help(help);
+            self.error(d);
         } else {
             for (a, p) in inner.iter().zip(&info.params) {
                 self.check_expr_as(a, &p.ty);
             }
+        }
+        true
+    }
+
+    /// `add_entry(X(args))`: X an action whose parameters all come from the entry, called
+    /// from an action (whose tables are checked to add on miss, E0413).
+    fn check_add_entry(&mut self, e: &Expr, args: &[Expr]) -> Ty {
+        let help = "write the action and its arguments as in `default_action`: `add_entry(established(port))`";
+        let target = match args {
+            [a] => a.as_named_call(),
+            _ => None,
+        };
+        let Some((name, inner)) = target else {
+            let d = Diagnostic::new(
+                Code::E0413,
+                "`add_entry` takes one action with its arguments",
+                e.span,
+            )
+            .label("not an action call")
+            .help(help);
+            self.error(d);
+            for a in args {
+                self.check_expr(a, None);
+            }
+            return Ty::Bool;
+        };
+        if !self.check_entry_action(name, inner, e.span, help) {
+            return Ty::Bool;
         }
         match self.action.clone() {
             Some(caller) => self.add_entries.push(crate::collect::AddEntry {

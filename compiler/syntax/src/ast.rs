@@ -428,6 +428,20 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// `NAME(args)`: the name called and its arguments (an action call written as a value,
+    /// as `add_entry` and `t.learn` take one).
+    pub fn as_named_call(&self) -> Option<(&Ident, &[Expr])> {
+        match &self.kind {
+            ExprKind::Call { callee, args, .. } => match &callee.kind {
+                ExprKind::Name(n) => Some((n, args.as_slice())),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnOp {
     Not,

@@ -101,25 +101,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let Some(slot) = self.clone_port else {
             return zero;
         };
-        let i32t = self.bpf.ctx.i32_type();
-        let i64t = self.bpf.ctx.i64_type();
-        let port = self
-            .bpf
-            .b
-            .build_load(i32t, slot, "clone")
-            .expect("load")
-            .into_int_value();
+        let port = self.bpf.load_u32(slot);
         let result = self.alloca(32, "cloned");
-        let asked = self
-            .bpf
-            .b
-            .build_int_compare(IntPredicate::NE, port, zero, "asked")
-            .expect("cmp");
-        let whole = self
-            .bpf
-            .b
-            .build_int_compare(IntPredicate::EQ, err, zero, "whole")
-            .expect("cmp");
+        let asked = self.bpf.non_zero(port);
+        let whole = self.bpf.is_zero(err);
         let go = self.bpf.b.build_and(asked, whole, "go").expect("and");
         let copy = self.block("clone");
         let done = self.block("cloned");
@@ -129,11 +114,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("br");
         self.bpf.b.position_at_end(copy);
         let r = self.clone_redirect(port);
-        let ok = self
-            .bpf
-            .b
-            .build_int_compare(IntPredicate::EQ, r, i64t.const_zero(), "ok")
-            .expect("cmp");
+        let ok = self.bpf.is_zero(r);
         let took = self
             .bpf
             .b
@@ -142,11 +123,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.build_store(result, took).expect("store");
         self.goto(done);
         self.bpf.b.position_at_end(done);
-        self.bpf
-            .b
-            .build_load(i32t, result, "cloned")
-            .expect("load")
-            .into_int_value()
+        self.bpf.load_u32(result)
     }
 
     fn clone_redirect(&self, port: IntValue<'ctx>) -> IntValue<'ctx> {
@@ -259,15 +236,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.position_at_end(empty);
         self.ret(TC_SHOT);
         self.bpf.b.position_at_end(walk);
-        let load = |g: &Self, at: u32, name: &str| {
-            let p = g.bpf.byte_ptr(list, g.bpf.c(64, u128::from(at)));
+        let load = |g: &Self, at: u32| {
             g.bpf
-                .b
-                .build_load(i32t, p, name)
-                .expect("load")
-                .into_int_value()
+                .load_u32(g.bpf.byte_ptr(list, g.bpf.c(64, u128::from(at))))
         };
-        let count = load(self, 0, "count");
+        let count = load(self, 0);
         let ingress = self.ingress_ifindex;
         // The port found last, not yet sent to (0: none yet).
         let held = self.alloca(32, "held");
@@ -289,7 +262,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .build_conditional_branch(in_use, take, next)
                 .expect("br");
             self.bpf.b.position_at_end(take);
-            let port = load(self, 4 + 4 * k, "port");
+            let port = load(self, 4 + 4 * k);
             let is_ingress = self
                 .bpf
                 .b
@@ -300,11 +273,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .b
                 .build_and(flood, is_ingress, "skip")
                 .expect("and");
-            let unset = self
-                .bpf
-                .b
-                .build_int_compare(IntPredicate::EQ, port, i32t.const_zero(), "unset")
-                .expect("cmp");
+            let unset = self.bpf.is_zero(port);
             let skip = self.bpf.b.build_or(skip, unset, "skip").expect("or");
             let keep = self.block("group_keep");
             self.bpf
@@ -312,17 +281,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .build_conditional_branch(skip, next, keep)
                 .expect("br");
             self.bpf.b.position_at_end(keep);
-            let before = self
-                .bpf
-                .b
-                .build_load(i32t, held, "before")
-                .expect("load")
-                .into_int_value();
-            let has = self
-                .bpf
-                .b
-                .build_int_compare(IntPredicate::NE, before, i32t.const_zero(), "has")
-                .expect("cmp");
+            let before = self.bpf.load_u32(held);
+            let has = self.bpf.non_zero(before);
             let send = self.block("group_clone");
             let hold = self.block("group_hold");
             self.bpf
@@ -337,17 +297,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.goto(next);
             self.bpf.b.position_at_end(next);
         }
-        let last = self
-            .bpf
-            .b
-            .build_load(i32t, held, "last")
-            .expect("load")
-            .into_int_value();
-        let any = self
-            .bpf
-            .b
-            .build_int_compare(IntPredicate::NE, last, i32t.const_zero(), "any")
-            .expect("cmp");
+        let last = self.bpf.load_u32(held);
+        let any = self.bpf.non_zero(last);
         let out = self.block("group_last");
         let none = self.block("group_none");
         self.bpf

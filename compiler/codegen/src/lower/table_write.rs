@@ -113,15 +113,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             self.unsupported(e.span, "`add_entry` in a scanned table");
             return no;
         };
-        let Some(ast::ExprKind::Call {
-            callee,
-            args: inner,
-            ..
-        }) = args.first().map(|a| &a.kind)
-        else {
-            return no;
-        };
-        let ast::ExprKind::Name(action) = &callee.kind else {
+        let Some((action, inner)) = args.first().and_then(ast::Expr::as_named_call) else {
             return no;
         };
         let map = self.tables[&applying.table].map;
@@ -209,15 +201,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .zip(&t.keys)
             .map(|(a, (_, k))| (a.clone(), k.clone()))
             .collect();
-        let Some(ast::ExprKind::Call {
-            callee,
-            args: inner,
-            ..
-        }) = args.last().map(|a| &a.kind)
-        else {
-            return no;
-        };
-        let ast::ExprKind::Name(action) = &callee.kind else {
+        let Some((action, inner)) = args.last().and_then(ast::Expr::as_named_call) else {
             return no;
         };
         let (found, key) = self.lookup_key(map, kind, key_size, &keys);
