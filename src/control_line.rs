@@ -190,6 +190,41 @@ fn keys_then_action(words: &[&str]) -> Result<Parts, String> {
     Ok((keys, action, args))
 }
 
+/// The cell a meter line names: an index of a `meter`, or the key of an entry of the table
+/// of a `direct_meter`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MeterCell {
+    Index(u32),
+    Entry(Vec<(String, Match)>),
+}
+
+/// Reads the cell of a meter line (`INDEX` or `key:value ...`, the words after the meter's
+/// name in `iov meter` and in a `.stf` file's `meter`) and gives what follows it (a setting,
+/// `clear`, or nothing).
+pub fn meter_cell<'w>(words: &'w [&'w str]) -> Result<(MeterCell, &'w [&'w str]), String> {
+    let Some(first) = words.first() else {
+        return Err("name the cell: an index for a `meter`, the entry's key (`field:value ...`) for a `direct_meter`".into());
+    };
+    if !first.contains(':') {
+        let index = crate::values::literal(first)
+            .ok()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| {
+                format!("`{first}` is not a meter index (a number) or a key (`field:value`)")
+            })?;
+        return Ok((MeterCell::Index(index), &words[1..]));
+    }
+    let is_setting = |w: &str| matches!(w, "srtcm" | "trtcm" | "clear");
+    let split = words
+        .iter()
+        .position(|w| is_setting(w))
+        .unwrap_or(words.len());
+    Ok((
+        MeterCell::Entry(key_pairs(&words[..split])?),
+        &words[split..],
+    ))
+}
+
 /// A meter setting, as `iov test` and `iov meter` read it: `srtcm cir:RATE cbs:BURST ebs:BURST`
 /// (RFC 2697) or `trtcm cir:RATE cbs:BURST pir:RATE pbs:BURST` (RFC 2698), in any order after
 /// the mode. Rates are tokens (packets or bytes, as the meter counts) per second, bursts are

@@ -13,7 +13,7 @@
 use crate::modules::{self, usage};
 use iov_runtime::iov_manifest::CounterKind;
 use iov_runtime::record::hook_name;
-use iov_runtime::{Error, Module, Occupancy};
+use iov_runtime::{Error, MeterCellId, Module, Occupancy};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::{ErrorKind, Read, Write};
@@ -94,9 +94,10 @@ pub struct Snapshot {
     pub tables: Vec<Occupancy>,
     /// Each digest and the records its ring buffer had no room for.
     pub digests: Vec<(String, u64)>,
-    /// Each configured meter cell (of the first [`REGISTER_CAP`] of a meter): meter, index,
-    /// tokens in its committed bucket and in its excess (srTCM) or peak (trTCM) bucket.
-    pub meters: Vec<(String, u32, u64, u64)>,
+    /// Each configured meter cell (the first [`REGISTER_CAP`] of a meter): meter, the cell
+    /// (label `index`, or `entry` with the entry's key for a direct meter), tokens in its
+    /// committed bucket and in its excess (srTCM) or peak (trTCM) bucket.
+    pub meters: Vec<(String, (&'static str, String), u64, u64)>,
 }
 
 /// One module at one scrape: what was read, or why nothing could be.
@@ -158,11 +159,21 @@ pub fn sample(module: &Module) -> Result<Snapshot, Error> {
         .collect::<Result<Vec<_>, Error>>()?;
     let mut meters = Vec::new();
     for m in &manifest.meters {
-        for index in 0..m.size.min(REGISTER_CAP) {
-            let s = module.meter_get(&m.name, index)?;
-            if s.config.is_some() {
-                meters.push((m.name.clone(), index, s.committed, s.excess));
-            }
+        for (cell, s) in module
+            .meter_cells(&m.name)?
+            .into_iter()
+            .take(REGISTER_CAP as usize)
+        {
+            let at = match cell {
+                MeterCellId::Index(i) => ("index", i.to_string()),
+                MeterCellId::Entry(keys) => (
+                    "entry",
+                    module
+                        .direct_meter_table(&m.name)
+                        .map(|t| iov::values::show_keys(&t.keys, &keys))?,
+                ),
+            };
+            meters.push((m.name.clone(), at, s.committed, s.excess));
         }
     }
     let record = module.record();
@@ -308,13 +319,12 @@ pub fn render(samples: &[ModuleSample]) -> String {
                 dropped,
             );
         }
-        for (meter, index, committed, excess) in &snap.meters {
-            let index = index.to_string();
+        for (meter, (cell, at), committed, excess) in &snap.meters {
             for (bucket, tokens) in [("committed", committed), ("excess", excess)] {
                 let labels = [
                     ("module", m),
                     ("meter", meter.as_str()),
-                    ("index", &index),
+                    (cell, at.as_str()),
                     ("bucket", bucket),
                 ];
                 out.push("iov_meter_tokens", &labels, tokens);
@@ -644,7 +654,12 @@ pub mod tests {
                         size: 65536,
                     }],
                     digests: vec![("RouterIngress.syns".into(), 3)],
-                    meters: vec![("RouterIngress.limits".into(), 2, 1500, 0)],
+                    meters: vec![(
+                        "RouterIngress.limits".into(),
+                        ("index", "2".into()),
+                        1500,
+                        0,
+                    )],
                 }),
             },
             ModuleSample {

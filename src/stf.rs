@@ -79,10 +79,12 @@ pub enum Command {
         cmp: Cmp,
         value: u128,
     },
-    /// `meter NAME INDEX srtcm cir:R cbs:B ebs:B` (or `trtcm ... pir:R pbs:B`): sets a meter.
+    /// `meter NAME INDEX srtcm cir:R cbs:B ebs:B` (or `trtcm ... pir:R pbs:B`): sets a meter
+    /// cell; a `direct_meter`'s cell is named by its entry's key (`meter NAME key:value ...
+    /// srtcm ...`).
     Meter {
         name: String,
-        index: u32,
+        cell: control_line::MeterCell,
         config: iov_runtime::MeterConfig,
     },
     /// `expect digest NAME FIELD:VALUE...`: the next record of digest NAME has these values
@@ -365,9 +367,9 @@ pub fn parse(text: &str) -> Result<Vec<(usize, Command)>, (usize, String)> {
             "wait" => continue,
             "meter" => {
                 let name = words.get(1).ok_or((line, "`meter` needs a meter name".to_string()))?.to_string();
-                let index = count(words.get(2), "meter index").map_err(|e| (line, e))?;
-                let config = control_line::meter_setting(&words[3.min(words.len())..]).map_err(|e| (line, e))?;
-                Command::Meter { name, index, config }
+                let (cell, rest) = control_line::meter_cell(&words[2.min(words.len())..]).map_err(|e| (line, e))?;
+                let config = control_line::meter_setting(rest).map_err(|e| (line, e))?;
+                Command::Meter { name, cell, config }
             }
             "group" => match control_line::group(&words[1..]) {
                 Ok((_, control_line::GroupOp::List)) => {

@@ -12,6 +12,7 @@
 
 use crate::build::compile;
 use crate::{read_source, Color};
+use iov::control_line::MeterCell;
 use iov::stf::{self, Cmp, Command, Count, Outcome, Pattern};
 use iov_runtime::{Module, RunResult, VerdictAction};
 use std::fmt::Write as _;
@@ -621,14 +622,14 @@ fn run_commands(
                     )
                 }),
             Command::RemoveAll => remove_all(module).map(|n| Some(format!("removed {n} entries"))),
-            Command::Meter {
-                name,
-                index,
-                config,
-            } => module
-                .meter_set(name, *index, config)
-                .map(|()| None)
-                .map_err(|e| e.to_string()),
+            Command::Meter { name, cell, config } => match cell {
+                MeterCell::Index(index) => module.meter_set(name, *index, config),
+                MeterCell::Entry(keys) => module.direct_meter_keys(name, keys).and_then(|keys| {
+                    module.direct_meter_set(name, &keys, config)
+                }),
+            }
+            .map(|()| None)
+            .map_err(|e| e.to_string()),
             Command::ExpectDigest { name, fields } => {
                 if let Some(full) = digests.full(name) {
                     digests_expected.insert(full);

@@ -213,6 +213,16 @@ pub fn show_key(field: &KeyField, m: &Match) -> String {
     }
 }
 
+/// Keys named as [`key_pairs`] reads them: `field:value ...` for these key fields.
+pub fn show_keys(fields: &[KeyField], keys: &[Match]) -> String {
+    fields
+        .iter()
+        .zip(keys)
+        .map(|(f, m)| format!("{}:{}", f.name, show_key(f, m)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// An action call as [`action_call`] reads it back.
 pub fn show_call(params: &[(String, u32)], call: &ActionCall) -> String {
     let args: Vec<String> = params

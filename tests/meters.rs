@@ -237,3 +237,128 @@ fn iov_meter_sets_shows_and_refuses_and_a_reload_keeps_the_setting() {
         .contains("unconfigured"));
     net.ok(&["unload", "m1"]);
 }
+
+#[test]
+fn iov_meter_sets_a_direct_meter_by_its_entry_and_a_reload_keeps_it() {
+    if !privileged() {
+        return;
+    }
+    let net = net::Net::new();
+    net.load_file("examples/rate_limiter.iov", "rl", &[]);
+    for prefix in ["10.0.0.0/8", "192.168.0.0/16"] {
+        net.ok(&[
+            "table",
+            "rl",
+            "add",
+            "sources",
+            &format!("hdr.ipv4.src:{prefix}"),
+            "limit()",
+        ]);
+    }
+    let empty = net.ok(&["meter", "rl"]);
+    assert_eq!(
+        empty.trim(),
+        "RlIngress.limits: no entry of RlIngress.sources has a configured meter (every packet green)"
+    );
+    let set = net.ok(&[
+        "meter",
+        "rl",
+        "limits",
+        "hdr.ipv4.src:10.0.0.0/8",
+        "srtcm",
+        "cir:125M",
+        "cbs:100k",
+        "ebs:200k",
+    ]);
+    assert_eq!(
+        set.trim(),
+        "limits{hdr.ipv4.src:10.0.0.0/8} srtcm cir:125000000 cbs:100000 ebs:200000: C holds 100000 tokens, E 200000"
+    );
+    // The other entry has its own cell, still unconfigured.
+    let other = net.ok(&["meter", "rl", "limits", "src:192.168.0.0/16"]);
+    assert!(other.contains("unconfigured"), "{other}");
+    let all: serde_json::Value = serde_json::from_str(&net.ok(&["meter", "rl", "--json"])).unwrap();
+    let m = &all["meters"][0];
+    assert_eq!(m["table"], "RlIngress.sources");
+    assert_eq!(m["size"], 1025, "a cell per entry, and cell 0 for misses");
+    assert_eq!(m["cells"].as_array().unwrap().len(), 1);
+    assert_eq!(m["cells"][0]["entry"], "hdr.ipv4.src:10.0.0.0/8");
+    let metrics = net.ok(&["metrics", "rl", "--once"]);
+    assert!(
+        metrics.contains(
+            "iov_meter_tokens{module=\"rl\",meter=\"RlIngress.limits\",entry=\"hdr.ipv4.src:10.0.0.0/8\",bucket=\"committed\"} 100000\n"
+        ),
+        "{metrics}"
+    );
+    // Refused, exit 1, nothing changed: an index for a direct meter, a key no entry has, a
+    // setting RFC 2697 refuses.
+    let err = net.fails(
+        1,
+        &[
+            "meter", "rl", "limits", "1", "srtcm", "cir:1", "cbs:1", "ebs:1",
+        ],
+    );
+    assert!(
+        err.contains("it is the direct meter of table `RlIngress.sources`, with a cell per entry"),
+        "{err}"
+    );
+    let err = net.fails(
+        1,
+        &[
+            "meter",
+            "rl",
+            "limits",
+            "src:172.16.0.0/12",
+            "srtcm",
+            "cir:1",
+            "cbs:1",
+            "ebs:1",
+        ],
+    );
+    assert!(err.contains("no entry"), "{err}");
+    let err = net.fails(
+        1,
+        &[
+            "meter",
+            "rl",
+            "limits",
+            "src:10.0.0.0/8",
+            "srtcm",
+            "cir:0",
+            "cbs:1",
+            "ebs:1",
+        ],
+    );
+    assert!(err.contains("the committed rate must be 1 to"), "{err}");
+    assert_eq!(net.ok(&["meter", "rl", "limits", "src:10.0.0.0/8"]), set);
+    // Changing the entry keeps its meter; a reload keeps entries and cells together.
+    net.ok(&[
+        "table",
+        "rl",
+        "modify",
+        "sources",
+        "src:10.0.0.0/8",
+        "limit()",
+    ]);
+    assert_eq!(net.ok(&["meter", "rl", "limits", "src:10.0.0.0/8"]), set);
+    net.ok(&["reload", "rl", "examples/rate_limiter.iov"]);
+    assert_eq!(
+        net.ok(&["meter", "rl", "limits", "src:10.0.0.0/8"]),
+        set,
+        "the reload kept the entry's meter"
+    );
+    // A deleted entry's cell goes to the next entry added, reset.
+    net.ok(&["table", "rl", "del", "sources", "src:10.0.0.0/8"]);
+    net.ok(&[
+        "table",
+        "rl",
+        "add",
+        "sources",
+        "src:172.16.0.0/12",
+        "limit()",
+    ]);
+    let fresh = net.ok(&["meter", "rl", "limits", "src:172.16.0.0/12"]);
+    assert!(fresh.contains("unconfigured"), "{fresh}");
+    net.ok(&["meter", "rl", "limits", "src:172.16.0.0/12", "clear"]);
+    net.ok(&["unload", "rl"]);
+}

@@ -316,6 +316,8 @@ fn table_widened(o: &Table, t: &Table) -> bool {
         && actions
         && o.direct_counter.is_none()
         && t.direct_counter.is_none()
+        && o.direct_meter.is_none()
+        && t.direct_meter.is_none()
 }
 
 /// How a table's stored layout changed (empty: its maps can be reused as they are).
@@ -392,6 +394,10 @@ fn table_changes(o: &Table, t: &Table) -> Vec<String> {
     };
     if dc(o) != dc(t) {
         ch.push("its direct counter was added, removed or moved".into());
+    }
+    let dm = |t: &Table| t.direct_meter.as_ref().map(|d| (d.name.clone(), d.offset));
+    if dm(o) != dm(t) {
+        ch.push("its direct meter was added, removed or moved".into());
     }
     if ch.is_empty() && (o.key_size, o.value_size) != (t.key_size, t.value_size) {
         ch.push(format!(

@@ -148,8 +148,17 @@ impl Module {
             let mut value = encode_action(t, &ActionCall::new(action, args))?;
             self.stamp_last_use(t, &mut value)?;
             let _guard = self.write_lock();
-            return self
-                .map(&t.map)?
+            let map = self.map(&t.map)?;
+            if t.direct_meter.is_some() {
+                if lookup_exact(&map, t, &key)?.is_some() {
+                    return Err(Error::EntryExists {
+                        table: t.name.clone(),
+                    });
+                }
+                let values = hash_values(&map, t)?;
+                self.give_meter_cell(t, &values, &mut value)?;
+            }
+            return map
                 .update(&key, &value, Update::NoExist)
                 .map_err(|e| update_error(t, e));
         }
@@ -159,7 +168,7 @@ impl Module {
             });
         }
         let key = encode_slot_key(t, keys)?;
-        let value = encode_action(t, &ActionCall::new(action, args))?;
+        let mut value = encode_action(t, &ActionCall::new(action, args))?;
         let _guard = self.write_lock();
         let map = self.map(&t.map)?;
         let used = read_slots(&map, t)?;
@@ -173,6 +182,10 @@ impl Module {
                 table: t.name.clone(),
                 size: t.size,
             });
+        }
+        if t.direct_meter.is_some() {
+            let values: Vec<&[u8]> = used.iter().map(|s| value_of(t, s)).collect();
+            self.give_meter_cell(t, &values, &mut value)?;
         }
         let priority = priority.unwrap_or_else(|| next_priority(t, &used));
         let ops = plan_insert(&used, make_slot(&key, priority, &value));
@@ -212,7 +225,7 @@ impl Module {
         self.stamp_last_use(t, &mut value)?;
         let _guard = self.write_lock();
         let map = self.map(&t.map)?;
-        if t.direct_counter.is_some() {
+        if t.direct_counter.is_some() || t.direct_meter.is_some() {
             let current = lookup_exact(&map, t, &key)?.ok_or_else(no_entry)?;
             keep_counter(t, &current, &mut value);
         }
@@ -348,19 +361,7 @@ impl Module {
                 table: t.name.clone(),
             });
         };
-        let no_entry = || Error::NoEntry {
-            table: t.name.clone(),
-        };
-        let map = self.map(&t.map)?;
-        let value = if t.kind == MapKind::Array {
-            let key = encode_slot_key(t, keys)?;
-            let _guard = self.write_lock();
-            let used = read_slots(&map, t)?;
-            value_of(t, &used[find_slot(t, &used, &key)?]).to_vec()
-        } else {
-            let key = encode_key(t, keys)?;
-            lookup_exact(&map, t, &key)?.ok_or_else(no_entry)?
-        };
+        let value = self.entry_value(t, keys)?;
         let at = dc.offset as usize;
         in_bounds(
             &format!("direct counter `{}`", dc.name),
@@ -370,6 +371,22 @@ impl Module {
         )?;
         let word = |at: usize| u64::from_ne_bytes(value[at..at + 8].try_into().expect("8 bytes"));
         Ok((word(at), word(at + 8)))
+    }
+
+    /// The value of the entry of `t` with these keys (its action, arguments and direct
+    /// state); `NoEntry` when there is none.
+    pub(crate) fn entry_value(&self, t: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
+        let map = self.map(&t.map)?;
+        if t.kind == MapKind::Array {
+            let key = encode_slot_key(t, keys)?;
+            let _guard = self.write_lock();
+            let used = read_slots(&map, t)?;
+            return Ok(value_of(t, &used[find_slot(t, &used, &key)?]).to_vec());
+        }
+        let key = encode_key(t, keys)?;
+        lookup_exact(&map, t, &key)?.ok_or_else(|| Error::NoEntry {
+            table: t.name.clone(),
+        })
     }
 
     /// Sets the action `table` runs on a miss; refused for a `const default_action`.
@@ -506,14 +523,34 @@ fn update_error(t: &Table, e: io::Error) -> Error {
     }
 }
 
-/// Copies the direct counter of `current` (a table value) into `value`, when `t` has one.
+/// Copies the direct counter and the meter cell index of `current` (a table value) into
+/// `value`, where `t` has them.
 fn keep_counter(t: &Table, current: &[u8], value: &mut [u8]) {
-    if let Some(dc) = &t.direct_counter {
-        let at = dc.offset as usize;
-        if let (Some(from), Some(to)) = (current.get(at..at + 16), value.get_mut(at..at + 16)) {
+    let counter = t.direct_counter.as_ref().map(|d| (d.offset as usize, 16));
+    let meter = t.direct_meter.as_ref().map(|d| (d.offset as usize, 4));
+    for (at, n) in counter.into_iter().chain(meter) {
+        if let (Some(from), Some(to)) = (current.get(at..at + n), value.get_mut(at..at + n)) {
             to.copy_from_slice(from);
         }
     }
+}
+
+/// The value of every entry of a hash or lpm table.
+fn hash_values(map: &RawMap<'_>, t: &Table) -> Result<Vec<Vec<u8>>, Error> {
+    let keys = map
+        .keys()
+        .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
+    let mut values = Vec::with_capacity(keys.len());
+    // A stored trie key finds itself: no stored prefix of it is longer.
+    for k in keys {
+        if let Some(v) = map
+            .lookup(&k)
+            .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.map, e))?
+        {
+            values.push(v);
+        }
+    }
+    Ok(values)
 }
 
 /// Slot `index` of the array map of `t`.

@@ -544,6 +544,7 @@ mod tests {
             entries: vec![],
             entries_const: false,
             direct_counter: None,
+            direct_meter: None,
             data_plane: None,
         }
     }

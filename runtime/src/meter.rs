@@ -53,7 +53,7 @@ fn fill_ns(burst: u128, rate: u64) -> u64 {
 }
 
 impl Module {
-    fn meter_decl(&self, name: &str) -> Result<&Meter, Error> {
+    pub(crate) fn meter_decl(&self, name: &str) -> Result<&Meter, Error> {
         by_name(&self.manifest.meters, name, |m| &m.name).ok_or_else(|| Error::UnknownExtern {
             kind: "meter",
             name: name.into(),
@@ -61,105 +61,133 @@ impl Module {
         })
     }
 
+    /// Meter `name`, which must be indexed (not a table's `direct_meter`), and `index` in it.
+    fn indexed(&self, name: &str, index: u32) -> Result<&Meter, Error> {
+        let m = self.meter_decl(name)?;
+        if let Some(t) = &m.table {
+            return Err(Error::BadMeter {
+                name: m.name.clone(),
+                why: format!("it is the direct meter of table `{t}`, with a cell per entry: name the entry by its key (`iov meter MODULE {} KEY... srtcm ...`), not an index", m.name),
+            });
+        }
+        check_index("meter", &m.name, index, m.size)?;
+        Ok(m)
+    }
+
     /// Sets meter `name` at `index`; its buckets start full. Nothing changes if refused.
     pub fn meter_set(&self, name: &str, index: u32, config: &MeterConfig) -> Result<(), Error> {
-        let m = self.meter_decl(name)?;
-        check_index("meter", &m.name, index, m.size)?;
-        let bad = |why: String| Error::BadMeter {
-            name: m.name.clone(),
-            why,
-        };
-        let (mode, cir, pir, cbs, ebs) = match *config {
-            MeterConfig::Srtcm { cir, cbs, ebs } => (cell::SRTCM, cir, 0, cbs, ebs),
-            MeterConfig::Trtcm { cir, cbs, pir, pbs } => {
-                if pir < cir {
-                    return Err(bad(format!(
-                        "the peak rate ({pir}) must be at least the committed rate ({cir}), as RFC 2698 requires"
-                    )));
-                }
-                (cell::TRTCM, cir, pir, cbs, pbs)
-            }
-        };
-        for (what, rate) in [("committed rate", cir), ("peak rate", pir)] {
-            if rate > MAX_RATE || (rate == 0 && (what == "committed rate" || mode == cell::TRTCM)) {
-                return Err(bad(format!(
-                    "the {what} must be 1 to {MAX_RATE} tokens per second, not {rate}"
-                )));
-            }
-        }
-        for (what, burst) in [("committed burst", cbs), ("second burst", ebs)] {
-            if burst > MAX_BURST {
-                return Err(bad(format!(
-                    "the {what} must be at most {MAX_BURST} tokens, not {burst}"
-                )));
-            }
-        }
-        if cbs == 0 && ebs == 0 {
-            return Err(bad(
-                "at least one burst must be above 0 (RFC 2697, 2698)".into()
-            ));
-        }
-        let (fill_c, fill_p) = if mode == cell::SRTCM {
-            (fill_ns(u128::from(cbs) + u128::from(ebs), cir), 0)
-        } else {
-            (fill_ns(u128::from(cbs), cir), fill_ns(u128::from(ebs), pir))
-        };
-        let mut v = vec![0u8; cell::SIZE];
-        v[cell::MODE..cell::MODE + 4].copy_from_slice(&mode.to_ne_bytes());
-        let n = |t: u64| (u128::from(t) * NANO) as u64;
-        for (at, x) in [
-            (cell::CIR, cir),
-            (cell::PIR, pir),
-            (cell::CBS, n(cbs)),
-            (cell::EBS, n(ebs)),
-            (cell::TC, n(cbs)),
-            (cell::TE, n(ebs)),
-            (cell::FILL_C, fill_c),
-            (cell::FILL_P, fill_p),
-        ] {
-            v[at..at + 8].copy_from_slice(&x.to_ne_bytes());
-        }
+        let m = self.indexed(name, index)?;
+        self.write_cell(m, index, &encode_cell(&m.name, config)?)
+    }
+
+    /// Writes cell `index` of meter `m` whole, under its lock.
+    pub(crate) fn write_cell(&self, m: &Meter, index: u32, cell: &[u8]) -> Result<(), Error> {
         self.map(&m.map)?
-            .update(&index.to_ne_bytes(), &v, Update::Locked)
+            .update(&index.to_ne_bytes(), cell, Update::Locked)
             .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &m.map, e))
     }
 
     /// Meter `name` at `index`: its setting and the whole tokens in its buckets.
     pub fn meter_get(&self, name: &str, index: u32) -> Result<MeterState, Error> {
-        let m = self.meter_decl(name)?;
-        check_index("meter", &m.name, index, m.size)?;
+        let m = self.indexed(name, index)?;
+        self.read_cell(m, index)
+    }
+
+    /// Cell `index` of meter `m`, read under its lock.
+    pub(crate) fn read_cell(&self, m: &Meter, index: u32) -> Result<MeterState, Error> {
         let v = self
             .map(&m.map)?
             .lookup_locked(&index.to_ne_bytes())
             .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &m.map, e))?
             .unwrap_or_else(|| vec![0; cell::SIZE]);
-        let mode = u32::from_ne_bytes(v[cell::MODE..cell::MODE + 4].try_into().expect("4 bytes"));
-        let tokens = |at| (u128::from(word(&v, at)) / NANO) as u64;
-        let (cir, pir) = (word(&v, cell::CIR), word(&v, cell::PIR));
-        let (cbs, ebs) = (tokens(cell::CBS), tokens(cell::EBS));
-        let config = match mode {
-            cell::SRTCM => Some(MeterConfig::Srtcm { cir, cbs, ebs }),
-            cell::TRTCM => Some(MeterConfig::Trtcm {
-                cir,
-                cbs,
-                pir,
-                pbs: ebs,
-            }),
-            _ => None,
-        };
-        Ok(MeterState {
-            config,
-            committed: tokens(cell::TC),
-            excess: tokens(cell::TE),
-        })
+        Ok(decode_cell(&v))
     }
 
     /// Makes meter `name` at `index` unconfigured again: every packet green.
     pub fn meter_clear(&self, name: &str, index: u32) -> Result<(), Error> {
-        let m = self.meter_decl(name)?;
-        check_index("meter", &m.name, index, m.size)?;
-        self.map(&m.map)?
-            .update(&index.to_ne_bytes(), &[0; cell::SIZE], Update::Locked)
-            .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &m.map, e))
+        let m = self.indexed(name, index)?;
+        self.write_cell(m, index, &[0; cell::SIZE])
+    }
+}
+
+/// A cell set to `config` with full buckets, or why RFC 2697 or 2698 does not allow it.
+pub(crate) fn encode_cell(name: &str, config: &MeterConfig) -> Result<Vec<u8>, Error> {
+    let bad = |why: String| Error::BadMeter {
+        name: name.to_string(),
+        why,
+    };
+    let (mode, cir, pir, cbs, ebs) = match *config {
+        MeterConfig::Srtcm { cir, cbs, ebs } => (cell::SRTCM, cir, 0, cbs, ebs),
+        MeterConfig::Trtcm { cir, cbs, pir, pbs } => {
+            if pir < cir {
+                return Err(bad(format!(
+                        "the peak rate ({pir}) must be at least the committed rate ({cir}), as RFC 2698 requires"
+                    )));
+            }
+            (cell::TRTCM, cir, pir, cbs, pbs)
+        }
+    };
+    for (what, rate) in [("committed rate", cir), ("peak rate", pir)] {
+        if rate > MAX_RATE || (rate == 0 && (what == "committed rate" || mode == cell::TRTCM)) {
+            return Err(bad(format!(
+                "the {what} must be 1 to {MAX_RATE} tokens per second, not {rate}"
+            )));
+        }
+    }
+    for (what, burst) in [("committed burst", cbs), ("second burst", ebs)] {
+        if burst > MAX_BURST {
+            return Err(bad(format!(
+                "the {what} must be at most {MAX_BURST} tokens, not {burst}"
+            )));
+        }
+    }
+    if cbs == 0 && ebs == 0 {
+        return Err(bad(
+            "at least one burst must be above 0 (RFC 2697, 2698)".into()
+        ));
+    }
+    let (fill_c, fill_p) = if mode == cell::SRTCM {
+        (fill_ns(u128::from(cbs) + u128::from(ebs), cir), 0)
+    } else {
+        (fill_ns(u128::from(cbs), cir), fill_ns(u128::from(ebs), pir))
+    };
+    let mut v = vec![0u8; cell::SIZE];
+    v[cell::MODE..cell::MODE + 4].copy_from_slice(&mode.to_ne_bytes());
+    let n = |t: u64| (u128::from(t) * NANO) as u64;
+    for (at, x) in [
+        (cell::CIR, cir),
+        (cell::PIR, pir),
+        (cell::CBS, n(cbs)),
+        (cell::EBS, n(ebs)),
+        (cell::TC, n(cbs)),
+        (cell::TE, n(ebs)),
+        (cell::FILL_C, fill_c),
+        (cell::FILL_P, fill_p),
+    ] {
+        v[at..at + 8].copy_from_slice(&x.to_ne_bytes());
+    }
+    Ok(v)
+}
+
+/// What a cell's bytes say: its setting and the whole tokens in its buckets.
+pub(crate) fn decode_cell(v: &[u8]) -> MeterState {
+    let mode = u32::from_ne_bytes(v[cell::MODE..cell::MODE + 4].try_into().expect("4 bytes"));
+    let tokens = |at| (u128::from(word(v, at)) / NANO) as u64;
+    let (cir, pir) = (word(v, cell::CIR), word(v, cell::PIR));
+    let (cbs, ebs) = (tokens(cell::CBS), tokens(cell::EBS));
+    let config = match mode {
+        cell::SRTCM => Some(MeterConfig::Srtcm { cir, cbs, ebs }),
+        cell::TRTCM => Some(MeterConfig::Trtcm {
+            cir,
+            cbs,
+            pir,
+            pbs: ebs,
+        }),
+        _ => None,
+    };
+    MeterState {
+        config,
+        committed: tokens(cell::TC),
+        excess: tokens(cell::TE),
     }
 }

@@ -231,9 +231,11 @@ impl Module {
             return self.install_slots(table);
         }
         let map = self.map(&table.map)?;
-        for entry in &table.entries {
+        for (i, entry) in table.entries.iter().enumerate() {
             let key = encode_key(table, &entry_keys(entry)?)?;
-            let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            let mut value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            // A fresh map: the entries take meter cells 1, 2, ... in order.
+            give_cell(table, &mut value, i as u32 + 1);
             map.update(&key, &value, Update::Any)
                 .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
         }
@@ -263,12 +265,22 @@ impl Module {
                 )));
             }
             let key = encode_slot_key(table, &entry_keys(entry)?)?;
-            let value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            let mut value = encode_action(table, &call_from_manifest(&entry.action)?)?;
+            give_cell(table, &mut value, index as u32 + 1);
             let slot = make_slot(&key, entry.priority, &value);
             map.update(&(index as u32).to_ne_bytes(), &slot, Update::Any)
                 .map_err(|e| Error::syscall("BPF_MAP_UPDATE_ELEM", &table.map, e))?;
         }
         Ok(())
+    }
+}
+
+/// Writes meter cell `index` into an entry's value, when its table has a direct meter.
+fn give_cell(table: &Table, value: &mut [u8], index: u32) {
+    if let Some(at) = table.direct_meter.as_ref().map(|d| d.offset as usize) {
+        if let Some(slot) = value.get_mut(at..at + 4) {
+            slot.copy_from_slice(&index.to_ne_bytes());
+        }
     }
 }
 
@@ -300,6 +312,45 @@ fn check_direct_counter(t: &Table) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// Refuses a table whose direct meter is not a meter of the manifest sized for the table,
+/// or whose cell index does not fit its value after the action's parameters.
+fn check_direct_meter(manifest: &Manifest, t: &Table) -> Result<(), Error> {
+    let Some(dm) = &t.direct_meter else {
+        return Ok(());
+    };
+    let params_end = t
+        .actions
+        .iter()
+        .flat_map(|a| a.params.iter().map(|p| p.offset + p.bytes))
+        .fold(4, u32::max);
+    let meter = manifest.meters.iter().find(|m| m.name == dm.name);
+    let why = match meter {
+        None => Some("names no meter of the manifest".to_string()),
+        Some(m) if m.table.as_deref() != Some(t.name.as_str()) => {
+            Some("is not marked as this table's meter".to_string())
+        }
+        Some(m) if m.size != t.size + 1 => Some(format!(
+            "has {} cells for a table of {} entries (it needs one more than entries)",
+            m.size, t.size
+        )),
+        _ if dm.offset < params_end || dm.offset + 4 > t.value_size => Some(format!(
+            "keeps its cell index at bytes {}..{} of a {}-byte value whose action id and \
+             parameters take bytes 0..{params_end}",
+            dm.offset,
+            dm.offset + 4,
+            t.value_size
+        )),
+        _ => None,
+    };
+    match why {
+        Some(why) => Err(Error::BadManifest(format!(
+            "direct meter `{}` of table `{}` {why}",
+            dm.name, t.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Loads the manifest's program into the kernel as the hook's program type.
@@ -378,6 +429,7 @@ pub(crate) fn check_maps<'m>(
     let mut expected = Vec::new();
     for t in &manifest.tables {
         check_direct_counter(t)?;
+        check_direct_meter(manifest, t)?;
         // An array table's map holds slots: the key half (priority and pairs), then the value.
         let (ty, key_size, value_size) = match t.kind {
             MapKind::Hash if t.data_plane.is_some() => (MapType::LruHash, t.key_size, t.value_size),

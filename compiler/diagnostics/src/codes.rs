@@ -79,6 +79,7 @@ codes! {
     E0411: "table without actions",
     E0412: "size the kernel cannot allocate",
     E0413: "entry added from the data plane where it cannot be",
+    E0414: "direct meter executed where no entry of its table runs",
     // Controls and statements.
     E0500: "recursive action calls",
     E0501: "table applied inside an action",

@@ -26,7 +26,9 @@
 //!   (inclusive). The table value follows at `key_size`. Writers keep slots sorted by
 //!   descending priority, so the scan finds the highest priority first;
 //! - a table with a `direct_counter` keeps `{u64 packets; u64 bytes}` (host order, updated
-//!   atomically) at `direct_counter.offset` in every entry's value, counted on hits.
+//!   atomically) at `direct_counter.offset` in every entry's value, counted on hits;
+//! - a table with a `direct_meter` keeps a `u32` cell index (host order) at
+//!   `direct_meter.offset` in every entry's value: the entry's cell in the meter's map.
 
 use serde::{Deserialize, Serialize};
 
@@ -142,6 +144,9 @@ pub struct Table {
     /// The table's `direct_counter`, when it has one.
     #[serde(default)]
     pub direct_counter: Option<DirectCounter>,
+    /// The table's `direct_meter`, when it has one (absent before direct meters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_meter: Option<DirectMeter>,
     /// Set when the data plane writes the table (`add_on_miss`) or its entries expire
     /// (`idle_timeout`): its map is then an LRU hash, which evicts the least recently used
     /// entry when an add finds it full.
@@ -166,6 +171,18 @@ pub struct DirectCounter {
     /// `Control.name` of the `direct_counter` instance.
     pub name: String,
     /// Byte offset of `{u64 packets; u64 bytes}` in the table value.
+    pub offset: u32,
+}
+
+/// A meter kept for every entry of a table: the entry's value holds the index (`u32`, host
+/// order) of its cell in the meter's map, given by the control plane when it adds the entry
+/// (1 to the table's size; cell 0 is never configured, so a miss, whose default slot holds
+/// 0, is green).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectMeter {
+    /// `Control.name` of the `direct_meter` instance (also in `meters`, with `table` set).
+    pub name: String,
+    /// Byte offset of the cell index in the table value.
     pub offset: u32,
 }
 
@@ -258,6 +275,10 @@ pub struct Meter {
     pub size: u32,
     /// What a packet takes from the buckets: one token, or one per byte.
     pub kind: MeterKind,
+    /// A `direct_meter`: `Control.name` of the table whose entries each own a cell
+    /// (`size` is then the table's size plus cell 0, see [`DirectMeter`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -68,6 +68,7 @@ impl Cx {
         self.actions.clear();
         self.tables.clear();
         self.applies.clear();
+        self.metered_by.clear();
     }
 
     fn declare_params(&mut self, params: &[ast::Param]) -> Vec<ParamDef> {
@@ -373,6 +374,21 @@ impl Cx {
             )
             .label("called directly")
             .secondary(a.at, "it adds an entry here");
+            self.error(d);
+        }
+        if let Some(x) = self
+            .direct_executes
+            .iter()
+            .find(|x| x.caller.as_ref().is_some_and(|c| c.1 == info.span))
+        {
+            let d = Diagnostic::new(
+                Code::E0414,
+                format!("action `{name}` executes direct meter `{}`, so it only runs as a table's action", x.meter),
+                e.span,
+            )
+            .label("called directly")
+            .secondary(x.at, "the meter is executed here")
+            .note("a direct meter is executed for the entry of its table that was hit; a direct call has no entry");
             self.error(d);
         }
         if let Some(caller) = &self.action {

@@ -67,6 +67,17 @@ pub struct Cx {
     pub(crate) add_entries: Vec<AddEntry>,
     /// Every `clone(port)` call: the XDP hook cannot copy a packet (E0505).
     pub(crate) clones: Vec<Span>,
+    /// Every `m.execute(...)` of a `direct_meter`: the action it is in, the meter, the call.
+    pub(crate) direct_executes: Vec<DirectExecute>,
+    /// The table that names each direct meter in `meters` (meter name, table name span).
+    pub(crate) metered_by: HashMap<String, Span>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DirectExecute {
+    pub caller: Option<(String, Span)>,
+    pub meter: String,
+    pub at: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +138,8 @@ impl Cx {
             applies: Vec::new(),
             add_entries: Vec::new(),
             clones: Vec::new(),
+            direct_executes: Vec::new(),
+            metered_by: HashMap::new(),
         }
     }
 

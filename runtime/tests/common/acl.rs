@@ -75,6 +75,7 @@ pub fn acl_manifest() -> Manifest {
             name: "ingress.hits".into(),
             offset: COUNTER_OFFSET,
         }),
+        direct_meter: None,
         data_plane: None,
     }];
     m

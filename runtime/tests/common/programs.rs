@@ -139,6 +139,7 @@ fn table(name: &str, map: &str, kind: MapKind, size: u32, keys: Vec<KeyField>) -
         entries: Vec::new(),
         entries_const: false,
         direct_counter: None,
+        direct_meter: None,
         data_plane: None,
     }
 }

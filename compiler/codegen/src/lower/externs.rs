@@ -42,6 +42,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             // Lives in the values of the table that names it in `counters = ...`.
             return;
         }
+        if ext == "direct_meter" {
+            // Its cells are made with the table that names it in `meters = ...`.
+            let kind = match inst.args.first().map(|a| &a.kind) {
+                Some(ExprKind::Member(_, m)) if m.name == "bytes" => manifest::MeterKind::Bytes,
+                _ => manifest::MeterKind::Packets,
+            };
+            self.direct_meters.insert(name, kind);
+            return;
+        }
         let size = inst
             .args
             .first()
@@ -208,6 +217,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                     }
                     ("register", _) => self.register(e, obj, m, args),
                     ("meter", "execute") => Some(self.meter_execute(obj, &args[0], args.get(1))),
+                    ("direct_meter", "execute") => {
+                        Some(self.direct_meter_execute(obj, args.first()))
+                    }
                     ("digest", "pack") => {
                         self.digest_pack(obj, &args[0]);
                         None
@@ -281,6 +293,18 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     ) {
         let idx = self.expr(index);
         let idx = self.fit(idx, 32);
+        self.element_at(map, idx)
+    }
+
+    /// Element `idx` (32 bits) of array `map`, as [`Gen::element`].
+    pub(super) fn element_at(
+        &mut self,
+        map: inkwell::values::GlobalValue<'ctx>,
+        idx: IntValue<'ctx>,
+    ) -> (
+        inkwell::values::PointerValue<'ctx>,
+        inkwell::basic_block::BasicBlock<'ctx>,
+    ) {
         let key = self.alloca(32, "idx");
         self.bpf.b.build_store(key, idx).expect("store");
         let v = self.bpf.lookup(map, key);

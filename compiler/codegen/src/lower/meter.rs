@@ -12,6 +12,9 @@
 //! however often packets come; elapsed time is first capped at the time that fills the bucket
 //! (`FILL_C`, `FILL_P`, set by the control plane), so the product cannot overflow. An
 //! unconfigured cell, or an index past the end, is green.
+//!
+//! A `direct_meter` is the same cells, one per entry of the table that names it: the entry's
+//! value holds its cell's index, which the control plane gives when it adds the entry.
 
 use super::Gen;
 use crate::bpf::helper;
@@ -31,7 +34,68 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             map: name.to_string(),
             size,
             kind,
+            table: None,
         });
+    }
+
+    /// Creates the cells of `direct_meter` instance `meter` for a table of `size` entries
+    /// whose values hold a cell index at `offset`: cell 0 plus one per entry.
+    pub fn direct_meter_instance(
+        &mut self,
+        meter: &str,
+        table: &str,
+        size: u32,
+        offset: u32,
+    ) -> manifest::DirectMeter {
+        let kind = self
+            .direct_meters
+            .get(meter)
+            .copied()
+            .unwrap_or(MeterKind::Packets);
+        let full = format!("{}.{meter}", self.control);
+        self.meter_instance(meter, full.clone(), size + 1, kind);
+        if let Some(m) = self.manifest.meters.last_mut() {
+            m.table = Some(format!("{}.{table}", self.control));
+        }
+        manifest::DirectMeter { name: full, offset }
+    }
+
+    /// `m.execute()` or `m.execute(colour)` of a direct meter: the cell of the entry that
+    /// the table being applied found. On a miss the default slot's index is 0, a cell never
+    /// configured: green.
+    pub fn direct_meter_execute(
+        &mut self,
+        obj: &ast::Expr,
+        pre: Option<&ast::Expr>,
+    ) -> IntValue<'ctx> {
+        let name = match &obj.kind {
+            ast::ExprKind::Name(n) => n.name.clone(),
+            _ => String::new(),
+        };
+        let full = format!("{}.{name}", self.control);
+        let at = self.applying.as_ref().and_then(|a| {
+            let t = self.manifest.tables.iter().find(|t| {
+                t.name == format!("{}.{}", self.control, a.table)
+                    && t.direct_meter.as_ref().is_some_and(|d| d.name == full)
+            })?;
+            Some((a.value?, t.direct_meter.as_ref()?.offset))
+        });
+        let Some((value, offset)) = at else {
+            // Sema refuses execute() where no entry of the meter's table runs (E0414).
+            self.unsupported(obj.span, "this direct meter outside its table's actions");
+            return self.bpf.ctx.i32_type().const_zero();
+        };
+        let idx = self
+            .bpf
+            .b
+            .build_load(
+                self.bpf.ctx.i32_type(),
+                self.at(value, offset as usize),
+                "cell",
+            )
+            .expect("load")
+            .into_int_value();
+        self.meter_run(obj, &name, idx, pre)
     }
 
     /// `m.execute(index)` or, colour-aware, `m.execute(index, colour)`: the packet's colour
@@ -40,6 +104,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         &mut self,
         obj: &ast::Expr,
         index: &ast::Expr,
+        pre: Option<&ast::Expr>,
+    ) -> IntValue<'ctx> {
+        let name = match &obj.kind {
+            ast::ExprKind::Name(n) => n.name.clone(),
+            _ => String::new(),
+        };
+        let idx = self.expr(index);
+        let idx = self.fit(idx, 32);
+        self.meter_run(obj, &name, idx, pre)
+    }
+
+    /// Meters the packet against cell `idx` of meter `name`'s map.
+    fn meter_run(
+        &mut self,
+        obj: &ast::Expr,
+        name: &str,
+        idx: IntValue<'ctx>,
         pre: Option<&ast::Expr>,
     ) -> IntValue<'ctx> {
         let colour = |name: &str| {
@@ -51,15 +132,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .map_or(0, |m| m.1 as u64)
         };
         let (green, yellow, red) = (colour("GREEN"), colour("YELLOW"), colour("RED"));
-        let kind = match &obj.kind {
-            ast::ExprKind::Name(n) => self
-                .manifest
-                .meters
-                .iter()
-                .find(|m| m.map == n.name)
-                .map(|m| m.kind),
-            _ => None,
-        };
+        let kind = self
+            .manifest
+            .meters
+            .iter()
+            .find(|m| m.map == name)
+            .map(|m| m.kind);
         let i32t = self.bpf.ctx.i32_type();
         let i64t = self.bpf.ctx.i64_type();
         let result = self.alloca(32, "colour");
@@ -93,7 +171,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             None => i32t.const_int(green, false),
         };
         let now = self.now();
-        let (v, done) = self.element(map, index);
+        let (v, done) = self.element_at(map, idx);
         let mode = self.field32(v, cell::MODE);
         let configured = self
             .bpf

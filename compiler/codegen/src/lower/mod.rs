@@ -157,6 +157,9 @@ pub struct Gen<'a, 'ctx> {
     pub omit_bounds_checks: bool,
     /// Entries of the scanned tables so far (see `table::MAX_SCANNED`).
     pub scanned: u32,
+    /// The `direct_meter` instances of the control, by name: what each counts. Their maps
+    /// are made with the table that names them (`meters = m`), sized by it.
+    pub direct_meters: HashMap<String, manifest::MeterKind>,
     /// Whether the parser's cursor may have moved by an amount known only at run time
     /// (`advance(n)` earlier on some path to here): offsets from it go through
     /// [`OFFSET_MASK`] before they reach the packet pointer, since the verifier may otherwise
@@ -185,6 +188,8 @@ pub struct Gen<'a, 'ctx> {
 pub struct Applying<'ctx> {
     pub table: String,
     pub key: Option<PointerValue<'ctx>>,
+    /// The value the actions run with (the entry hit, or the default slot), once known.
+    pub value: Option<PointerValue<'ctx>>,
 }
 
 /// Offsets of fields in the hook's context struct.
@@ -630,6 +635,7 @@ pub fn lower<'a, 'ctx>(
         actions: HashMap::new(),
         omit_bounds_checks: opts.omit_bounds_checks,
         scanned: 0,
+        direct_meters: HashMap::new(),
         dynamic_cursor: false,
         parser_reject: None,
         dynamic_slots: Default::default(),

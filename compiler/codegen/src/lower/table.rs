@@ -102,6 +102,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let mut entries_const = false;
         let mut size = None;
         let mut counter: Option<String> = None;
+        let mut meter: Option<String> = None;
         let mut add_on_miss = false;
         let mut idle_timeout_ns = None;
         for prop in &t.props {
@@ -139,6 +140,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 }
                 TableProp::Other(name, e, _) if name.name == "counters" => {
                     counter = match &e.kind {
+                        ast::ExprKind::Name(n) => Some(n.name.clone()),
+                        _ => None,
+                    }
+                }
+                TableProp::Other(name, e, _) if name.name == "meters" => {
+                    meter = match &e.kind {
                         ast::ExprKind::Name(n) => Some(n.name.clone()),
                         _ => None,
                     }
@@ -245,6 +252,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 params: ps,
             });
         }
+        // The entry's meter cell index follows the parameters.
+        let meter_offset = meter.as_ref().map(|_| value_size.div_ceil(4) * 4);
+        if let Some(at) = meter_offset {
+            value_size = at + 4;
+        }
         let (value_size, direct_counter) = match &counter {
             Some(c) => {
                 let offset = value_size.div_ceil(8) * 8;
@@ -321,6 +333,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 0,
             ),
         };
+        let direct_meter = match (&meter, meter_offset) {
+            (Some(m), Some(at)) => Some(self.direct_meter_instance(m, name, size.max(1), at)),
+            _ => None,
+        };
         let default_name = format!("{name}_default");
         let default_map = self
             .bpf
@@ -382,6 +398,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             entries: m_entries,
             entries_const,
             direct_counter: direct_counter.clone(),
+            direct_meter,
             data_plane: data_plane.clone(),
         });
         let hit = self.alloca(1, "hit");
@@ -511,6 +528,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let outer = self.applying.replace(super::Applying {
             table: name.to_string(),
             key,
+            value: None,
         });
         let is_hit = self.bpf.b.build_is_not_null(found, "is_hit").expect("cmp");
         let use_hit = self.block("table_hit");
@@ -549,6 +567,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let value = self.bpf.b.build_phi(self.bpf.ptr(), "value").expect("phi");
         value.add_incoming(&[(&found, use_hit), (&dflt, use_default)]);
         let value = value.as_basic_value().into_pointer_value();
+        if let Some(a) = self.applying.as_mut() {
+            a.value = Some(value);
+        }
         let id = self
             .bpf
             .b
