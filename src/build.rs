@@ -33,6 +33,23 @@ pub fn compile(
     compile_text(name, text, stem, color, test_build, hook)
 }
 
+/// The checked program at `program`, for reading its types (the decoded frames of `iov
+/// test`); `None` when it cannot be read or does not check.
+pub fn check_quietly(program: &Path) -> Option<iov_sema::Checked> {
+    let text = read_source(program).ok()?;
+    let name = program.display().to_string();
+    std::thread::Builder::new()
+        .stack_size(CHECK_STACK)
+        .spawn(move || {
+            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));
+            (!checked.has_errors()).then_some(checked)
+        })
+        .ok()?
+        .join()
+        .ok()
+        .flatten()
+}
+
 /// [`compile`] of source `text` named `name` (program name `stem`).
 pub fn compile_text(
     name: String,

@@ -281,12 +281,35 @@ fn expectation(o: &Outcome) -> (Dest, &Pattern) {
 /// order, whichever line comes first. What is left unmatched at the end fails: a packet
 /// that came out unexpected, or an expectation nothing met.
 #[derive(Default)]
-struct Queues {
+struct Queues<'c> {
     out: std::collections::BTreeMap<Dest, std::collections::VecDeque<(usize, Vec<u8>)>>,
     want: std::collections::BTreeMap<Dest, std::collections::VecDeque<(usize, Pattern)>>,
+    /// The checked program, to decode frames that differ (none: hex only).
+    decoder: Option<&'c iov_sema::Checked>,
 }
 
-impl Queues {
+/// `expected` against `actual` header by header, as the program's parser reads them.
+fn decoded(checked: &iov_sema::Checked, expected: &Pattern, actual: &[u8]) -> String {
+    let (mut data, mut given) = (Vec::new(), Vec::new());
+    for pair in expected.0.chunks(2) {
+        let nib = |i: usize| pair.get(i).copied().flatten();
+        data.push(nib(0).unwrap_or(0) << 4 | nib(1).unwrap_or(0));
+        given.push(
+            if nib(0).is_some() { 0xf0 } else { 0 } | if nib(1).is_some() { 0x0f } else { 0 },
+        );
+    }
+    let e = iov::decode::decode(checked, &data, &given);
+    let a = iov::decode::decode(checked, actual, &vec![0xff; actual.len()]);
+    if a.headers.is_empty() && e.headers.is_empty() {
+        return String::new();
+    }
+    format!(
+        "    decoded as the parser reads them (actual, and what was expected where it differs):\n{}",
+        iov::decode::compare(&e, &a)
+    )
+}
+
+impl Queues<'_> {
     fn output(&mut self, d: Dest, line: usize, data: Vec<u8>) {
         self.out.entry(d).or_default().push_back((line, data));
     }
@@ -309,9 +332,12 @@ impl Queues {
                     Ok(())
                 } else {
                     Err(format!(
-                        "the packet of line {packet_line} {} as expected, but its bytes differ:\n{}",
+                        "the packet of line {packet_line} {} as expected, but its bytes differ:\n{}{}",
                         d.went(),
-                        diff(&p, &data)
+                        diff(&p, &data),
+                        self.decoder
+                            .map(|c| decoded(c, &p, &data))
+                            .unwrap_or_default()
                     ))
                 };
                 done.push((expect_line, verdict));
@@ -402,6 +428,8 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
         .filter(|p| *p > 1)
         .collect();
     let ports: Vec<u32> = ports.into_iter().collect();
+    // The program's types, to show a frame that differs header by header.
+    let decoder = crate::build::check_quietly(program);
     std::thread::scope(|s| {
         s.spawn(|| {
             if !ports.is_empty() {
@@ -411,7 +439,7 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
                 }
             }
             let mut captures = crate::pcap::Captures::default();
-            let code = run_commands(&module, &commands, &file, &mut captures);
+            let code = run_commands(&module, &commands, &file, &mut captures, decoder.as_ref());
             match pcap.map(|dir| captures.write(dir)) {
                 Some(Ok(paths)) => {
                     for p in paths {
@@ -525,6 +553,7 @@ fn run_commands(
     commands: &[(usize, Command)],
     file: &str,
     captures: &mut crate::pcap::Captures,
+    decoder: Option<&iov_sema::Checked>,
 ) -> ExitCode {
     let mut digests = match Digests::open(module) {
         Ok(d) => d,
@@ -540,7 +569,10 @@ fn run_commands(
     let mut last: Option<(usize, Result<RunResult, String>)> = None;
     let mut last_port = 0;
     // Outputs and expectations, queued per destination and matched in order (p4c's STF).
-    let mut queues = Queues::default();
+    let mut queues = Queues {
+        decoder,
+        ..Queues::default()
+    };
     for (line, cmd) in commands {
         let at = format!("{file}:{line}");
         let result: Result<Option<String>, String> = match cmd {

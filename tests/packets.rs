@@ -114,6 +114,14 @@ fn a_wrong_expectation_fails_with_a_diff() {
     );
     assert!(stdout.contains("expected ff1122334455"), "{stdout}");
     assert!(stdout.contains("actual   001122334455"), "{stdout}");
+    // And header by header, as the router's parser reads the frame: ARP ends it after eth.
+    assert!(
+        stdout.contains(
+            "    decoded as the parser reads them (actual, and what was expected where it differs):\n      \
+             hdr.eth: dst=00:11:22:33:44:55 (expected ff:11:22:33:44:55) src=aa:bb:cc:dd:ee:ff ether_type=0x0806\n"
+        ),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(
             "wrong.stf:3: FAILED: expected the packet dropped, but it was passed to the kernel"

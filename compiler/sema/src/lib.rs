@@ -22,6 +22,7 @@ mod collect;
 mod consts;
 mod cycles;
 pub mod deparse;
+mod direct_meter;
 mod entry;
 mod expr;
 mod modules;
