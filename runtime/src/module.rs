@@ -289,17 +289,21 @@ fn entry_keys(entry: &iov_manifest::Entry) -> Result<Vec<Match>, Error> {
     entry.keys.iter().map(match_from_manifest).collect()
 }
 
+/// Where the action id and the widest action's parameters end in a value of `t`.
+fn params_end(t: &Table) -> u32 {
+    t.actions
+        .iter()
+        .flat_map(|a| a.params.iter().map(|p| p.offset + p.bytes))
+        .fold(4, u32::max)
+}
+
 /// Refuses a table whose direct counter does not fit its value or overlaps an action's
 /// parameters.
 fn check_direct_counter(t: &Table) -> Result<(), Error> {
     let Some(dc) = &t.direct_counter else {
         return Ok(());
     };
-    let params_end = t
-        .actions
-        .iter()
-        .flat_map(|a| a.params.iter().map(|p| p.offset + p.bytes))
-        .fold(4, u32::max);
+    let params_end = params_end(t);
     if dc.offset < params_end || dc.offset + 16 > t.value_size {
         return Err(Error::BadManifest(format!(
             "direct counter `{}` of table `{}` lies at bytes {}..{} of a {}-byte value whose \
@@ -320,11 +324,7 @@ fn check_direct_meter(manifest: &Manifest, t: &Table) -> Result<(), Error> {
     let Some(dm) = &t.direct_meter else {
         return Ok(());
     };
-    let params_end = t
-        .actions
-        .iter()
-        .flat_map(|a| a.params.iter().map(|p| p.offset + p.bytes))
-        .fold(4, u32::max);
+    let params_end = params_end(t);
     let meter = manifest.meters.iter().find(|m| m.name == dm.name);
     let why = match meter {
         None => Some("names no meter of the manifest".to_string()),

@@ -578,46 +578,8 @@ impl Cx {
                     }
                 }
             }
-            "counters" => {
-                let ty = self.check_expr(e, None);
-                let ok = match &ty {
-                    Ty::Extern(x, _) => self.p.externs[*x].name == "direct_counter",
-                    Ty::Unknown => true,
-                    _ => false,
-                };
-                if !ok {
-                    let d = Diagnostic::new(
-                        Code::E0410,
-                        format!(
-                            "`counters` needs a `direct_counter`, not `{}`",
-                            self.ty_str(&ty)
-                        ),
-                        e.span,
-                    )
-                    .label("not a direct counter");
-                    self.error(d);
-                }
-            }
-            "meters" => {
-                let ty = self.check_expr(e, None);
-                let ok = match &ty {
-                    Ty::Extern(x, _) => self.p.externs[*x].name == "direct_meter",
-                    Ty::Unknown => true,
-                    _ => false,
-                };
-                if !ok {
-                    let d = Diagnostic::new(
-                        Code::E0410,
-                        format!(
-                            "`meters` needs a `direct_meter`, not `{}`",
-                            self.ty_str(&ty)
-                        ),
-                        e.span,
-                    )
-                    .label("not a direct meter");
-                    self.error(d);
-                }
-            }
+            "counters" => self.check_attached(e, "counters", "direct_counter"),
+            "meters" => self.check_attached(e, "meters", "direct_meter"),
             other => {
                 let d = Diagnostic::new(
                     Code::E0410,
@@ -630,6 +592,26 @@ impl Cx {
                 self.error(d);
                 self.check_expr(e, None);
             }
+        }
+    }
+
+    /// A property naming an extern instance kept per entry (`counters = c;` a
+    /// `direct_counter`, `meters = m;` a `direct_meter`): E0410 for anything else.
+    fn check_attached(&mut self, e: &ast::Expr, property: &str, ext: &str) {
+        let ty = self.check_expr(e, None);
+        let ok = match &ty {
+            Ty::Extern(x, _) => self.p.externs[*x].name == ext,
+            Ty::Unknown => true,
+            _ => false,
+        };
+        if !ok {
+            let d = Diagnostic::new(
+                Code::E0410,
+                format!("`{property}` needs a `{ext}`, not `{}`", self.ty_str(&ty)),
+                e.span,
+            )
+            .label(format!("not a {}", ext.replace('_', " ")));
+            self.error(d);
         }
     }
 
