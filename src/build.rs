@@ -25,6 +25,16 @@ pub fn compile(
     test_build: bool,
     hook: Option<iov_runtime::iov_manifest::Hook>,
 ) -> Result<Vec<u8>, String> {
+    compile_checked(program, color, test_build, hook).map(|(object, _)| object)
+}
+
+/// [`compile`], also giving the checked program the object was built from.
+pub fn compile_checked(
+    program: &Path,
+    color: Color,
+    test_build: bool,
+    hook: Option<iov_runtime::iov_manifest::Hook>,
+) -> Result<(Vec<u8>, iov_sema::Checked), String> {
     let text = read_source(program).map_err(|_| String::new())?;
     let name = program.display().to_string();
     let stem = program
@@ -33,24 +43,8 @@ pub fn compile(
     compile_text(name, text, stem, color, test_build, hook)
 }
 
-/// The checked program at `program`, for reading its types (the decoded frames of `iov
-/// test`); `None` when it cannot be read or does not check.
-pub fn check_quietly(program: &Path) -> Option<iov_sema::Checked> {
-    let text = read_source(program).ok()?;
-    let name = program.display().to_string();
-    std::thread::Builder::new()
-        .stack_size(CHECK_STACK)
-        .spawn(move || {
-            let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));
-            (!checked.has_errors()).then_some(checked)
-        })
-        .ok()?
-        .join()
-        .ok()
-        .flatten()
-}
-
-/// [`compile`] of source `text` named `name` (program name `stem`).
+/// [`compile`] of source `text` named `name` (program name `stem`): the object, and the
+/// checked program it was built from (whose types `iov test` decodes frames with).
 pub fn compile_text(
     name: String,
     text: String,
@@ -58,7 +52,7 @@ pub fn compile_text(
     color: Color,
     test_build: bool,
     hook: Option<iov_runtime::iov_manifest::Hook>,
-) -> Result<Vec<u8>, String> {
+) -> Result<(Vec<u8>, iov_sema::Checked), String> {
     std::thread::Builder::new()
         .stack_size(CHECK_STACK)
         .spawn(move || {
@@ -72,9 +66,10 @@ pub fn compile_text(
                 test_build,
                 asm: false,
             };
-            iov_codegen::build(&checked, &stem, &opts)
-                .map(|o| o.object)
-                .map_err(|d| render_all(&d, &checked.files, color))
+            match iov_codegen::build(&checked, &stem, &opts) {
+                Ok(o) => Ok((o.object, checked)),
+                Err(d) => Err(render_all(&d, &checked.files, color)),
+            }
         })
         .expect("a compiler thread starts")
         .join()

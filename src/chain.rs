@@ -90,7 +90,7 @@ fn create(
         false,
         Some(hook),
     ) {
-        Ok(o) => o,
+        Ok((o, _)) => o,
         Err(rendered) => return usage(format!("the chain's head did not compile:\n{rendered}")),
     };
     let root = root();

@@ -8,7 +8,7 @@
 //! values are read by `values.rs`. Pure; docs/stf.md and docs/cli.md describe the syntax.
 
 use crate::values::{action_call, key_pairs};
-use iov_runtime::{Match, Request};
+use iov_runtime::{Match, MeterCellId, Module, Request};
 
 /// One parsed line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,6 +196,29 @@ fn keys_then_action(words: &[&str]) -> Result<Parts, String> {
 pub enum MeterCell {
     Index(u32),
     Entry(Vec<(String, Match)>),
+}
+
+impl MeterCell {
+    /// The cell in the runtime's terms: an entry's keys put in its table's order.
+    pub fn resolve(&self, module: &Module, meter: &str) -> Result<MeterCellId, iov_runtime::Error> {
+        match self {
+            MeterCell::Index(i) => Ok(MeterCellId::Index(*i)),
+            MeterCell::Entry(keys) => module
+                .direct_meter_keys(meter, keys)
+                .map(MeterCellId::Entry),
+        }
+    }
+}
+
+/// A cell as the meter lines name it: `3`, or an entry's key `hdr.ipv4.src:10.0.0.0/8`.
+pub fn show_cell(module: &Module, meter: &str, cell: &MeterCellId) -> String {
+    match cell {
+        MeterCellId::Index(i) => i.to_string(),
+        MeterCellId::Entry(keys) => module.direct_meter_table(meter).map_or_else(
+            |_| String::new(),
+            |t| crate::values::show_keys(&t.keys, keys),
+        ),
+    }
 }
 
 /// Reads the cell of a meter line (`INDEX` or `key:value ...`, the words after the meter's

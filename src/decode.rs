@@ -35,12 +35,10 @@ pub struct Header {
     pub fields: Vec<Field>,
 }
 
-/// A frame as the program's parser sees it.
+/// A frame as the program's parser sees it: the headers in the order it extracts them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decoded {
     pub headers: Vec<Header>,
-    /// Where the headers end (bytes); what follows is payload.
-    pub end: usize,
 }
 
 /// Most states a walk visits: a parser loop the walk cannot bound stops here.
@@ -184,7 +182,6 @@ pub fn decode(checked: &Checked, data: &[u8], given: &[u8]) -> Decoded {
     };
     let mut out = Decoded {
         headers: Vec::new(),
-        end: 0,
     };
     let p = &checked.program;
     let parser = p.entry.as_ref().and_then(|e| {
@@ -209,10 +206,7 @@ pub fn decode(checked: &Checked, data: &[u8], given: &[u8]) -> Decoded {
         for stmt in &s.body {
             match packet_call(stmt) {
                 Some(("extract", e)) => match walk.extract(e, &bits, &mut at) {
-                    Some(h) => {
-                        out.headers.push(h);
-                        out.end = at / 8;
-                    }
+                    Some(h) => out.headers.push(h),
                     None => return out,
                 },
                 Some(("advance", n)) => match walk.constant(n) {
@@ -359,7 +353,13 @@ xdp(P(), C(), D()) main;
         let d = decode(&c, &f, &vec![0xff; f.len()]);
         let paths: Vec<&str> = d.headers.iter().map(|h| h.path.as_str()).collect();
         assert_eq!(paths, ["hdr.eth", "hdr.vlan", "hdr.ip"]);
-        assert_eq!(d.end, 20, "two bytes of payload follow");
+        let ip = &d.headers[2];
+        let ip_bits: u32 = ip.fields.iter().map(|f| f.bits).sum();
+        assert_eq!(
+            (ip.offset, ip_bits),
+            (18, 16),
+            "two bytes of payload follow"
+        );
         let vlan = &d.headers[1];
         assert_eq!(vlan.offset, 14);
         assert_eq!(

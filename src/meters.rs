@@ -11,9 +11,8 @@
 //! one RFC 2697 or 2698 allows or no entry has the key).
 
 use crate::modules::{fail, open, print_json, usage};
-use iov::control_line::{meter_cell, meter_setting, show_meter, MeterCell};
-use iov::values::show_keys;
-use iov_runtime::{Error, Match, MeterCellId, MeterState, Module};
+use iov::control_line::{meter_cell, meter_setting, show_cell, show_meter};
+use iov_runtime::{MeterCellId, MeterState, Module};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -29,44 +28,15 @@ pub struct Args {
     json: bool,
 }
 
-/// A cell as the user named it: `[3]`, or the entry's key `{hdr.ipv4.src:10.0.0.0/8}`.
-enum Named {
-    Index(u32),
-    Entry(Vec<Match>, String),
-}
-
-impl Named {
-    fn text(&self) -> String {
-        match self {
-            Named::Index(i) => format!("[{i}]"),
-            Named::Entry(_, keys) => format!("{{{keys}}}"),
-        }
-    }
-
-    fn json(&self) -> (&'static str, serde_json::Value) {
-        match self {
-            Named::Index(i) => ("index", (*i).into()),
-            Named::Entry(_, keys) => ("entry", keys.clone().into()),
-        }
-    }
-}
-
-/// The key of an entry of direct meter `meter`'s table, as `iov table` writes keys.
-fn keys_text(module: &Module, meter: &str, keys: &[Match]) -> String {
-    module
-        .direct_meter_table(meter)
-        .map_or_else(|_| String::new(), |t| show_keys(&t.keys, keys))
-}
-
-fn get(module: &Module, name: &str, cell: &Named) -> Result<MeterState, Error> {
-    match cell {
-        Named::Index(i) => module.meter_get(name, *i),
-        Named::Entry(keys, _) => module.direct_meter_get(name, keys),
-    }
-}
-
-fn cell_json(cell: &Named, s: &MeterState) -> serde_json::Value {
-    let (what, at) = cell.json();
+fn cell_json(module: &Module, name: &str, cell: &MeterCellId, s: &MeterState) -> serde_json::Value {
+    let at: serde_json::Value = match cell {
+        MeterCellId::Index(i) => (*i).into(),
+        MeterCellId::Entry(_) => show_cell(module, name, cell).into(),
+    };
+    let what = match cell {
+        MeterCellId::Index(_) => "index",
+        MeterCellId::Entry(_) => "entry",
+    };
     serde_json::json!({
         what: at,
         "setting": s.config.as_ref().map(show_meter),
@@ -75,8 +45,12 @@ fn cell_json(cell: &Named, s: &MeterState) -> serde_json::Value {
     })
 }
 
-fn cell_text(name: &str, cell: &Named, s: &MeterState) -> String {
-    let at = cell.text();
+/// `name[3] ...` for an indexed cell, `name{hdr.ipv4.src:10.0.0.0/8} ...` for an entry's.
+fn cell_text(module: &Module, name: &str, cell: &MeterCellId, s: &MeterState) -> String {
+    let at = match cell {
+        MeterCellId::Index(i) => format!("[{i}]"),
+        MeterCellId::Entry(_) => format!("{{{}}}", show_cell(module, name, cell)),
+    };
     match &s.config {
         Some(c) => format!(
             "{name}{at} {}: C holds {} tokens, {} {}",
@@ -93,14 +67,15 @@ fn cell_text(name: &str, cell: &Named, s: &MeterState) -> String {
     }
 }
 
-fn show_one(module: &Module, name: &str, cell: &Named, json: bool) -> ExitCode {
-    match get(module, name, cell) {
+fn show_one(module: &Module, name: &str, cell: &MeterCellId, json: bool) -> ExitCode {
+    match module.meter_cell_get(name, cell) {
         Ok(s) if json => {
-            print_json(&serde_json::json!({ "meter": name, "cell": cell_json(cell, &s) }));
+            let cell = cell_json(module, name, cell, &s);
+            print_json(&serde_json::json!({ "meter": name, "cell": cell }));
             ExitCode::SUCCESS
         }
         Ok(s) => {
-            println!("{}", cell_text(name, cell, &s));
+            println!("{}", cell_text(module, name, cell, &s));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
@@ -113,49 +88,24 @@ fn one_cell(module: &Module, name: &str, words: &[&str], json: bool) -> ExitCode
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let named = match cell {
-        MeterCell::Index(i) => Named::Index(i),
-        MeterCell::Entry(keys) => match module.direct_meter_keys(name, &keys) {
-            Ok(k) => {
-                let text = keys_text(module, name, &k);
-                Named::Entry(k, text)
-            }
-            Err(e) => return fail(&e),
-        },
+    let cell = match cell.resolve(module, name) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
     };
     if rest.is_empty() {
-        return show_one(module, name, &named, json);
+        return show_one(module, name, &cell, json);
     }
-    let done = match (&named, rest) {
-        (Named::Index(i), ["clear"]) => module.meter_clear(name, *i),
-        (Named::Entry(k, _), ["clear"]) => module.direct_meter_clear(name, k),
-        (_, setting) => match meter_setting(setting) {
-            Ok(c) => match &named {
-                Named::Index(i) => module.meter_set(name, *i, &c),
-                Named::Entry(k, _) => module.direct_meter_set(name, k, &c),
-            },
+    let config = match rest {
+        ["clear"] => None,
+        setting => match meter_setting(setting) {
+            Ok(c) => Some(c),
             Err(e) => return usage(e),
         },
     };
-    match done {
-        Ok(()) => show_one(module, name, &named, json),
+    match module.meter_cell_set(name, &cell, config.as_ref()) {
+        Ok(()) => show_one(module, name, &cell, json),
         Err(e) => fail(&e),
     }
-}
-
-/// Every configured cell of meter `m`: by index, or by entry for a direct meter.
-fn configured(module: &Module, m: &iov_manifest::Meter) -> Result<Vec<(Named, MeterState)>, Error> {
-    Ok(module
-        .meter_cells(&m.name)?
-        .into_iter()
-        .map(|(cell, s)| match cell {
-            MeterCellId::Index(i) => (Named::Index(i), s),
-            MeterCellId::Entry(keys) => {
-                let text = keys_text(module, &m.name, &keys);
-                (Named::Entry(keys, text), s)
-            }
-        })
-        .collect())
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -180,18 +130,18 @@ pub fn run(args: &Args) -> ExitCode {
         .collect();
     if let (Some(name), true) = (&args.name, meters.is_empty()) {
         // Let the runtime say which meters there are.
-        return show_one(&module, name, &Named::Index(0), args.json);
+        return show_one(&module, name, &MeterCellId::Index(0), args.json);
     }
     let mut json = Vec::new();
     for m in &meters {
-        let cells = match configured(&module, m) {
+        let cells = match module.meter_cells(&m.name, u32::MAX) {
             Ok(c) => c,
             Err(e) => return fail(&e),
         };
         if args.json {
             json.push(serde_json::json!({
                 "meter": m.name, "size": m.size, "kind": m.kind, "table": m.table,
-                "cells": cells.iter().map(|(c, s)| cell_json(c, s)).collect::<Vec<_>>(),
+                "cells": cells.iter().map(|(c, s)| cell_json(&module, &m.name, c, s)).collect::<Vec<_>>(),
             }));
             continue;
         }
@@ -208,7 +158,7 @@ pub fn run(args: &Args) -> ExitCode {
             }
         }
         for (cell, s) in cells {
-            println!("{}", cell_text(&m.name, &cell, &s));
+            println!("{}", cell_text(&module, &m.name, &cell, &s));
         }
     }
     if args.json {

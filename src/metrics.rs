@@ -159,20 +159,12 @@ pub fn sample(module: &Module) -> Result<Snapshot, Error> {
         .collect::<Result<Vec<_>, Error>>()?;
     let mut meters = Vec::new();
     for m in &manifest.meters {
-        for (cell, s) in module
-            .meter_cells(&m.name)?
-            .into_iter()
-            .take(REGISTER_CAP as usize)
-        {
-            let at = match cell {
-                MeterCellId::Index(i) => ("index", i.to_string()),
-                MeterCellId::Entry(keys) => (
-                    "entry",
-                    module
-                        .direct_meter_table(&m.name)
-                        .map(|t| iov::values::show_keys(&t.keys, &keys))?,
-                ),
+        for (cell, s) in module.meter_cells(&m.name, REGISTER_CAP)? {
+            let label = match cell {
+                MeterCellId::Index(_) => "index",
+                MeterCellId::Entry(_) => "entry",
             };
+            let at = (label, iov::control_line::show_cell(module, &m.name, &cell));
             meters.push((m.name.clone(), at, s.committed, s.excess));
         }
     }

@@ -10,9 +10,8 @@
 //! diff for each mismatch; exits 0 when everything matched, 1 when something did not, 2 on
 //! usage, input or environment errors.
 
-use crate::build::compile;
+use crate::build::compile_checked;
 use crate::{read_source, Color};
-use iov::control_line::MeterCell;
 use iov::stf::{self, Cmp, Command, Count, Outcome, Pattern};
 use iov_runtime::{Module, RunResult, VerdictAction};
 use std::fmt::Write as _;
@@ -395,7 +394,8 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
             return ExitCode::from(2);
         }
     };
-    let object = match compile(program, color, true, None) {
+    // The checked program stays: its types decode frames that differ.
+    let (object, checked) = match compile_checked(program, color, true, None) {
         Ok(o) => o,
         Err(rendered) => {
             eprint!("{rendered}");
@@ -428,8 +428,6 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
         .filter(|p| *p > 1)
         .collect();
     let ports: Vec<u32> = ports.into_iter().collect();
-    // The program's types, to show a frame that differs header by header.
-    let decoder = crate::build::check_quietly(program);
     std::thread::scope(|s| {
         s.spawn(|| {
             if !ports.is_empty() {
@@ -439,7 +437,7 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
                 }
             }
             let mut captures = crate::pcap::Captures::default();
-            let code = run_commands(&module, &commands, &file, &mut captures, decoder.as_ref());
+            let code = run_commands(&module, &commands, &file, &mut captures, &checked);
             match pcap.map(|dir| captures.write(dir)) {
                 Some(Ok(paths)) => {
                     for p in paths {
@@ -553,7 +551,7 @@ fn run_commands(
     commands: &[(usize, Command)],
     file: &str,
     captures: &mut crate::pcap::Captures,
-    decoder: Option<&iov_sema::Checked>,
+    checked: &iov_sema::Checked,
 ) -> ExitCode {
     let mut digests = match Digests::open(module) {
         Ok(d) => d,
@@ -570,7 +568,7 @@ fn run_commands(
     let mut last_port = 0;
     // Outputs and expectations, queued per destination and matched in order (p4c's STF).
     let mut queues = Queues {
-        decoder,
+        decoder: Some(checked),
         ..Queues::default()
     };
     for (line, cmd) in commands {
@@ -654,14 +652,11 @@ fn run_commands(
                     )
                 }),
             Command::RemoveAll => remove_all(module).map(|n| Some(format!("removed {n} entries"))),
-            Command::Meter { name, cell, config } => match cell {
-                MeterCell::Index(index) => module.meter_set(name, *index, config),
-                MeterCell::Entry(keys) => module.direct_meter_keys(name, keys).and_then(|keys| {
-                    module.direct_meter_set(name, &keys, config)
-                }),
-            }
-            .map(|()| None)
-            .map_err(|e| e.to_string()),
+            Command::Meter { name, cell, config } => cell
+                .resolve(module, name)
+                .and_then(|cell| module.meter_cell_set(name, &cell, Some(config)))
+                .map(|()| None)
+                .map_err(|e| e.to_string()),
             Command::ExpectDigest { name, fields } => {
                 if let Some(full) = digests.full(name) {
                     digests_expected.insert(full);

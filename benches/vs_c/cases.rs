@@ -86,6 +86,17 @@ pub struct PathCase {
     pub chunk: u32,
 }
 
+/// A path whose frame the program does not change in a way that changes the path.
+fn path(name: &'static str, frame: Vec<u8>, retval: u32, grows: &'static [usize]) -> PathCase {
+    PathCase {
+        name,
+        frame,
+        retval,
+        grows,
+        chunk: u32::MAX,
+    }
+}
+
 /// One example compared with its C equivalent.
 pub struct Example {
     pub name: &'static str,
@@ -230,34 +241,10 @@ fn router() -> Example {
                 grows: &[0],
                 chunk: 250,
             },
-            PathCase {
-                name: "miss (drop)",
-                frame: ip_frame([192, 168, 9, 9], 64),
-                retval: XDP_DROP,
-                grows: &[],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "ttl 1 (drop)",
-                frame: ip_frame([10, 1, 2, 3], 1),
-                retval: XDP_DROP,
-                grows: &[],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "non-IP (pass)",
-                frame: arp_frame(),
-                retval: XDP_PASS,
-                grows: &[],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "short IPv4 (drop)",
-                frame: truncated,
-                retval: XDP_DROP,
-                grows: &[],
-                chunk: u32::MAX,
-            },
+            path("miss (drop)", ip_frame([192, 168, 9, 9], 64), XDP_DROP, &[]),
+            path("ttl 1 (drop)", ip_frame([10, 1, 2, 3], 1), XDP_DROP, &[]),
+            path("non-IP (pass)", arp_frame(), XDP_PASS, &[]),
+            path("short IPv4 (drop)", truncated, XDP_DROP, &[]),
         ],
         fill_iov: router_iov,
         fill_c: router_c,
@@ -297,34 +284,30 @@ fn l2_switch() -> Example {
             counter("tx_stats", SWITCH_PORT, 16),
         ],
         paths: vec![
-            PathCase {
-                name: "hit (forward)",
-                frame: ether(MAC_B, MAC_A, 0x88b5, &payload),
-                retval: XDP_REDIRECT,
-                grows: &[0, 1],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "miss (pass)",
-                frame: ether([0x02, 0, 0, 0, 0, 0x77], MAC_A, 0x88b5, &payload),
-                retval: XDP_PASS,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "broadcast (pass)",
-                frame: ether([0xff; 6], MAC_A, 0x88b5, &payload),
-                retval: XDP_PASS,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "group source (drop)",
-                frame: ether(MAC_B, [0x03, 0, 0, 0, 0, 1], 0x88b5, &payload),
-                retval: XDP_DROP,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
+            path(
+                "hit (forward)",
+                ether(MAC_B, MAC_A, 0x88b5, &payload),
+                XDP_REDIRECT,
+                &[0, 1],
+            ),
+            path(
+                "miss (pass)",
+                ether([0x02, 0, 0, 0, 0, 0x77], MAC_A, 0x88b5, &payload),
+                XDP_PASS,
+                &[0],
+            ),
+            path(
+                "broadcast (pass)",
+                ether([0xff; 6], MAC_A, 0x88b5, &payload),
+                XDP_PASS,
+                &[0],
+            ),
+            path(
+                "group source (drop)",
+                ether(MAC_B, [0x03, 0, 0, 0, 0, 1], 0x88b5, &payload),
+                XDP_DROP,
+                &[0],
+            ),
         ],
         fill_iov: switch_iov,
         fill_c: switch_c,
@@ -368,37 +351,29 @@ fn firewall() -> Example {
             },
         ],
         paths: vec![
-            PathCase {
-                name: "hit (deny SYN)",
-                frame: ether(
+            path(
+                "hit (deny SYN)",
+                ether(
                     MAC_B,
                     MAC_A,
                     0x0800,
                     &ipv4([10, 1, 2, 3], [192, 168, 0, 1], 6, 64, &syn22),
                 ),
-                retval: XDP_DROP,
-                grows: &[1, 2],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "miss (allow)",
-                frame: ether(
+                XDP_DROP,
+                &[1, 2],
+            ),
+            path(
+                "miss (allow)",
+                ether(
                     MAC_B,
                     MAC_A,
                     0x0800,
                     &ipv4([192, 168, 1, 1], [192, 168, 0, 1], 6, 64, &ack80),
                 ),
-                retval: XDP_PASS,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "non-IP (pass)",
-                frame: arp_frame(),
-                retval: XDP_PASS,
-                grows: &[],
-                chunk: u32::MAX,
-            },
+                XDP_PASS,
+                &[0],
+            ),
+            path("non-IP (pass)", arp_frame(), XDP_PASS, &[]),
         ],
         fill_iov: firewall_iov,
         fill_c: firewall_c,
@@ -460,34 +435,30 @@ fn vlan_filter() -> Example {
             counter("blocked_by_vid", 200, 8),
         ],
         paths: vec![
-            PathCase {
-                name: "hit (block VID 200)",
-                frame: tagged(&[(0x8100, 200)]),
-                retval: TC_ACT_SHOT,
-                grows: &[1, 2],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "miss (allow VID 100)",
-                frame: tagged(&[(0x8100, 100)]),
-                retval: TC_ACT_OK,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "untagged (pass)",
-                frame: ether(MAC_B, MAC_A, 0x88b5, &[0; 8]),
-                retval: TC_ACT_OK,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "three tags (reject)",
-                frame: tagged(&[(0x88a8, 300), (0x8100, 5), (0x8100, 6)]),
-                retval: TC_ACT_SHOT,
-                grows: &[1],
-                chunk: u32::MAX,
-            },
+            path(
+                "hit (block VID 200)",
+                tagged(&[(0x8100, 200)]),
+                TC_ACT_SHOT,
+                &[1, 2],
+            ),
+            path(
+                "miss (allow VID 100)",
+                tagged(&[(0x8100, 100)]),
+                TC_ACT_OK,
+                &[0],
+            ),
+            path(
+                "untagged (pass)",
+                ether(MAC_B, MAC_A, 0x88b5, &[0; 8]),
+                TC_ACT_OK,
+                &[0],
+            ),
+            path(
+                "three tags (reject)",
+                tagged(&[(0x88a8, 300), (0x8100, 5), (0x8100, 6)]),
+                TC_ACT_SHOT,
+                &[1],
+            ),
         ],
         fill_iov: vlan_iov,
         fill_c: vlan_c,
@@ -531,34 +502,10 @@ fn nat() -> Example {
         tc: false,
         watches: vec![counter("translated", 0, 8)],
         paths: vec![
-            PathCase {
-                name: "hit (translate)",
-                frame: ip_frame(PUBLIC, 64),
-                retval: XDP_PASS,
-                grows: &[0],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "miss (keep)",
-                frame: ip_frame([192, 168, 9, 9], 64),
-                retval: XDP_PASS,
-                grows: &[],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "non-IP (pass)",
-                frame: arp_frame(),
-                retval: XDP_PASS,
-                grows: &[],
-                chunk: u32::MAX,
-            },
-            PathCase {
-                name: "IP options (reject)",
-                frame: options,
-                retval: XDP_DROP,
-                grows: &[],
-                chunk: u32::MAX,
-            },
+            path("hit (translate)", ip_frame(PUBLIC, 64), XDP_PASS, &[0]),
+            path("miss (keep)", ip_frame([192, 168, 9, 9], 64), XDP_PASS, &[]),
+            path("non-IP (pass)", arp_frame(), XDP_PASS, &[]),
+            path("IP options (reject)", options, XDP_DROP, &[]),
         ],
         fill_iov: nat_iov,
         fill_c: nat_c,

@@ -150,11 +150,7 @@ impl Module {
             let _guard = self.write_lock();
             let map = self.map(&t.map)?;
             if t.direct_meter.is_some() {
-                if lookup_exact(&map, t, &key)?.is_some() {
-                    return Err(Error::EntryExists {
-                        table: t.name.clone(),
-                    });
-                }
+                // A cell no entry holds: resetting it harms nothing if the add is refused.
                 let values = hash_values(&map, t)?;
                 self.give_meter_cell(t, &values, &mut value)?;
             }

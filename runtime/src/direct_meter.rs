@@ -21,14 +21,18 @@ pub enum MeterCellId {
 }
 
 impl Module {
-    /// Every configured cell of meter `name` (indexed or direct) with its state, in index
-    /// order or in the order of the table's entries.
-    pub fn meter_cells(&self, name: &str) -> Result<Vec<(MeterCellId, MeterState)>, Error> {
+    /// The configured cells among the first `first` of meter `name` (cells of an indexed
+    /// meter in index order, entries of a direct meter's table), with their state.
+    pub fn meter_cells(
+        &self,
+        name: &str,
+        first: u32,
+    ) -> Result<Vec<(MeterCellId, MeterState)>, Error> {
         let m = self.meter_decl(name)?;
         let mut cells = Vec::new();
         match &m.table {
             None => {
-                for index in 0..m.size {
+                for index in 0..m.size.min(first) {
                     let s = self.read_cell(m, index)?;
                     if s.config.is_some() {
                         cells.push((MeterCellId::Index(index), s));
@@ -37,7 +41,7 @@ impl Module {
             }
             Some(table) => {
                 let t = self.table(table)?;
-                for e in self.entries(table)? {
+                for e in self.entries(table)?.into_iter().take(first as usize) {
                     let s = self.read_cell(m, self.cell_of(m, t, &e.keys)?)?;
                     if s.config.is_some() {
                         cells.push((MeterCellId::Entry(e.keys), s));
@@ -46,6 +50,31 @@ impl Module {
             }
         }
         Ok(cells)
+    }
+
+    /// The state of `cell` of meter `name`: an index of a `meter`, an entry of a
+    /// `direct_meter`'s table (refused the other way round).
+    pub fn meter_cell_get(&self, name: &str, cell: &MeterCellId) -> Result<MeterState, Error> {
+        match cell {
+            MeterCellId::Index(i) => self.meter_get(name, *i),
+            MeterCellId::Entry(keys) => self.direct_meter_get(name, keys),
+        }
+    }
+
+    /// Sets `cell` of meter `name` to `config` (buckets full), or with `None` makes it
+    /// unconfigured. Nothing changes if refused.
+    pub fn meter_cell_set(
+        &self,
+        name: &str,
+        cell: &MeterCellId,
+        config: Option<&MeterConfig>,
+    ) -> Result<(), Error> {
+        match (cell, config) {
+            (MeterCellId::Index(i), Some(c)) => self.meter_set(name, *i, c),
+            (MeterCellId::Index(i), None) => self.meter_clear(name, *i),
+            (MeterCellId::Entry(keys), Some(c)) => self.direct_meter_set(name, keys, c),
+            (MeterCellId::Entry(keys), None) => self.direct_meter_clear(name, keys),
+        }
     }
 
     /// Direct meter `name` and its table; refused for an indexed meter.

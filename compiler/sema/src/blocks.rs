@@ -376,11 +376,7 @@ impl Cx {
             .secondary(a.at, "it adds an entry here");
             self.error(d);
         }
-        if let Some(x) = self
-            .direct_executes
-            .iter()
-            .find(|x| x.caller.as_ref().is_some_and(|c| c.1 == info.span))
-        {
+        if let Some(x) = self.direct_executes.iter().find(|x| x.caller == info.span) {
             let d = Diagnostic::new(
                 Code::E0414,
                 format!("action `{name}` executes direct meter `{}`, so it only runs as a table's action", x.meter),

@@ -238,39 +238,6 @@ impl Cx {
         Ty::Bool
     }
 
-    /// Records `m.execute(...)` of a direct meter, whose tables are checked to name it
-    /// (E0414); outside an action it cannot run for an entry at all.
-    fn note_direct_execute(&mut self, e: &Expr, callee: &Expr, sig: &Signature) {
-        let CallKind::ExternMethod { extern_name } = &sig.kind else {
-            return;
-        };
-        if extern_name != "direct_meter" || sig.name != "execute" {
-            return;
-        }
-        let ast::ExprKind::Member(obj, _) = &callee.kind else {
-            return;
-        };
-        let ast::ExprKind::Name(meter) = &obj.kind else {
-            return;
-        };
-        if self.action.is_none() {
-            let d = Diagnostic::new(
-                Code::E0414,
-                format!("direct meter `{}` is executed outside an action", meter.name),
-                e.span,
-            )
-            .label("not in an action")
-            .note("a direct meter holds a meter per entry of its table: it is executed by an action of that table, for the entry that was hit")
-            .help(format!("move the call into an action of the table that declares `meters = {};`", meter.name));
-            self.error(d);
-        }
-        self.direct_executes.push(crate::collect::DirectExecute {
-            caller: self.action.clone(),
-            meter: meter.name.clone(),
-            at: e.span,
-        });
-    }
-
     /// Forwarding and parser-only calls in the wrong kind of block (E0502, E0501).
     fn check_call_context(&mut self, e: &Expr, sig: &Signature) {
         let in_parser = self.ctx == Ctx::Parser;

@@ -67,7 +67,7 @@ pub struct Cx {
     pub(crate) add_entries: Vec<AddEntry>,
     /// Every `clone(port)` call: the XDP hook cannot copy a packet (E0505).
     pub(crate) clones: Vec<Span>,
-    /// Every `m.execute(...)` of a `direct_meter`: the action it is in, the meter, the call.
+    /// Every `m.execute(...)` of a `direct_meter` in an action: the action, the meter, the call.
     pub(crate) direct_executes: Vec<DirectExecute>,
     /// The table that names each direct meter in `meters` (meter name, table name span).
     pub(crate) metered_by: HashMap<String, Span>,
@@ -75,7 +75,8 @@ pub struct Cx {
 
 #[derive(Clone, Debug)]
 pub struct DirectExecute {
-    pub caller: Option<(String, Span)>,
+    /// The declaration of the action the call is in.
+    pub caller: Span,
     pub meter: String,
     pub at: Span,
 }

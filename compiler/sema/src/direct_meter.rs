@@ -1,15 +1,56 @@
 //! Direct meters: the table that names a `direct_meter` and the actions that execute it.
 //!
-//! Takes: a table declaration and the actions it lists, after those actions were checked (so
-//! every `m.execute(...)` in them has been recorded by `calls`).
-//! Gives: E0414 where a direct meter is named by two tables, sits on a table the data plane
-//! writes, or is executed by an action of a table that does not name it.
+//! Takes: every `m.execute(...)` call as `calls` checks it; a table declaration and the
+//! actions it lists, after those actions were checked.
+//! Gives: E0414 where a direct meter is executed outside an action, named by two tables,
+//! sits on a table the data plane writes, or is executed by an action of a table that does
+//! not name it (and, in `blocks`, by an action called directly).
 
 use crate::collect::Cx;
+use crate::types::{CallKind, Signature};
 use iov_diagnostics::{Code, Diagnostic};
 use iov_syntax::ast::{self, ExprKind, TableProp};
 
 impl Cx {
+    /// Records `m.execute(...)` of a direct meter, whose tables are checked to name it
+    /// (E0414); outside an action it cannot run for an entry at all.
+    pub(crate) fn note_direct_execute(
+        &mut self,
+        e: &ast::Expr,
+        callee: &ast::Expr,
+        sig: &Signature,
+    ) {
+        let CallKind::ExternMethod { extern_name } = &sig.kind else {
+            return;
+        };
+        if extern_name != "direct_meter" || sig.name != "execute" {
+            return;
+        }
+        let ast::ExprKind::Member(obj, _) = &callee.kind else {
+            return;
+        };
+        let ast::ExprKind::Name(meter) = &obj.kind else {
+            return;
+        };
+        let Some((_, caller)) = self.action.clone() else {
+            let d = Diagnostic::new(
+                Code::E0414,
+                format!("direct meter `{}` is executed outside an action", meter.name),
+                e.span,
+            )
+            .label("not in an action")
+            .note("a direct meter holds a meter per entry of its table: it is executed by an action of that table, for the entry that was hit")
+            .help(format!("move the call into an action of the table that declares `meters = {};`", meter.name));
+            self.error(d);
+            return;
+        };
+        self.direct_executes.push(crate::collect::DirectExecute {
+            caller,
+            meter: meter.name.clone(),
+            at: e.span,
+        });
+    }
+
     /// The direct meter a table names in `meters`: named by this table alone, in a table the
     /// control plane fills (its entries get their meters from the control plane), and every
     /// direct meter an action of the table executes is this one (E0414).
@@ -63,7 +104,7 @@ impl Cx {
             let runs: Vec<_> = self
                 .direct_executes
                 .iter()
-                .filter(|x| x.caller.as_ref().is_some_and(|c| c.1 == info.span))
+                .filter(|x| x.caller == info.span)
                 .cloned()
                 .collect();
             for x in runs {

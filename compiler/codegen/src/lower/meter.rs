@@ -68,17 +68,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         obj: &ast::Expr,
         pre: Option<&ast::Expr>,
     ) -> IntValue<'ctx> {
-        let name = match &obj.kind {
-            ast::ExprKind::Name(n) => n.name.clone(),
-            _ => String::new(),
-        };
-        let full = format!("{}.{name}", self.control);
         let at = self.applying.as_ref().and_then(|a| {
-            let t = self.manifest.tables.iter().find(|t| {
-                t.name == format!("{}.{}", self.control, a.table)
-                    && t.direct_meter.as_ref().is_some_and(|d| d.name == full)
-            })?;
-            Some((a.value?, t.direct_meter.as_ref()?.offset))
+            let (meter, offset) = self.tables.get(&a.table)?.direct_meter.as_ref()?;
+            (Some(meter.as_str()) == instance_name(obj)).then_some((a.value?, *offset))
         });
         let Some((value, offset)) = at else {
             // Sema refuses execute() where no entry of the meter's table runs (E0414).
@@ -95,7 +87,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             )
             .expect("load")
             .into_int_value();
-        self.meter_run(obj, &name, idx, pre)
+        self.meter_run(obj, idx, pre)
     }
 
     /// `m.execute(index)` or, colour-aware, `m.execute(index, colour)`: the packet's colour
@@ -106,20 +98,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         index: &ast::Expr,
         pre: Option<&ast::Expr>,
     ) -> IntValue<'ctx> {
-        let name = match &obj.kind {
-            ast::ExprKind::Name(n) => n.name.clone(),
-            _ => String::new(),
-        };
         let idx = self.expr(index);
         let idx = self.fit(idx, 32);
-        self.meter_run(obj, &name, idx, pre)
+        self.meter_run(obj, idx, pre)
     }
 
-    /// Meters the packet against cell `idx` of meter `name`'s map.
+    /// Meters the packet against cell `idx` of meter instance `obj`'s map.
     fn meter_run(
         &mut self,
         obj: &ast::Expr,
-        name: &str,
         idx: IntValue<'ctx>,
         pre: Option<&ast::Expr>,
     ) -> IntValue<'ctx> {
@@ -136,7 +123,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .manifest
             .meters
             .iter()
-            .find(|m| m.map == name)
+            .find(|m| Some(m.map.as_str()) == instance_name(obj))
             .map(|m| m.kind);
         let i32t = self.bpf.ctx.i32_type();
         let i64t = self.bpf.ctx.i64_type();
@@ -338,5 +325,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .b
             .build_store(self.at(v, offset), x)
             .expect("store");
+    }
+}
+
+/// The name of the extern instance `obj` refers to (`limits` in `limits.execute()`).
+fn instance_name(obj: &ast::Expr) -> Option<&str> {
+    match &obj.kind {
+        ast::ExprKind::Name(n) => Some(n.name.as_str()),
+        _ => None,
     }
 }

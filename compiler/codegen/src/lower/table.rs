@@ -32,6 +32,8 @@ pub struct TableGen<'ctx> {
     pub key_size: u32,
     /// Where the direct counter sits in the value, when the table has one.
     pub counter_offset: Option<u32>,
+    /// The table's direct meter (instance name) and where its cell index sits in the value.
+    pub direct_meter: Option<(String, u32)>,
     pub actions: Vec<manifest::Action>,
     pub hit: PointerValue<'ctx>,
     pub action: PointerValue<'ctx>,
@@ -413,6 +415,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 size,
                 key_size,
                 counter_offset: direct_counter.map(|c| c.offset),
+                direct_meter: meter.zip(meter_offset),
                 actions,
                 hit,
                 action,
