@@ -447,6 +447,20 @@ impl<'ctx> Bpf<'ctx> {
             .into_pointer_value()
     }
 
+    /// `v` with its bytes in the other order (`llvm.bswap`, BPF's `be16`/`be32`/`be64`).
+    pub fn bswap(&self, v: IntValue<'ctx>) -> IntValue<'ctx> {
+        let f = inkwell::intrinsics::Intrinsic::find("llvm.bswap")
+            .and_then(|i| i.get_declaration(&self.module, &[v.get_type().into()]))
+            .expect("LLVM has bswap");
+        self.b
+            .build_call(f, &[v.into()], "bswap")
+            .expect("call")
+            .try_as_basic_value()
+            .basic()
+            .expect("a value")
+            .into_int_value()
+    }
+
     /// `base + offset` bytes.
     pub fn byte_ptr(&self, base: PointerValue<'ctx>, offset: IntValue<'ctx>) -> PointerValue<'ctx> {
         // SAFETY: an i8 GEP only computes an address; every access through it is checked

@@ -5,9 +5,10 @@
 //! Takes: checked expressions (their types from `Program::expr_types`).
 //! Gives: LLVM values; assignments through `store`.
 
+use super::bits::Place;
 use super::Gen;
 use crate::layout::{self, bits_of};
-use inkwell::values::{IntValue, PointerValue};
+use inkwell::values::IntValue;
 use inkwell::IntPredicate;
 use iov_sema::types::Ty;
 use iov_sema::Value;
@@ -218,109 +219,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         // registers cost (slots x blocks), quadratic in the size of the program.
         let invalid_from = self.bpf.b.get_insert_block().expect("positioned");
         let (base, done) = self.when_valid(h);
-        let v = self.load_bits(base, f.offset, f.bits);
+        let v = self.load_bits(base, f.offset, f.bits, Place::Any);
         let valid_from = self.bpf.b.get_insert_block().expect("positioned");
         self.end_valid(done);
         let zero = self.bpf.i(f.bits).const_zero();
         let phi = self.bpf.b.build_phi(self.bpf.i(f.bits), "f").expect("phi");
         phi.add_incoming(&[(&v, valid_from), (&zero, invalid_from)]);
         phi.as_basic_value().into_int_value()
-    }
-
-    /// Loads `bits` bits starting `offset` bits into `base`, most significant bit first.
-    pub fn load_bits(&self, base: PointerValue<'ctx>, offset: u32, bits: u32) -> IntValue<'ctx> {
-        let first = offset / 8;
-        let last = (offset + bits - 1) / 8;
-        let span_bits = (last - first + 1) * 8;
-        let wide = self.bpf.i(span_bits);
-        let b = &self.bpf.b;
-        let mut acc = wide.const_zero();
-        for i in first..=last {
-            let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(i)));
-            let byte = b
-                .build_load(self.bpf.ctx.i8_type(), p, "b")
-                .expect("load")
-                .into_int_value();
-            let byte = b.build_int_z_extend(byte, wide, "bz").expect("zext");
-            let shift = (last - i) * 8;
-            let byte = if shift == 0 {
-                byte
-            } else {
-                b.build_left_shift(byte, wide.const_int(u64::from(shift), false), "bs")
-                    .expect("shl")
-            };
-            acc = b.build_or(acc, byte, "acc").expect("or");
-        }
-        let low = span_bits - (offset - first * 8) - bits;
-        let acc = if low == 0 {
-            acc
-        } else {
-            b.build_right_shift(acc, wide.const_int(u64::from(low), false), false, "al")
-                .expect("shr")
-        };
-        self.fit(acc, bits)
-    }
-
-    /// Stores `bits` bits of `v` at `offset` bits into `base`, keeping the bits around them.
-    pub fn store_bits(&self, base: PointerValue<'ctx>, offset: u32, bits: u32, v: IntValue<'ctx>) {
-        let first = offset / 8;
-        let last = (offset + bits - 1) / 8;
-        let span_bits = (last - first + 1) * 8;
-        let low = span_bits - (offset - first * 8) - bits;
-        let wide = self.bpf.i(span_bits);
-        let b = &self.bpf.b;
-        let v = self.fit(v, bits);
-        let v = b
-            .build_int_z_extend_or_bit_cast(v, wide, "vz")
-            .expect("zext");
-        let v = if low == 0 {
-            v
-        } else {
-            b.build_left_shift(v, wide.const_int(u64::from(low), false), "vs")
-                .expect("shl")
-        };
-        for i in first..=last {
-            let shift = (last - i) * 8;
-            // The bits of byte `i` the field covers (bit 0 of the packet is a byte's MSB);
-            // computed per byte, since a field of up to 128 bits may span 17 bytes.
-            let byte_mask = (0..8u32)
-                .filter(|p| (offset..offset + bits).contains(&(i * 8 + p)))
-                .fold(0u64, |m, p| m | (0x80 >> p));
-            let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(i)));
-            let part = if shift == 0 {
-                v
-            } else {
-                b.build_right_shift(v, wide.const_int(u64::from(shift), false), false, "ps")
-                    .expect("shr")
-            };
-            let part = b
-                .build_int_truncate(part, self.bpf.ctx.i8_type(), "pt")
-                .expect("trunc");
-            let new = if byte_mask == 0xff {
-                part
-            } else {
-                let old = b
-                    .build_load(self.bpf.ctx.i8_type(), p, "old")
-                    .expect("load")
-                    .into_int_value();
-                let keep = b
-                    .build_and(
-                        old,
-                        self.bpf.ctx.i8_type().const_int(!byte_mask & 0xff, false),
-                        "keep",
-                    )
-                    .expect("and");
-                let put = b
-                    .build_and(
-                        part,
-                        self.bpf.ctx.i8_type().const_int(byte_mask, false),
-                        "put",
-                    )
-                    .expect("and");
-                b.build_or(keep, put, "nb").expect("or")
-            };
-            b.build_store(p, new).expect("store");
-        }
     }
 
     /// Assigns `v` to the place `lhs`.
@@ -350,7 +255,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                         return;
                     };
                     let (base, done) = self.when_valid(h);
-                    self.store_bits(base, f.offset, f.bits, v);
+                    self.store_bits(base, f.offset, f.bits, v, Place::Any);
                     self.end_valid(done);
                     return;
                 }

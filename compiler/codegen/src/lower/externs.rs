@@ -5,6 +5,7 @@
 //! Gives: their code and maps (counters: per-CPU arrays of `{u64 packets; u64 bytes}`;
 //! registers: arrays of u64 updated with atomic adds), recorded in the manifest.
 
+use super::bits::Place;
 use super::{decision, Gen};
 use crate::bpf::{helper, map_type};
 use crate::layout;
@@ -496,7 +497,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             return Some(
                 (0..h.size / 2)
-                    .map(|w| self.load_bits(base, w * 16, 16))
+                    .map(|w| self.load_bits(base, w * 16, 16, Place::Any))
                     .collect(),
             );
         }
@@ -547,7 +548,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             if skip.is_some_and(|f| bit < f.offset + f.bits && f.offset < bit + 16) {
                 continue;
             }
-            let w = self.load_bits(base, bit, 16);
+            let w = self.load_bits(base, bit, 16, Place::Any);
             let w = self.fit(w, 32);
             sum = self.bpf.b.build_int_add(sum, w, "s").expect("add");
         }

@@ -9,6 +9,7 @@
 //! little-endian). Operations on constants fold as they are built, so the hash of constant
 //! data (an invalid header's zeros) is a constant.
 
+use super::bits::Place;
 use super::Gen;
 use inkwell::values::IntValue;
 use iov_sema::types::Ty;
@@ -83,7 +84,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let (base, done) = self.when_valid(h);
             let bytes: Vec<IntValue<'ctx>> = (0..h.size)
                 .map(|i| {
-                    let b = self.load_bits(base, i * 8, 8);
+                    let b = self.load_bits(base, i * 8, 8, Place::Any);
                     self.fit(b, 32)
                 })
                 .collect();
@@ -122,7 +123,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 let slots: Vec<_> = (0..h.size).map(|_| self.alloca(8, "hb")).collect();
                 let (base, done) = self.when_valid(h);
                 for (i, slot) in slots.iter().enumerate() {
-                    let b = self.load_bits(base, i as u32 * 8, 8);
+                    let b = self.load_bits(base, i as u32 * 8, 8, Place::Any);
                     self.bpf.b.build_store(*slot, b).expect("store");
                 }
                 self.end_valid(done);

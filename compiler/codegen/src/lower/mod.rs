@@ -15,6 +15,7 @@
 //! `externs`, `deparser` (headers added and removed), and `chain` (the packet count and the
 //! hand-over to a chain's next stage).
 
+mod bits;
 mod chain;
 mod control;
 mod deparser;
@@ -299,6 +300,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let dynamic = h.narrow || self.dynamic_cursor || self.dynamic_slots.contains(&h.slot);
         let off = self.bounded(off, dynamic);
         let base = self.bpf.byte_ptr(self.data, off);
+        // A base at a run-time offset is a pointer of its own to the verifier (constant
+        // offsets share the packet start's): the check and the access must use the same
+        // register, so LLVM must not recompute it from its parts after the check.
+        let base = if !dynamic {
+            base
+        } else {
+            self.bpf.opaque_ptr(base)
+        };
         let valid = if self.omit_bounds_checks {
             b.build_int_compare(
                 IntPredicate::NE,

@@ -6,6 +6,7 @@
 //! Takes: a parser declaration and the block the control starts at.
 //! Gives: the parser's IR, ending in a branch to the control.
 
+use super::bits::Place;
 use super::Gen;
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{IntValue, PointerValue};
@@ -140,7 +141,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
         };
         match self.peek(e, bits.div_ceil(8)) {
-            Some((_, start)) => self.load_bits(start, 0, bits),
+            Some((_, start)) => self.load_bits(start, 0, bits, Place::Any),
             None => self.bpf.c(bits, 0),
         }
     }

@@ -6,6 +6,7 @@
 //! Takes: a table declaration (its actions are declared before it).
 //! Gives: the maps, the table's manifest entry, and the lookup code at `apply`.
 
+use super::bits::Place;
 use super::Gen;
 use crate::bpf::{map_type, F_NO_PREALLOC};
 use crate::layout::{bits_of, bytes_for};
@@ -589,7 +590,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let args: Vec<IntValue<'ctx>> = a
                 .params
                 .iter()
-                .map(|p| self.load_bits(value, p.offset * 8 + (p.bytes * 8 - p.bits), p.bits))
+                .map(|p| {
+                    self.load_bits(
+                        value,
+                        p.offset * 8 + (p.bytes * 8 - p.bits),
+                        p.bits,
+                        Place::Any,
+                    )
+                })
                 .collect();
             self.inline_table_action(
                 &a.name,

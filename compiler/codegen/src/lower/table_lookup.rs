@@ -5,6 +5,7 @@
 //! Takes: a table's map and its key fields (from `table.rs`).
 //! Gives: a pointer to the value of the entry that matched, or null.
 
+use super::bits::Place;
 use super::Gen;
 use inkwell::values::{GlobalValue, IntValue, PointerValue};
 use inkwell::IntPredicate;
@@ -21,20 +22,26 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         keys: &[(ast::Expr, manifest::KeyField)],
     ) -> (PointerValue<'ctx>, PointerValue<'ctx>) {
         let key = self.alloca_bytes(key_size, "key");
-        let base = if kind == manifest::MapKind::LpmTrie {
+        let (base, place) = if kind == manifest::MapKind::LpmTrie {
             // The trie compares stored bits: every byte of every field, high padding included.
             let total: u32 = keys.iter().map(|(_, k)| k.bytes * 8).sum();
             self.bpf
                 .b
                 .build_store(key, self.bpf.c(32, u128::from(total)))
                 .expect("store");
-            self.bpf.byte_ptr(key, self.bpf.c(64, 4))
+            (self.bpf.byte_ptr(key, self.bpf.c(64, 4)), Place::Stack(4))
         } else {
-            key
+            (key, Place::Stack(8))
         };
         for (e, k) in keys {
             let v = self.expr(e);
-            self.store_bits(base, k.offset * 8 + (k.bytes * 8 - k.bits), k.bits, v);
+            self.store_bits(
+                base,
+                k.offset * 8 + (k.bytes * 8 - k.bits),
+                k.bits,
+                v,
+                place,
+            );
         }
         (self.bpf.lookup(map, key), key)
     }
@@ -110,8 +117,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let mut all = used;
         for ((_, k), v) in keys.iter().zip(&values) {
             let pad = k.bytes * 8 - k.bits;
-            let a = self.load_bits(slot, (4 + k.offset) * 8 + pad, k.bits);
-            let b = self.load_bits(slot, (4 + k.offset + k.bytes) * 8 + pad, k.bits);
+            let a = self.load_bits(slot, (4 + k.offset) * 8 + pad, k.bits, Place::Any);
+            let b = self.load_bits(slot, (4 + k.offset + k.bytes) * 8 + pad, k.bits, Place::Any);
             let v = self.fit(*v, k.bits);
             let bd = &self.bpf.b;
             let ok = if k.match_kind == manifest::MatchKind::Range {

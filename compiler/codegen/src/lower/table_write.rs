@@ -13,6 +13,7 @@
 //! the table it looks destinations up in): refreshed when it already runs `X(args)`,
 //! written with `BPF_ANY` otherwise.
 
+use super::bits::Place;
 use super::Gen;
 use crate::bpf::helper;
 use inkwell::values::{GlobalValue, IntValue, PointerValue};
@@ -143,7 +144,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         for (p, arg) in a.params.iter().zip(inner) {
             let v = self.expr(arg);
             let v = self.fit(v, p.bits);
-            self.store_bits(value, p.offset * 8 + (p.bytes * 8 - p.bits), p.bits, v);
+            self.store_bits(
+                value,
+                p.offset * 8 + (p.bytes * 8 - p.bits),
+                p.bits,
+                v,
+                Place::Stack(8),
+            );
         }
         if let Some(at) = dp.as_ref().and_then(|d| d.last_used_offset) {
             let now = self.now();
