@@ -36,7 +36,7 @@ pub fn pieces(first: u32, last: u32, place: Place) -> Vec<(u32, u32)> {
         while n > left
             || match place {
                 Place::Any => false,
-                Place::Stack(align) => n > align || at % n != 0,
+                Place::Stack(align) => n > align || !at.is_multiple_of(n),
             }
         {
             n /= 2;
@@ -82,6 +82,14 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         if n > 1 {
             st.set_alignment(n).expect("a store takes an alignment");
         }
+    }
+
+    /// The 16 bits at byte `at` of `base` in the host's byte order, not swapped: for the
+    /// one's-complement sum (RFC 1071), which may be taken in either byte order and swapped
+    /// once at the end.
+    pub fn load_raw16(&self, base: PointerValue<'ctx>, at: u32) -> IntValue<'ctx> {
+        let v = self.load_piece(base, at, 2);
+        self.bpf.bswap(v)
     }
 
     /// Loads `bits` bits starting `offset` bits into `base`, most significant bit first.

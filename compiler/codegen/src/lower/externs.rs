@@ -5,7 +5,6 @@
 //! Gives: their code and maps (counters: per-CPU arrays of `{u64 packets; u64 bytes}`;
 //! registers: arrays of u64 updated with atomic adds), recorded in the manifest.
 
-use super::bits::Place;
 use super::{decision, Gen};
 use crate::bpf::{helper, map_type};
 use crate::layout;
@@ -421,13 +420,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             "clear" => self.set(slot, 32, 0),
             "set_state" => {
                 let v = self.expr(&args[0]);
-                let v = self.fit(v, 32);
+                let v = self.fit(v, 16);
+                let v = self.fit(self.bpf.bswap(v), 32);
                 self.bpf.b.build_store(slot, v).expect("store");
             }
-            "get_state" => return Some(self.fold16(sum)),
+            "get_state" => return Some(self.bpf.bswap(self.fold16(sum))),
             "get" => {
                 let f = self.fold16(sum);
-                return Some(self.bpf.b.build_not(f, "csum").expect("not"));
+                let c = self.bpf.b.build_not(f, "csum").expect("not");
+                return Some(self.bpf.bswap(c));
             }
             "add" | "subtract" => {
                 // A header that is not valid adds nothing (and its pointer must not be read).
@@ -481,7 +482,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     }
 
     /// The 16-bit words of a header (read at `header`, its start in the packet) or of a bit
-    /// string.
+    /// string, each in the host's byte order as a load reads network-order bytes: the sums
+    /// they go into are kept that way and swapped once when read (see `load_raw16`).
     fn words16(
         &mut self,
         data: &ast::Expr,
@@ -497,7 +499,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             }
             return Some(
                 (0..h.size / 2)
-                    .map(|w| self.load_bits(base, w * 16, 16, Place::Any))
+                    .map(|w| self.load_raw16(base, w * 2))
                     .collect(),
             );
         }
@@ -522,7 +524,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                             .build_right_shift(v, self.bpf.c(bits, u128::from(w * 16)), false, "w")
                             .expect("shr")
                     };
-                    self.fit(shifted, 16)
+                    self.bpf.bswap(self.fit(shifted, 16))
                 })
                 .collect(),
         )
@@ -548,12 +550,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             if skip.is_some_and(|f| bit < f.offset + f.bits && f.offset < bit + 16) {
                 continue;
             }
-            let w = self.load_bits(base, bit, 16, Place::Any);
+            let w = self.load_raw16(base, word * 2);
             let w = self.fit(w, 32);
             sum = self.bpf.b.build_int_add(sum, w, "s").expect("add");
         }
         let folded = self.fold16(sum);
         let c = self.bpf.b.build_not(folded, "inv").expect("not");
+        let c = self.bpf.bswap(c);
         self.bpf.b.build_store(result, c).expect("store");
         self.end_valid(done);
         self.bpf
