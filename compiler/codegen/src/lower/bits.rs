@@ -55,8 +55,8 @@ fn byte_mask(i: u32, offset: u32, bits: u32) -> u64 {
 }
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
-    /// The `n`-byte piece at `at` bytes into `base`, as an integer (network order).
-    fn load_piece(&self, base: PointerValue<'ctx>, at: u32, n: u32) -> IntValue<'ctx> {
+    /// The `n` bytes at `at` bytes into `base` as the host reads them (not swapped).
+    fn load_host(&self, base: PointerValue<'ctx>, at: u32, n: u32) -> IntValue<'ctx> {
         let p = self.bpf.byte_ptr(base, self.bpf.c(64, u128::from(at)));
         let v = self
             .bpf
@@ -64,14 +64,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(self.bpf.i(n * 8), p, "piece")
             .expect("load")
             .into_int_value();
-        if n == 1 {
-            return v;
+        if n > 1 {
+            v.as_instruction()
+                .expect("a load is an instruction")
+                .set_alignment(n)
+                .expect("a load takes an alignment");
         }
-        v.as_instruction()
-            .expect("a load is an instruction")
-            .set_alignment(n)
-            .expect("a load takes an alignment");
-        self.bpf.bswap(v)
+        v
+    }
+
+    /// The `n`-byte piece at `at` bytes into `base`, as an integer (network order).
+    fn load_piece(&self, base: PointerValue<'ctx>, at: u32, n: u32) -> IntValue<'ctx> {
+        let v = self.load_host(base, at, n);
+        if n == 1 {
+            v
+        } else {
+            self.bpf.bswap(v)
+        }
     }
 
     /// Stores `v` (network order) as the `n`-byte piece at `at` bytes into `base`.
@@ -88,8 +97,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// one's-complement sum (RFC 1071), which may be taken in either byte order and swapped
     /// once at the end.
     pub fn load_raw16(&self, base: PointerValue<'ctx>, at: u32) -> IntValue<'ctx> {
-        let v = self.load_piece(base, at, 2);
-        self.bpf.bswap(v)
+        self.load_host(base, at, 2)
     }
 
     /// Loads `bits` bits starting `offset` bits into `base`, most significant bit first.

@@ -276,8 +276,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         )
     }
 
-    /// `n` bytes from `src` to `dst` within the scratch buffer, one byte at a time (BPF has
-    /// no unaligned wide access, and the assembly offsets are known only at run time).
+    /// `n` bytes from `src` to `dst` within the scratch buffer, one byte at a time (the
+    /// assembly offsets are known only at run time, so no piece size can be chosen here).
     pub(super) fn copy_bytes(&self, dst: PointerValue<'ctx>, src: PointerValue<'ctx>, n: u32) {
         let i8t = self.bpf.ctx.i8_type();
         for i in 0..n {
