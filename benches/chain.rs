@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{build, may_run, median, rounds};
+use common::{build, build_with, may_run, median, rounds};
 use iov_runtime::Module;
 
 const STAGE: &str = r#"
@@ -61,7 +61,12 @@ fn main() {
         return;
     }
     let rounds = rounds();
-    let (stage, empty) = (build(STAGE), build(EMPTY));
+    // Stages are built as such (entry count, hand-over); the single program runs alone.
+    let as_stage = iov_codegen::Options {
+        chain_stage: true,
+        ..Default::default()
+    };
+    let (stage, empty) = (build_with(STAGE, &as_stage), build_with(EMPTY, &as_stage));
     let sizes = [1usize, 2, 4, 8];
     let chain_of = |object: &[u8], n: usize| {
         let stages: Vec<Module> = (0..n).map(|_| Module::load(object).unwrap()).collect();

@@ -16,31 +16,30 @@ pub enum Emit {
     Manifest,
 }
 
-/// Compiles `program` to an object: `Ok(object)`, or the rendered diagnostics (empty when
-/// the file could not be read, which has been reported already). `test_build` records every
-/// packet's decision for `iov test`; `hook` builds for another hook than the entry's.
+/// Compiles `program` to an object with `opts` (a test build for `iov test`, another hook
+/// for `iov load --hook`, a chain stage for `iov load --chain`): `Ok(object)`, or the
+/// rendered diagnostics (empty when the file could not be read, which has been reported
+/// already).
 pub fn compile(
     program: &Path,
     color: Color,
-    test_build: bool,
-    hook: Option<iov_runtime::iov_manifest::Hook>,
+    opts: &iov_codegen::Options,
 ) -> Result<Vec<u8>, String> {
-    compile_checked(program, color, test_build, hook).map(|(object, _)| object)
+    compile_checked(program, color, opts).map(|(object, _)| object)
 }
 
 /// [`compile`], also giving the checked program the object was built from.
 pub fn compile_checked(
     program: &Path,
     color: Color,
-    test_build: bool,
-    hook: Option<iov_runtime::iov_manifest::Hook>,
+    opts: &iov_codegen::Options,
 ) -> Result<(Vec<u8>, iov_sema::Checked), String> {
     let text = read_source(program).map_err(|_| String::new())?;
     let name = program.display().to_string();
     let stem = program
         .file_stem()
         .map_or("program".into(), |s| s.to_string_lossy().into_owned());
-    compile_text(name, text, stem, color, test_build, hook)
+    compile_text(name, text, stem, color, opts)
 }
 
 /// [`compile`] of source `text` named `name` (program name `stem`): the object, and the
@@ -50,9 +49,9 @@ pub fn compile_text(
     text: String,
     stem: String,
     color: Color,
-    test_build: bool,
-    hook: Option<iov_runtime::iov_manifest::Hook>,
+    opts: &iov_codegen::Options,
 ) -> Result<(Vec<u8>, iov_sema::Checked), String> {
+    let opts = opts.clone();
     std::thread::Builder::new()
         .stack_size(CHECK_STACK)
         .spawn(move || {
@@ -60,12 +59,6 @@ pub fn compile_text(
             if checked.has_errors() {
                 return Err(render_all(&checked.diagnostics, &checked.files, color));
             }
-            let opts = iov_codegen::Options {
-                hook,
-                omit_bounds_checks: false,
-                test_build,
-                asm: false,
-            };
             match iov_codegen::build(&checked, &stem, &opts) {
                 Ok(o) => Ok((o.object, checked)),
                 Err(d) => Err(render_all(&d, &checked.files, color)),
@@ -82,6 +75,8 @@ pub struct Checks {
     pub verify: bool,
     /// Print the verifier's whole log.
     pub verbose: bool,
+    /// Build a stage of a chain (`--chain-stage`), which `iov load --chain` can take.
+    pub chain_stage: bool,
 }
 
 pub fn build(
@@ -121,10 +116,9 @@ pub fn build(
                 .map(|e| e.span)
                 .unwrap_or_default();
             let opts = iov_codegen::Options {
-                hook: None,
-                omit_bounds_checks: false,
-                test_build: false,
                 asm: want_asm,
+                chain_stage: checks.chain_stage,
+                ..Default::default()
             };
             match iov_codegen::build(&checked, &stem, &opts) {
                 Ok(o) => Ok((
@@ -200,15 +194,16 @@ pub fn build(
     ExitCode::SUCCESS
 }
 
-/// The object to load from `file`: compiled here (for `hook`, when given) from a `.iov`
-/// source, or read as built by `iov build`. A failure is reported, and its exit code given.
+/// The object to load from `file`: compiled here with `opts` (for another hook, or as a
+/// chain stage) from a `.iov` source, or read as built by `iov build`. A failure is
+/// reported, and its exit code given.
 pub fn object_of(
     file: &std::path::Path,
     color: Color,
-    hook: Option<iov_runtime::iov_manifest::Hook>,
+    opts: &iov_codegen::Options,
 ) -> Result<Vec<u8>, std::process::ExitCode> {
     if file.extension().is_some_and(|e| e == "iov") {
-        return compile(file, color, false, hook).map_err(|rendered| {
+        return compile(file, color, opts).map_err(|rendered| {
             eprint!("{rendered}");
             std::process::ExitCode::from(if rendered.is_empty() { 2 } else { 1 })
         });

@@ -87,8 +87,11 @@ fn create(
         HEAD.into(),
         "chain".into(),
         Color::Never,
-        false,
-        Some(hook),
+        &iov_codegen::Options {
+            hook: Some(hook),
+            chain_stage: true,
+            ..Default::default()
+        },
     ) {
         Ok((o, _)) => o,
         Err(rendered) => return usage(format!("the chain's head did not compile:\n{rendered}")),

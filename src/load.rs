@@ -106,7 +106,11 @@ pub fn run(args: &Args) -> ExitCode {
     if let Some(chain) = &args.chain {
         return join(args, &name, chain);
     }
-    let object = match object_of(&args.file, args.color, hook) {
+    let opts = iov_codegen::Options {
+        hook,
+        ..Default::default()
+    };
+    let object = match object_of(&args.file, args.color, &opts) {
         Ok(o) => o,
         Err(code) => return code,
     };
@@ -174,11 +178,17 @@ pub fn run(args: &Args) -> ExitCode {
 /// `iov load FILE --chain CHAIN`: the module joins the chain as a stage.
 fn join(args: &Args, name: &str, chain: &str) -> ExitCode {
     let root = root();
-    // A source is compiled for the chain's hook (an unknown chain is reported by the join).
+    // A source is compiled as a stage, for the chain's hook (an unknown chain is reported
+    // by the join).
     let hook = Module::open(&root, chain)
         .ok()
         .and_then(|m| m.record().map(|r| r.hook));
-    let object = match object_of(&args.file, args.color, hook) {
+    let opts = iov_codegen::Options {
+        hook,
+        chain_stage: true,
+        ..Default::default()
+    };
+    let object = match object_of(&args.file, args.color, &opts) {
         Ok(o) => o,
         Err(code) => return code,
     };

@@ -98,6 +98,10 @@ enum Command {
         /// With --verify: print the verifier's whole log.
         #[arg(long)]
         verbose: bool,
+        /// Build a stage of a chain: the object counts the packets it receives and hands
+        /// the ones it passes to the next stage, so `iov load OBJECT --chain` can take it.
+        #[arg(long)]
+        chain_stage: bool,
     },
     /// Run packet tests (.stf) through a program in the kernel (needs root or CAP_BPF).
     Test {
@@ -180,13 +184,18 @@ fn main() -> ExitCode {
             include,
             verify,
             verbose,
+            chain_stage,
         } => build::build(
             &file,
             output,
             &emit,
             color,
             include,
-            build::Checks { verify, verbose },
+            build::Checks {
+                verify,
+                verbose,
+                chain_stage,
+            },
         ),
         Command::Test {
             program,

@@ -11,6 +11,7 @@ use crate::build::object_of;
 use crate::modules::{fail, open, print_json, root};
 use crate::Color;
 use iov_runtime::carry::Fate;
+use iov_runtime::record::Role;
 use iov_runtime::{Module, Reload};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,12 +33,22 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
-    // A source is compiled for the hook the module runs at.
-    let hook = match open(&args.name) {
-        Ok(m) => m.record().map(|r| r.hook),
+    // A source is compiled for the hook the module runs at, and as a stage when the module
+    // is one.
+    let (hook, chain_stage) = match open(&args.name) {
+        Ok(m) => (
+            m.record().map(|r| r.hook),
+            m.record()
+                .is_some_and(|r| matches!(r.chain, Some(Role::Stage(_)))),
+        ),
         Err(code) => return code,
     };
-    let object = match object_of(&args.file, args.color, hook) {
+    let opts = iov_codegen::Options {
+        hook,
+        chain_stage,
+        ..Default::default()
+    };
+    let object = match object_of(&args.file, args.color, &opts) {
         Ok(o) => o,
         Err(code) => return code,
     };

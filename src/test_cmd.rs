@@ -395,7 +395,14 @@ pub fn test(program: &Path, tests: &Path, color: Color, pcap: Option<&Path>) -> 
         }
     };
     // The checked program stays: its types decode frames that differ.
-    let (object, checked) = match compile_checked(program, color, true, None) {
+    let (object, checked) = match compile_checked(
+        program,
+        color,
+        &iov_codegen::Options {
+            test_build: true,
+            ..Default::default()
+        },
+    ) {
         Ok(o) => o,
         Err(rendered) => {
             eprint!("{rendered}");

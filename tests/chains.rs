@@ -252,14 +252,41 @@ fn bad_chain_requests_are_refused_and_change_nothing() {
     edge_chain(&net, "xdp");
     let before = stages(&net);
     let pins = net.pins();
-    let work = std::env::temp_dir().join(format!("iov-chains-{}.o", std::process::id()));
+    let tmp = std::env::temp_dir();
+    let work = tmp.join(format!("iov-chains-{}.o", std::process::id()));
     net.ok(&[
         "build",
         "examples/ipv6_acl.iov",
+        "--chain-stage",
         "-o",
         work.to_str().unwrap(),
     ]);
+    // The router as `iov build` makes it by default: no chain maps, no hand-over.
+    let alone = tmp.join(format!("iov-chains-alone-{}.o", std::process::id()));
+    net.ok(&[
+        "build",
+        "examples/router.iov",
+        "-o",
+        alone.to_str().unwrap(),
+    ]);
     let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "load",
+                alone.to_str().unwrap(),
+                "--chain",
+                "edge",
+                "--name",
+                "r2",
+            ],
+            "`r2` cannot join a chain: its object was not built as a stage; give the .iov \
+             source, or build it with `iov build --chain-stage`",
+        ),
+        (
+            vec!["reload", "r", alone.to_str().unwrap()],
+            "`r` is a stage of a chain, and the new object was not built as one; give the \
+             .iov source, or build it with `iov build --chain-stage`",
+        ),
         (
             vec![
                 "load",
@@ -336,4 +363,5 @@ fn bad_chain_requests_are_refused_and_change_nothing() {
         assert_eq!(net.pins(), pins, "iov {args:?} left pins");
     }
     let _ = std::fs::remove_file(work);
+    let _ = std::fs::remove_file(alone);
 }

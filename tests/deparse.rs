@@ -29,9 +29,8 @@ fn load_text(file: &str, text: &str) -> Module {
     assert!(!checked.has_errors(), "{file} checks clean");
     let opts = iov_codegen::Options {
         hook: None,
-        omit_bounds_checks: false,
         test_build: true,
-        asm: false,
+        ..Default::default()
     };
     let object = iov_codegen::build(&checked, "deparse", &opts)
         .unwrap_or_else(|_| panic!("{file} builds"))

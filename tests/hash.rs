@@ -209,9 +209,8 @@ fn build(text: &str, hook: Hook) -> Vec<u8> {
             );
             let opts = iov_codegen::Options {
                 hook: Some(hook),
-                omit_bounds_checks: false,
                 test_build: true,
-                asm: false,
+                ..Default::default()
             };
             match iov_codegen::build(&checked, "hash", &opts) {
                 Ok(o) => o.object,

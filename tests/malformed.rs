@@ -36,9 +36,8 @@ fn load(path: &Path) -> Module {
             assert!(!checked.has_errors(), "{name} checks clean");
             let opts = iov_codegen::Options {
                 hook: None,
-                omit_bounds_checks: false,
                 test_build: true,
-                asm: false,
+                ..Default::default()
             };
             iov_codegen::build(&checked, "example", &opts)
                 .map(|o| o.object)

@@ -4,11 +4,17 @@
 //! Takes: program text; the environment (`IOV_BENCH_ROUNDS`).
 //! Gives: the object, whether to run (root), how many interleaved rounds, a median.
 
-/// Builds `text` for production (no test build).
+/// Builds `text` for production (no test build), to run alone.
 pub fn build(text: &str) -> Vec<u8> {
+    build_with(text, &iov_codegen::Options::default())
+}
+
+/// Builds `text` with `opts` (a chain stage, for instance).
+#[allow(dead_code)] // not every benchmark builds stages
+pub fn build_with(text: &str, opts: &iov_codegen::Options) -> Vec<u8> {
     let checked = iov_sema::check("bench.iov", text, &mut iov::loader::FsLoader::new(vec![]));
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    iov_codegen::build(&checked, "bench", &iov_codegen::Options::default())
+    iov_codegen::build(&checked, "bench", opts)
         .unwrap_or_else(|_| panic!("the bench program builds"))
         .object
 }

@@ -10,7 +10,7 @@
 
 use iov_manifest::{Action, Manifest, Table};
 
-/// The [`Carry::kind`] of the maps every program has for chains (`iov_next`, `iov_packets`).
+/// The [`Carry::kind`] of the maps a chain stage has (`iov_next`, `iov_packets`).
 pub const CHAIN: &str = "chain";
 
 /// What happens to one table, counter or register.

@@ -126,8 +126,8 @@ impl Chain {
         if manifest.chain.is_none() {
             return Err(Error::ChainRefused {
                 name: j.name.into(),
-                why: "cannot join a chain: its object was built by an iov without chains; \
-                      rebuild it"
+                why: "cannot join a chain: its object was not built as a stage; give the \
+                      .iov source, or build it with `iov build --chain-stage`"
                     .into(),
             });
         }
@@ -512,7 +512,9 @@ impl Module {
             .as_ref()
             .ok_or_else(|| Error::ChainRefused {
                 name: self.manifest.program.clone(),
-                why: "was built by an iov without chains; rebuild it".into(),
+                why: "was not built as a stage of a chain; build it with `iov build \
+                      --chain-stage`"
+                    .into(),
             })
     }
 

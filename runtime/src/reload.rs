@@ -83,6 +83,15 @@ impl Module {
             });
         }
         let manifest = read_manifest(object)?;
+        // A stage that stopped handing packets on would cut the chain short after it.
+        if matches!(running.chain, Some(Role::Stage(_))) && manifest.chain.is_none() {
+            return Err(Error::ChainRefused {
+                name: r.name.into(),
+                why: "is a stage of a chain, and the new object was not built as one; give \
+                      the .iov source, or build it with `iov build --chain-stage`"
+                    .into(),
+            });
+        }
         if is_tc(manifest.hook) != is_tc(running.hook) {
             return Err(Error::HookMismatch {
                 built: hook_name(manifest.hook),

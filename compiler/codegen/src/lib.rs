@@ -26,6 +26,12 @@ pub struct Options {
     /// Build for this hook instead of the one the program's entry names (`iov load --hook`):
     /// the language is the same at every hook, only the context and the verdicts differ.
     pub hook: Option<iov_manifest::Hook>,
+    /// Build a stage of a chain (`iov build --chain-stage`, `iov load --chain`): the program
+    /// carries the chain maps (manifest `chain`), counts every packet it receives and hands
+    /// a passed packet to the next stage. Without it, a program has neither the count nor
+    /// the tail call on its pass path (about 30 instructions and 4 ns a packet) and cannot
+    /// join a chain.
+    pub chain_stage: bool,
 }
 
 pub struct Output {

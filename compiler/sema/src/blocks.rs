@@ -114,7 +114,7 @@ impl Cx {
     }
 
     /// Tables and extern instances become BPF maps named after them; names starting with
-    /// `iov_` are the maps iov adds to every program (`iov_next`, `iov_packets`, ...).
+    /// `iov_` are the maps iov adds to programs (`iov_next`, `iov_packets`, ...).
     fn check_reserved(&mut self, name: &ast::Ident, what: &str) {
         if !name.name.starts_with("iov_") {
             return;

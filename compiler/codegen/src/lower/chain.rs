@@ -1,7 +1,8 @@
 //! Running as a stage of a chain: the packet count at entry and the hand-over on `pass`.
 //!
-//! Takes: the entry function being built.
-//! Gives: two maps every program carries (manifest `chain`): `iov_next`, a program array of
+//! Takes: the entry function being built, when it is built as a stage
+//! (`Options::chain_stage`).
+//! Gives: two maps every stage carries (manifest `chain`): `iov_next`, a program array of
 //! one slot, and `iov_packets`, a per-CPU count of the packets the program received. At the
 //! top of the function the count grows by one; where the final decision is to pass the
 //! packet, the program tail-calls slot 0 of `iov_next` with the packet as the program left
@@ -53,9 +54,11 @@ pub fn enter<'ctx>(
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// Hands the packet to the next stage; returns (and the caller passes the packet) when
-    /// there is none.
+    /// there is none, or when the program is not built as a stage.
     pub fn hand_on(&self) {
-        let next = self.maps[NEXT_MAP].as_pointer_value();
+        let Some(next) = self.maps.get(NEXT_MAP).map(|m| m.as_pointer_value()) else {
+            return;
+        };
         let i32t = self.bpf.ctx.i32_type();
         self.bpf.call_helper(
             helper::TAIL_CALL,

@@ -572,7 +572,7 @@ pub fn lower<'a, 'ctx>(
         .b
         .build_alloca(bpf.ptr(), "data_end_slot")
         .expect("alloca");
-    let (next_map, chain_maps, key_slot) = chain::enter(&bpf, func);
+    let stage = opts.chain_stage.then(|| chain::enter(&bpf, func));
     let lay = ctx_layout(hook);
     let to_ptr = |bpf: &Bpf<'ctx>, v: IntValue<'ctx>| {
         let wide = bpf
@@ -613,7 +613,7 @@ pub fn lower<'a, 'ctx>(
         errors: p.errors.clone(),
         verdict_map: opts.test_build.then(|| "iov_verdict".to_string()),
         clock_map: opts.test_build.then(|| "iov_clock".to_string()),
-        chain: Some(chain_maps),
+        chain: stage.as_ref().map(|(_, maps, _)| maps.clone()),
     };
     let mut g = Gen {
         bpf,
@@ -633,7 +633,10 @@ pub fn lower<'a, 'ctx>(
         clone_port: None,
         ingress_ifindex: ifindex,
         cursor: ctx_ptr,
-        maps: HashMap::from([(chain::NEXT_MAP.to_string(), next_map)]),
+        maps: stage
+            .iter()
+            .map(|(next, _, _)| (chain::NEXT_MAP.to_string(), *next))
+            .collect(),
         control: String::new(),
         tables: HashMap::new(),
         exit_bb: None,
@@ -655,7 +658,10 @@ pub fn lower<'a, 'ctx>(
     };
     g.parser_error = g.alloca(32, "parser_error");
     g.decision = g.alloca(32, "decision");
-    g.port = key_slot;
+    g.port = match stage {
+        Some((_, _, key_slot)) => key_slot,
+        None => g.alloca(32, "port"),
+    };
     g.cursor = g.alloca(64, "cursor");
     // Storage for the headers struct (root `H`) and the metadata (root `M`).
     let headers_id = entry.headers;
