@@ -138,6 +138,8 @@ struct Snapshot {
     table: Table,
     pairs: Vec<(Vec<u8>, Vec<u8>)>,
     default: Option<Vec<u8>>,
+    /// A tuple-space table's masks map, every slot.
+    masks: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Module {
@@ -206,6 +208,8 @@ impl Module {
             let keys = keys_of(t, keys)?;
             if t.kind == MapKind::Array {
                 encode_slot_key(t, &keys).map(drop)
+            } else if t.kind == MapKind::TupleSpace {
+                crate::tuples::encode_parts(t, &keys).map(drop)
             } else {
                 encode_key(t, &keys).map(drop)
             }
@@ -331,10 +335,15 @@ impl Module {
             .map(&t.default_map)?
             .lookup(&0u32.to_ne_bytes())
             .map_err(|e| Error::syscall("BPF_MAP_LOOKUP_ELEM", &t.default_map, e))?;
+        let masks = match t.kind {
+            MapKind::TupleSpace => self.ts_mask_slots(&t)?,
+            _ => Vec::new(),
+        };
         Ok(Snapshot {
             table: t,
             pairs,
             default,
+            masks,
         })
     }
 
@@ -358,6 +367,9 @@ impl Module {
         }
         for (k, v) in &s.pairs {
             update(&map, k, v, &t.map)?;
+        }
+        if t.kind == MapKind::TupleSpace {
+            self.ts_restore_masks(t, &s.masks)?;
         }
         if let Some(d) = &s.default {
             update(

@@ -73,7 +73,11 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
             reset_it,
             "table",
             &t.name,
-            vec![t.map.clone(), t.default_map.clone()],
+            [&t.map, &t.default_map]
+                .into_iter()
+                .chain(t.tuple_space.as_ref().map(|ts| &ts.masks_map))
+                .cloned()
+                .collect(),
             changes,
             widened,
             new_default,
@@ -331,6 +335,12 @@ fn table_changes(o: &Table, t: &Table) -> Vec<String> {
     }
     if o.size != t.size {
         ch.push(format!("its size changed from {} to {}", o.size, t.size));
+    }
+    let masks = |t: &Table| t.tuple_space.as_ref().map(|ts| ts.masks);
+    if let (Some(a), Some(b)) = (masks(o), masks(t)) {
+        if a != b {
+            ch.push(format!("its masks changed from {a} to {b}"));
+        }
     }
     if o.data_plane != t.data_plane {
         ch.push("how the data plane writes it (add_on_miss, idle_timeout) changed".into());

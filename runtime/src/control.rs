@@ -94,15 +94,17 @@ impl Module {
     }
 
     /// Serializes this module's read-modify-write table changes.
-    fn write_lock(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn write_lock(&self) -> MutexGuard<'_, crate::tuple_table::Writes> {
         self.writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds an entry to `table`; refused when an entry with the same keys exists.
     ///
-    /// In an array table (a `ternary`, `range` or `optional` key) the entry matches after
-    /// every existing one: its priority is one less than the lowest in the table (at least
-    /// 1, a tie going after the existing entries), or the table's `size` in an empty table.
+    /// In a table with priorities (a `ternary`, `range` or `optional` key: an array or a
+    /// tuple-space table) the entry matches after every existing one: its priority is one
+    /// less than the lowest in the table (at least 1, a tie going after the existing entries),
+    /// or the table's `size` in an empty table. (A tuple-space table remembers the lowest
+    /// priority ever given until it is cleared, not the lowest left.)
     pub fn add_entry(
         &self,
         table: &str,
@@ -113,7 +115,8 @@ impl Module {
         self.insert(table, None, keys, action, args)
     }
 
-    /// Adds an entry with `priority` (at least 1; the higher wins) to an array table. It goes
+    /// Adds an entry with `priority` (at least 1; the higher wins) to a table with
+    /// priorities (a `ternary`, `range` or `optional` key). It goes
     /// after the entries of a higher or the same priority. Refused for exact and lpm tables,
     /// whose entries have no priority, and when an entry with the same keys exists, whatever
     /// its priority.
@@ -137,6 +140,14 @@ impl Module {
         args: &[u128],
     ) -> Result<(), Error> {
         let t = self.writable(table)?;
+        if t.kind == MapKind::TupleSpace {
+            if priority == Some(0) {
+                return Err(Error::ZeroPriority {
+                    table: t.name.clone(),
+                });
+            }
+            return self.ts_insert(t, priority, keys, &ActionCall::new(action, args));
+        }
         if t.kind != MapKind::Array {
             if priority.is_some() {
                 return Err(Error::NoPriority {
@@ -202,6 +213,9 @@ impl Module {
         let no_entry = || Error::NoEntry {
             table: t.name.clone(),
         };
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_modify(t, keys, &ActionCall::new(action, args));
+        }
         if t.kind == MapKind::Array {
             let key = encode_slot_key(t, keys)?;
             let mut value = encode_action(t, &ActionCall::new(action, args))?;
@@ -230,12 +244,16 @@ impl Module {
     }
 
     /// Deletes the entry of `table` with these keys. In an array table the entries after it
-    /// move up by one slot.
+    /// move up by one slot; in a tuple-space table a mask left without entries becomes a
+    /// hole.
     pub fn delete_entry(&self, table: &str, keys: &[Match]) -> Result<(), Error> {
         let t = self.writable(table)?;
         let no_entry = || Error::NoEntry {
             table: t.name.clone(),
         };
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_delete(t, keys);
+        }
         if t.kind == MapKind::Array {
             let key = encode_slot_key(t, keys)?;
             let _guard = self.write_lock();
@@ -253,10 +271,14 @@ impl Module {
         }
     }
 
-    /// Every entry of `table` (const entries included): for an array table in the order the
-    /// program tries them (descending priority), otherwise sorted by keys.
+    /// Every entry of `table` (const entries included): for a table with priorities in the
+    /// order the program ranks them (descending priority, ties in the order added), otherwise
+    /// sorted by keys.
     pub fn entries(&self, table: &str) -> Result<Vec<Entry>, Error> {
         let t = self.table(table)?;
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_entries(t);
+        }
         let map = self.map(&t.map)?;
         if t.kind == MapKind::Array {
             let _guard = self.write_lock();
@@ -297,6 +319,9 @@ impl Module {
         let no_entry = || Error::NoEntry {
             table: t.name.clone(),
         };
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_entry(t, keys);
+        }
         let map = self.map(&t.map)?;
         if t.kind == MapKind::Array {
             let key = encode_slot_key(t, keys)?;
@@ -321,6 +346,9 @@ impl Module {
     /// Deletes every entry of `table` (its default action stays); returns how many.
     pub fn clear(&self, table: &str) -> Result<usize, Error> {
         let t = self.writable(table)?;
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_clear(t);
+        }
         let _guard = self.write_lock();
         let map = self.map(&t.map)?;
         if t.kind == MapKind::Array {
@@ -333,19 +361,7 @@ impl Module {
             write_slots(&map, t, &ops)?;
             return Ok(used.len());
         }
-        let keys = map
-            .keys()
-            .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
-        let mut deleted = 0;
-        for k in keys {
-            if map
-                .delete(&k)
-                .map_err(|e| Error::syscall("BPF_MAP_DELETE_ELEM", &t.map, e))?
-            {
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
+        delete_all(&map, t)
     }
 
     /// `(packets, bytes)` of the direct counter of the entry of `table` with these keys:
@@ -372,6 +388,9 @@ impl Module {
     /// The value of the entry of `t` with these keys (its action, arguments and direct
     /// state); `NoEntry` when there is none.
     pub(crate) fn entry_value(&self, t: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
+        if t.kind == MapKind::TupleSpace {
+            return self.ts_value(t, keys);
+        }
         let map = self.map(&t.map)?;
         if t.kind == MapKind::Array {
             let key = encode_slot_key(t, keys)?;
@@ -503,7 +522,7 @@ fn lookup_exact(map: &RawMap<'_>, t: &Table, key: &[u8]) -> Result<Option<Vec<u8
 }
 
 /// The error for a failed update of an entry of `t`.
-fn update_error(t: &Table, e: io::Error) -> Error {
+pub(crate) fn update_error(t: &Table, e: io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::EEXIST) => Error::EntryExists {
             table: t.name.clone(),
@@ -521,7 +540,7 @@ fn update_error(t: &Table, e: io::Error) -> Error {
 
 /// Copies the direct counter and the meter cell index of `current` (a table value) into
 /// `value`, where `t` has them.
-fn keep_counter(t: &Table, current: &[u8], value: &mut [u8]) {
+pub(crate) fn keep_counter(t: &Table, current: &[u8], value: &mut [u8]) {
     let counter = t.direct_counter.as_ref().map(|d| (d.offset as usize, 16));
     let meter = t.direct_meter.as_ref().map(|d| (d.offset as usize, 4));
     for (at, n) in counter.into_iter().chain(meter) {
@@ -531,8 +550,25 @@ fn keep_counter(t: &Table, current: &[u8], value: &mut [u8]) {
     }
 }
 
+/// Deletes every key of the hash or lpm map of `t`; returns how many went.
+pub(crate) fn delete_all(map: &RawMap<'_>, t: &Table) -> Result<usize, Error> {
+    let keys = map
+        .keys()
+        .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;
+    let mut deleted = 0;
+    for k in keys {
+        if map
+            .delete(&k)
+            .map_err(|e| Error::syscall("BPF_MAP_DELETE_ELEM", &t.map, e))?
+        {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
 /// The value of every entry of a hash or lpm table.
-fn hash_values(map: &RawMap<'_>, t: &Table) -> Result<Vec<Vec<u8>>, Error> {
+pub(crate) fn hash_values(map: &RawMap<'_>, t: &Table) -> Result<Vec<Vec<u8>>, Error> {
     let keys = map
         .keys()
         .map_err(|e| Error::syscall("BPF_MAP_GET_NEXT_KEY", &t.map, e))?;

@@ -73,8 +73,8 @@ impl ActionCall {
     }
 }
 
-/// One table entry: its keys (one per key field), the action it runs and, in array tables,
-/// its priority.
+/// One table entry: its keys (one per key field), the action it runs and, in tables with
+/// priorities (array and tuple-space tables), its priority.
 ///
 /// Entries read back give each field in one form, whatever form it was added in: `lpm`
 /// fields as [`Match::Prefix`], `ternary` fields as [`Match::Ternary`] (`_` is mask 0),
@@ -84,7 +84,8 @@ impl ActionCall {
 pub struct Entry {
     pub keys: Vec<Match>,
     pub action: ActionCall,
-    /// The entry's priority in an array table (higher wins); `None` in exact and lpm tables.
+    /// The entry's priority in an array or tuple-space table (higher wins); `None` in exact
+    /// and lpm tables.
     pub priority: Option<u32>,
 }
 
@@ -145,7 +146,7 @@ pub(crate) fn u32_at(buf: &[u8], offset: usize) -> u32 {
 fn key_base(table: &Table) -> usize {
     match table.kind {
         MapKind::Hash => 0,
-        MapKind::LpmTrie | MapKind::Array => 4,
+        MapKind::LpmTrie | MapKind::Array | MapKind::TupleSpace => 4,
     }
 }
 
@@ -286,6 +287,22 @@ pub(crate) fn field_pair(
         }
         (MatchKind::Range, Match::Any) => Ok((0, all)),
         (MatchKind::Range, _) => Err(wrong(given(m), "a value, a range `low..high` or `_`")),
+    }
+}
+
+/// The match of a field of kind `kind` stored as the pair `(a, b)` of [`field_pair`], in the
+/// one form entries read back give (see [`Entry`]).
+pub(crate) fn match_of(kind: MatchKind, a: u128, b: u128) -> Match {
+    match kind {
+        MatchKind::Exact => Match::Exact(a),
+        MatchKind::Lpm => Match::Prefix {
+            value: a,
+            len: b.count_ones(),
+        },
+        MatchKind::Ternary => Match::Ternary { value: a, mask: b },
+        MatchKind::Range => Match::Range { low: a, high: b },
+        MatchKind::Optional if b == 0 => Match::Any,
+        MatchKind::Optional => Match::Exact(a),
     }
 }
 
@@ -546,6 +563,7 @@ mod tests {
             direct_counter: None,
             direct_meter: None,
             data_plane: None,
+            tuple_space: None,
         }
     }
 

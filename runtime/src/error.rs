@@ -344,6 +344,9 @@ pub enum Error {
     #[error("table `{table}` is full ({size} entries); delete an entry first or enlarge the table's `size`")]
     TableFull { table: String, size: u32 },
 
+    #[error("table `{table}` already holds {masks} distinct masks, the most it can; use a mask its entries already use, delete every entry of another mask first, or raise the table's `masks`")]
+    MasksFull { table: String, masks: u32 },
+
     #[error("table `{table}` already has an entry with these keys; change it with `modify` (`Module::modify_entry`) or delete it first")]
     EntryExists { table: String },
 
@@ -417,6 +420,7 @@ impl Error {
                 | Error::EmptyRange { .. }
                 | Error::WrongMatch { .. }
                 | Error::TableFull { .. }
+                | Error::MasksFull { .. }
                 | Error::EntryExists { .. }
                 | Error::NoEntry { .. }
                 | Error::ZeroPriority { .. }

@@ -54,6 +54,8 @@
 //! | `module.rs` | object bytes | [`Module::load`]: maps created, program loaded, defaults installed |
 //! | `encode.rs` | manifest table + typed values | map key/value bytes and back (pure) |
 //! | `slots.rs` | an array table, its used slots | slot bytes, and the ordered writes of an insert or delete (pure) |
+//! | `tuples.rs` | a tuple-space table, typed keys, its mask slots | an entry's mask, masked key and rank; where a mask goes; when a write must wait for a grace period (pure) |
+//! | `tuple_table.rs` | a module, a tuple-space table | its entries added, changed, deleted, listed and cleared, each write atomic as packets see it |
 //! | `control.rs` | a module, names, typed values | table, direct counter, counter and register operations |
 //! | `batch.rs` | [`Request`]s with named keys and arguments | one request performed, or a batch all or nothing |
 //! | `test_run.rs` | a module, a packet | [`RunResult`] with the verdict of test builds |
@@ -89,6 +91,8 @@ mod reload;
 mod slots;
 mod sys;
 mod test_run;
+mod tuple_table;
+mod tuples;
 
 pub use attach::{Attachment, XdpMode};
 pub use batch::Request;

@@ -32,8 +32,9 @@ pub struct Module {
     /// Key and value sizes of every map the manifest names, as the kernel reports them.
     pub(crate) maps: HashMap<String, MapShape>,
     /// Held by every read-modify-write of a table (array slots shifted, direct counters
-    /// kept), so two threads sharing the module never interleave them.
-    pub(crate) writes: Mutex<()>,
+    /// kept), so two threads sharing the module never interleave them; it guards what the
+    /// writers remember of tuple-space masks.
+    pub(crate) writes: Mutex<crate::tuple_table::Writes>,
     /// Kernel ids of the BPF links [`Module::attach`] made and [`Module::detach`] has not
     /// undone: dropping the module detaches them at once (see [`Module::detach`] for why
     /// closing their descriptors is not enough).
@@ -118,7 +119,7 @@ impl Module {
             manifest,
             record: None,
             maps,
-            writes: Mutex::new(()),
+            writes: Mutex::default(),
             attached: Vec::new(),
         })
     }
@@ -229,6 +230,13 @@ impl Module {
         }
         if table.kind == MapKind::Array {
             return self.install_slots(table);
+        }
+        if table.kind == MapKind::TupleSpace {
+            for entry in &table.entries {
+                let call = call_from_manifest(&entry.action)?;
+                self.ts_insert(table, Some(entry.priority), &entry_keys(entry)?, &call)?;
+            }
+            return Ok(());
         }
         let map = self.map(&table.map)?;
         for (i, entry) in table.entries.iter().enumerate() {
@@ -436,7 +444,17 @@ pub(crate) fn check_maps<'m>(
             MapKind::Hash => (MapType::Hash, t.key_size, t.value_size),
             MapKind::LpmTrie => (MapType::LpmTrie, t.key_size, t.value_size),
             MapKind::Array => (MapType::Array, 4, t.key_size + t.value_size),
+            MapKind::TupleSpace => (MapType::Hash, t.key_size, t.value_size),
         };
+        if let Some(ts) = &t.tuple_space {
+            expected.push(Expect {
+                name: &ts.masks_map,
+                ty: MapType::Array,
+                key_size: 4,
+                value_size: Some(2 * t.key_size + 8),
+                max_entries: ts.masks + 1,
+            });
+        }
         expected.push(Expect {
             name: &t.map,
             ty,

@@ -138,7 +138,7 @@ impl Module {
             manifest,
             record: Some(record),
             maps: shapes,
-            writes: Mutex::new(()),
+            writes: Mutex::default(),
             attached: Vec::new(),
         })
     }

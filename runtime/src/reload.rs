@@ -50,6 +50,7 @@ fn map_names(m: &Manifest) -> Vec<&str> {
     for t in &m.tables {
         names.push(t.map.as_str());
         names.push(t.default_map.as_str());
+        names.extend(t.tuple_space.as_ref().map(|ts| ts.masks_map.as_str()));
     }
     names.extend(m.counters.iter().map(|c| c.map.as_str()));
     names.extend(m.registers.iter().map(|r| r.map.as_str()));

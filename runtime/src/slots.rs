@@ -1,4 +1,5 @@
-//! The slots of array tables: tables with a `ternary`, `range` or `optional` key.
+//! The slots of array tables: tables with a `range` key (`tuples.rs` has the ternary and
+//! optional ones).
 //!
 //! Takes: a manifest [`Table`] of kind `array`, typed keys, and the used slots read from its
 //! map.
@@ -24,9 +25,10 @@
 //! the old and the new entry; a scan that overlaps several writes of a delete may miss the
 //! entry that moved up past it; and a hit counted in a slot while it is copied may be lost.
 
-use crate::encode::{check_key_count, field_pair, get_be, in_bounds, put_be, u32_at, Match};
+use crate::encode::Match;
+use crate::encode::{check_key_count, field_pair, get_be, in_bounds, match_of, put_be, u32_at};
 use crate::Error;
-use iov_manifest::{MatchKind, Table};
+use iov_manifest::Table;
 
 /// The priority of a slot; 0 means empty.
 pub(crate) fn priority(slot: &[u8]) -> u32 {
@@ -70,17 +72,7 @@ pub(crate) fn decode_slot_key(table: &Table, slot: &[u8]) -> Result<Vec<Match>, 
         in_bounds(&field.name, offset, 2 * bytes, slot.len())?;
         let a = get_be(slot, offset, bytes);
         let b = get_be(slot, offset + bytes, bytes);
-        keys.push(match field.match_kind {
-            MatchKind::Exact => Match::Exact(a),
-            MatchKind::Lpm => Match::Prefix {
-                value: a,
-                len: b.count_ones(),
-            },
-            MatchKind::Ternary => Match::Ternary { value: a, mask: b },
-            MatchKind::Range => Match::Range { low: a, high: b },
-            MatchKind::Optional if b == 0 => Match::Any,
-            MatchKind::Optional => Match::Exact(a),
-        });
+        keys.push(match_of(field.match_kind, a, b));
     }
     Ok(keys)
 }
@@ -190,7 +182,7 @@ pub(crate) fn plan_delete(used: usize, index: usize) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iov_manifest::{self as manifest, Action, KeyField, MapKind};
+    use iov_manifest::{self as manifest, Action, KeyField, MapKind, MatchKind};
 
     fn field(name: &str, bits: u32, match_kind: MatchKind, offset: u32) -> KeyField {
         KeyField {
@@ -235,6 +227,7 @@ mod tests {
             direct_counter: None,
             direct_meter: None,
             data_plane: None,
+            tuple_space: None,
         }
     }
 

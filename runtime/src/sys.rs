@@ -154,6 +154,20 @@ pub(crate) fn obj_get(path: &Path) -> io::Result<OwnedFd> {
     bpf_fd(BPF_OBJ_GET, &mut attr)
 }
 
+/// Waits until every BPF program running anywhere when it was called has finished: an RCU
+/// grace period (`membarrier(MEMBARRIER_CMD_GLOBAL)` runs `synchronize_rcu`, and XDP and TC
+/// programs run inside RCU read-side sections). Kernels with `nohz_full` CPUs refuse that
+/// command; the caller then gets the error.
+pub(crate) fn grace_period() -> io::Result<()> {
+    const MEMBARRIER_CMD_GLOBAL: libc::c_long = 1;
+    // SAFETY: membarrier takes two integers and touches no memory of ours.
+    let r = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Makes a map read-only for user space too.
 pub(crate) fn map_freeze(fd: BorrowedFd<'_>) -> io::Result<()> {
     let mut attr = FdAttr {

@@ -24,7 +24,20 @@
 //!   `ternary` a = value & mask, b = mask; `optional` a = value, b = all ones, or both zero
 //!   for "any"; `lpm` a = value & mask, b = the prefix mask; `range` a = low, b = high
 //!   (inclusive). The table value follows at `key_size`. Writers keep slots sorted by
-//!   descending priority, so the scan finds the highest priority first;
+//!   descending priority, so the scan finds the highest priority first (since tuple-space
+//!   tables came, only tables with a `range` key are arrays);
+//! - a `tuple_space` table (a `ternary` or `optional` key, no `range` key) is a hash map of
+//!   entries and an array of masks ([`TupleSpace`]). An entry's key is `u32 mask_slot`
+//!   (host order) then each field's value ANDed with its mask, at `offset` after the slot
+//!   index, in `key_size` bytes (a multiple of 8); its value is the table value with a
+//!   `u64 rank` (host order) at `rank_offset`: `priority << 32 | (u32::MAX - seq)`, `seq`
+//!   counting adds, so the higher priority and then the earlier add wins. A mask slot is
+//!   `u32 state` (0 = end of the masks, 1 = live, 2 = a hole to skip) and each field's mask
+//!   at the same offsets, then at `key_size` a `u32` flag (1: the mask holds one entry) and
+//!   that entry's masked fields, then `u32 entries` and a writers' word at `2 * key_size`;
+//!   slot 0 is the writers' header (docs/manifest.md). A lookup probes every live mask up to
+//!   the first slot in state 0 (skipping the hash lookup where the one entry's fields differ)
+//!   and keeps the entry of the highest rank;
 //! - a table with a `direct_counter` keeps `{u64 packets; u64 bytes}` (host order, updated
 //!   atomically) at `direct_counter.offset` in every entry's value, counted on hits;
 //! - a table with a `direct_meter` keeps a `u32` cell index (host order) at
@@ -106,9 +119,25 @@ pub enum MapKind {
     Hash,
     /// BPF_MAP_TYPE_LPM_TRIE: one lpm key after any exact keys.
     LpmTrie,
-    /// BPF_MAP_TYPE_ARRAY of priority-ordered slots, scanned in order: tables with
-    /// `ternary`, `range` or `optional` keys.
+    /// BPF_MAP_TYPE_ARRAY of priority-ordered slots, scanned in order: tables with a
+    /// `range` key.
     Array,
+    /// Tuple-space search: a BPF_MAP_TYPE_HASH of entries keyed by (mask slot, masked key)
+    /// and an array of the distinct masks ([`TupleSpace`]), each probed once per lookup:
+    /// tables with `ternary` or `optional` keys and no `range` key.
+    TupleSpace,
+}
+
+/// The masks of a `tuple_space` table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TupleSpace {
+    /// A BPF_MAP_TYPE_ARRAY of `masks + 1` slots of `2 * key_size + 8` bytes: slot 0 is the
+    /// writers' header, slots 1 to `masks` hold one distinct mask each.
+    pub masks_map: String,
+    /// The most distinct masks the table holds; a lookup probes each live one.
+    pub masks: u32,
+    /// Where the entry's `u64` rank (host order) sits in its value: the higher wins.
+    pub rank_offset: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +181,9 @@ pub struct Table {
     /// entry when an add finds it full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_plane: Option<DataPlane>,
+    /// The masks of a `tuple_space` table (absent for every other kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuple_space: Option<TupleSpace>,
 }
 
 /// How the data plane writes a table.

@@ -25,7 +25,12 @@ const PROPERTIES: &[&str] = &[
     "meters",
     "add_on_miss",
     "idle_timeout",
+    "masks",
 ];
+
+/// The most distinct masks a tuple-space table (ternary or optional keys) may hold: a
+/// lookup probes each live mask, and the verifier walks each probe.
+pub const MAX_MASKS: u128 = 256;
 
 /// The longest idle timeout, in seconds (a day: past it, entries would outlive any flow).
 pub const MAX_IDLE_TIMEOUT: u128 = 86_400;
@@ -151,10 +156,33 @@ impl Cx {
             .help("list what a lookup can do: `actions = { forward; drop_packet; }`");
             self.error(d);
         }
+        self.check_masks(t, &keys);
         let written = self.check_data_plane_writes(t, &keys, &listed);
         self.check_direct_meter(t, &listed);
         let key_types = keys.iter().map(|k| k.ty.clone()).collect();
         self.register_table(&t.name, listed, key_types, written);
+    }
+
+    /// `masks = N` belongs to a table searched by masks: a `ternary` or `optional` key and no
+    /// `range` key (E0410).
+    fn check_masks(&mut self, t: &ast::TableDecl, keys: &[Key]) {
+        let Some(span) = t.props.iter().find_map(|p| match p {
+            TableProp::Other(n, _, s) if n.name == "masks" => Some(*s),
+            _ => None,
+        }) else {
+            return;
+        };
+        let has = |kind: &str| keys.iter().any(|k| k.kind.as_deref() == Some(kind));
+        if has("range") || !(has("ternary") || has("optional")) {
+            let d = Diagnostic::new(
+                Code::E0410,
+                format!("table `{}` is not searched by masks", t.name.name),
+                span,
+            )
+            .label("`masks` needs a ternary or optional key and no range key")
+            .note("exact keys are one hash lookup and lpm keys one trie lookup, whatever the entries; a table with a range key scans its entries in priority order");
+            self.error(d);
+        }
     }
 
     /// A table whose actions call `add_entry` adds on miss, lists every action added, and has
@@ -553,6 +581,20 @@ impl Cx {
                         )
                         .label(format!("must be 1 to {max}"))
                         .note("the kernel allocates a table's hash buckets up front, for its whole size");
+                        self.error(d);
+                    }
+                }
+            }
+            "masks" => {
+                if let Some(v) = self.const_int(e) {
+                    if v == 0 || v > MAX_MASKS {
+                        let d = Diagnostic::new(
+                            Code::E0410,
+                            format!("{v} masks is out of range"),
+                            e.span,
+                        )
+                        .label(format!("must be 1 to {MAX_MASKS}"))
+                        .note("a lookup probes every distinct mask the table holds, one hash lookup each");
                         self.error(d);
                     }
                 }

@@ -77,6 +77,7 @@ pub fn acl_manifest() -> Manifest {
         }),
         direct_meter: None,
         data_plane: None,
+        tuple_space: None,
     }];
     m
 }

@@ -141,6 +141,7 @@ fn table(name: &str, map: &str, kind: MapKind, size: u32, keys: Vec<KeyField>) -
         direct_counter: None,
         direct_meter: None,
         data_plane: None,
+        tuple_space: None,
     }
 }
 

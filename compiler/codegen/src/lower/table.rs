@@ -24,9 +24,19 @@ pub const MAX_SCANNED: u32 = 1024;
 /// The size of a scanned table that does not give one.
 pub const DEFAULT_SCANNED: u32 = 256;
 
+/// The distinct masks a tuple-space table holds when it does not say (`masks = N`), or its
+/// size if smaller.
+pub const DEFAULT_MASKS: u32 = 128;
+
+/// The most masks the tuple-space tables of a program may have in all: the verifier walks
+/// each mask's probe, 200 to 500 steps (four tables of 256 masks: 318,147 steps).
+pub const MAX_MASKS_IN_ALL: u32 = 1024;
+
 pub struct TableGen<'ctx> {
     pub map: GlobalValue<'ctx>,
     pub default_map: GlobalValue<'ctx>,
+    /// A tuple-space table's masks map, its mask count and where an entry's rank sits.
+    pub masks: Option<(GlobalValue<'ctx>, u32, u32)>,
     pub keys: Vec<(ast::Expr, manifest::KeyField)>,
     pub kind: manifest::MapKind,
     pub size: u32,
@@ -108,6 +118,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let mut meter: Option<String> = None;
         let mut add_on_miss = false;
         let mut idle_timeout_ns = None;
+        let mut masks = None;
         for prop in &t.props {
             match prop {
                 TableProp::Key(elems, _) => {
@@ -156,6 +167,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 TableProp::Other(name, e, _) if name.name == "add_on_miss" => {
                     add_on_miss = matches!(e.kind, ast::ExprKind::Bool(true));
                 }
+                TableProp::Other(name, e, _) if name.name == "masks" => {
+                    masks = Some(self.const_of(e) as u32)
+                }
                 TableProp::Other(name, e, _) if name.name == "idle_timeout" => {
                     idle_timeout_ns = Some(self.const_of(e) as u64 * 1_000_000_000);
                 }
@@ -187,11 +201,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             default = Some(no_action);
         }
         use manifest::MatchKind as K;
-        let kind = if keys
-            .iter()
-            .any(|(_, k)| matches!(k.match_kind, K::Ternary | K::Range | K::Optional))
-        {
+        let kind = if keys.iter().any(|(_, k)| k.match_kind == K::Range) {
             manifest::MapKind::Array
+        } else if keys
+            .iter()
+            .any(|(_, k)| matches!(k.match_kind, K::Ternary | K::Optional))
+        {
+            manifest::MapKind::TupleSpace
         } else if keys.iter().any(|(_, k)| k.match_kind == K::Lpm) {
             manifest::MapKind::LpmTrie
         } else {
@@ -220,6 +236,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             manifest::MapKind::LpmTrie => 4 + off,
             // Padded so the value (and any counter in it) stays 8-byte aligned.
             manifest::MapKind::Array => (4 + off).div_ceil(8) * 8,
+            // Masked a word at a time.
+            manifest::MapKind::TupleSpace => (4 + off).div_ceil(8) * 8,
         };
         let mut actions = Vec::new();
         let mut value_size = 4;
@@ -286,6 +304,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             Some(at) => at + 8,
             None => value_size,
         };
+        // A tuple-space entry's rank follows: the highest rank among the masks' hits wins.
+        let rank_offset =
+            (kind == manifest::MapKind::TupleSpace).then(|| value_size.div_ceil(8) * 8);
+        let value_size = rank_offset.map_or(value_size, |at| at + 8);
         // Scanned tables cost the verifier per slot: they default to fewer entries.
         let size = size.unwrap_or(if kind == manifest::MapKind::Array {
             DEFAULT_SCANNED
@@ -335,7 +357,40 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 size.max(1),
                 0,
             ),
+            // Not preallocated: an entry replaced or deleted is freed only after every
+            // program that may hold it has finished, so a lookup reads one version whole.
+            manifest::MapKind::TupleSpace => self.bpf.map(
+                name,
+                map_type::HASH,
+                key_size,
+                value_size,
+                size.max(1),
+                F_NO_PREALLOC,
+            ),
         };
+        let masks_span = t.props.iter().find_map(|p| match p {
+            TableProp::Other(n, e, _) if n.name == "masks" => Some(e.span),
+            _ => None,
+        });
+        let masks = rank_offset.map(|rank| {
+            let n = masks.unwrap_or(DEFAULT_MASKS.min(size.max(1)));
+            self.masks += n;
+            if self.masks > MAX_MASKS_IN_ALL {
+                self.unsupported(
+                    masks_span.unwrap_or(t.name.span),
+                    &format!("more than {MAX_MASKS_IN_ALL} masks in all in tables with ternary or optional keys"),
+                );
+            }
+            let m = self.bpf.map(
+                &format!("{name}_masks"),
+                map_type::ARRAY,
+                4,
+                2 * key_size + 8,
+                n + 1,
+                0,
+            );
+            (m, n, rank)
+        });
         let direct_meter = match (&meter, meter_offset) {
             (Some(m), Some(at)) => Some(self.direct_meter_instance(m, name, size.max(1), at)),
             _ => None,
@@ -403,6 +458,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             direct_counter: direct_counter.clone(),
             direct_meter,
             data_plane: data_plane.clone(),
+            tuple_space: masks.map(|(_, n, rank)| manifest::TupleSpace {
+                masks_map: format!("{name}_masks"),
+                masks: n,
+                rank_offset: rank,
+            }),
         });
         let hit = self.alloca(1, "hit");
         let action = self.alloca(32, "action_run");
@@ -411,6 +471,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             TableGen {
                 map,
                 default_map,
+                masks,
                 keys,
                 kind,
                 size,
@@ -517,8 +578,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let declared_default = t.declared_default.clone();
         let bound = t.bound.clone();
         let data_plane = t.data_plane.clone();
-        let (found, key) = match kind {
-            manifest::MapKind::Array => (self.scan(map, size, key_size, &keys), None),
+        let masks = t.masks;
+        let (found, key) = match (kind, masks) {
+            (manifest::MapKind::Array, _) => (self.scan(map, size, key_size, &keys), None),
+            (manifest::MapKind::TupleSpace, Some(m)) => {
+                (self.tuple_search(map, m, key_size, &keys), None)
+            }
             _ => {
                 let (found, key) = self.lookup_key(map, kind, key_size, &keys);
                 (found, Some(key))

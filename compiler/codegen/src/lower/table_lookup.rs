@@ -1,6 +1,6 @@
-//! Table lookups: the key built in network order and looked up in a hash map or LPM trie,
-//! or the slots of a scanned table (ternary, range and optional keys) tried in priority
-//! order.
+//! Table lookups: the key built in network order and looked up in a hash map or LPM trie;
+//! the slots of a scanned table (a range key) tried in priority order; or the masks of a
+//! tuple-space table (ternary and optional keys) probed one hash lookup each.
 //!
 //! Takes: a table's map and its key fields (from `table.rs`).
 //! Gives: a pointer to the value of the entry that matched, or null.
@@ -172,6 +172,170 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf
             .b
             .build_load(self.bpf.ptr(), result, "found")
+            .expect("load")
+            .into_pointer_value()
+    }
+
+    /// Tuple-space search: the key is built once; each live mask of the masks map (slots 1
+    /// to `n`, up to the first in state 0, skipping holes) masks it a word at a time, with
+    /// the mask's slot index in the first word, and the masked key is looked up in the
+    /// entries map. The hit of the highest rank (a `u64` at `rank` in the value) wins;
+    /// returns a pointer to its value, or null. The loop is bounded by `n`.
+    pub(super) fn tuple_search(
+        &mut self,
+        map: GlobalValue<'ctx>,
+        (masks, n, rank): (GlobalValue<'ctx>, u32, u32),
+        key_size: u32,
+        keys: &[(ast::Expr, manifest::KeyField)],
+    ) -> PointerValue<'ctx> {
+        let key = self.alloca_bytes(key_size, "ts_key");
+        let base = self.bpf.byte_ptr(key, self.bpf.c(64, 4));
+        for (e, k) in keys {
+            let v = self.expr(e);
+            self.store_bits(
+                base,
+                k.offset * 8 + (k.bytes * 8 - k.bits),
+                k.bits,
+                v,
+                Place::Stack(4),
+            );
+        }
+        let probe = self.alloca_bytes(key_size, "ts_probe");
+        let i32t = self.bpf.ctx.i32_type();
+        let i64t = self.bpf.ctx.i64_type();
+        let index = self.alloca(32, "mask_index");
+        let best = self.alloca_ptr("ts_best");
+        let best_rank = self.alloca(64, "ts_best_rank");
+        self.bpf
+            .b
+            .build_store(index, i32t.const_int(1, false))
+            .expect("store");
+        let head = self.block("ts");
+        let body = self.block("ts_mask");
+        let check = self.block("ts_check");
+        let skip = self.block("ts_skip");
+        let probing = self.block("ts_probe");
+        let got = self.block("ts_hit");
+        let take = self.block("ts_take");
+        let next = self.block("ts_next");
+        let end = self.block("ts_end");
+        self.goto(head);
+        self.bpf.b.position_at_end(head);
+        let b = &self.bpf.b;
+        let i = b
+            .build_load(i32t, index, "i")
+            .expect("load")
+            .into_int_value();
+        let more = b
+            .build_int_compare(
+                IntPredicate::ULE,
+                i,
+                i32t.const_int(u64::from(n), false),
+                "more",
+            )
+            .expect("cmp");
+        b.build_conditional_branch(more, body, end).expect("br");
+        b.position_at_end(body);
+        let mask = self.bpf.lookup(masks, index);
+        let b = &self.bpf.b;
+        let has = b.build_is_not_null(mask, "has").expect("cmp");
+        b.build_conditional_branch(has, check, end).expect("br");
+        b.position_at_end(check);
+        let state = b
+            .build_load(i32t, mask, "state")
+            .expect("load")
+            .into_int_value();
+        let live = b
+            .build_int_compare(IntPredicate::EQ, state, i32t.const_int(1, false), "live")
+            .expect("cmp");
+        b.build_conditional_branch(live, probing, skip).expect("br");
+        // State 0 ends the masks; a hole (2) is skipped.
+        b.position_at_end(skip);
+        let stop = b
+            .build_int_compare(IntPredicate::EQ, state, i32t.const_zero(), "stop")
+            .expect("cmp");
+        b.build_conditional_branch(stop, end, next).expect("br");
+        b.position_at_end(probing);
+        // A mask that holds one entry keeps its masked key after the mask (the first word's
+        // low half is the flag, where the stored key has the slot index): a probe that
+        // differs from it cannot match, and skips the hash lookup.
+        let mut diff = i64t.const_zero();
+        for w in 0..key_size / 8 {
+            let at = self.bpf.c(64, u128::from(w * 8));
+            let kp = self.bpf.byte_ptr(key, at);
+            let mp = self.bpf.byte_ptr(mask, at);
+            let pp = self.bpf.byte_ptr(probe, at);
+            let ip = self
+                .bpf
+                .byte_ptr(mask, self.bpf.c(64, u128::from(key_size + w * 8)));
+            let b = &self.bpf.b;
+            let kw = b.build_load(i64t, kp, "kw").expect("load").into_int_value();
+            let mw = b.build_load(i64t, mp, "mw").expect("load").into_int_value();
+            let pw = b.build_and(kw, mw, "pw").expect("and");
+            b.build_store(pp, pw).expect("store");
+            let iw = b.build_load(i64t, ip, "iw").expect("load").into_int_value();
+            let mut d = b.build_xor(pw, iw, "d").expect("xor");
+            if w == 0 {
+                d = b
+                    .build_and(d, i64t.const_int(0xffff_ffff_0000_0000, false), "d0")
+                    .expect("and");
+            }
+            diff = b.build_or(diff, d, "diff").expect("or");
+        }
+        let lookup = self.block("ts_lookup");
+        let fp = self
+            .bpf
+            .byte_ptr(mask, self.bpf.c(64, u128::from(key_size)));
+        let b = &self.bpf.b;
+        b.build_store(probe, i).expect("store");
+        let flag = b
+            .build_load(i32t, fp, "single")
+            .expect("load")
+            .into_int_value();
+        let one = b
+            .build_int_compare(IntPredicate::EQ, flag, i32t.const_int(1, false), "one")
+            .expect("cmp");
+        let differs = b
+            .build_int_compare(IntPredicate::NE, diff, i64t.const_zero(), "differs")
+            .expect("cmp");
+        let cannot = b.build_and(one, differs, "cannot").expect("and");
+        b.build_conditional_branch(cannot, next, lookup)
+            .expect("br");
+        b.position_at_end(lookup);
+        let hit = self.bpf.lookup(map, probe);
+        let b = &self.bpf.b;
+        let found = b.build_is_not_null(hit, "found").expect("cmp");
+        b.build_conditional_branch(found, got, next).expect("br");
+        b.position_at_end(got);
+        let rp = self.bpf.byte_ptr(hit, self.bpf.c(64, u128::from(rank)));
+        let b = &self.bpf.b;
+        let r = b
+            .build_load(i64t, rp, "rank")
+            .expect("load")
+            .into_int_value();
+        let top = b
+            .build_load(i64t, best_rank, "top")
+            .expect("load")
+            .into_int_value();
+        let better = b
+            .build_int_compare(IntPredicate::UGT, r, top, "better")
+            .expect("cmp");
+        b.build_conditional_branch(better, take, next).expect("br");
+        b.position_at_end(take);
+        b.build_store(best, hit).expect("store");
+        b.build_store(best_rank, r).expect("store");
+        b.build_unconditional_branch(next).expect("br");
+        b.position_at_end(next);
+        let i1 = b
+            .build_int_add(i, i32t.const_int(1, false), "i1")
+            .expect("add");
+        b.build_store(index, i1).expect("store");
+        b.build_unconditional_branch(head).expect("br");
+        b.position_at_end(end);
+        // As after a scan: every exit alike for the verifier.
+        b.build_store(index, i32t.const_zero()).expect("store");
+        b.build_store(best_rank, i64t.const_zero()).expect("store");
+        b.build_load(self.bpf.ptr(), best, "found")
             .expect("load")
             .into_pointer_value()
     }
