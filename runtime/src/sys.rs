@@ -21,6 +21,7 @@ const BPF_MAP_CREATE: libc::c_long = 0;
 const BPF_OBJ_PIN: libc::c_long = 6;
 const BPF_OBJ_GET: libc::c_long = 7;
 const BPF_MAP_FREEZE: libc::c_long = 22;
+const BPF_MAP_UPDATE_BATCH: libc::c_long = 26;
 const BPF_LINK_DETACH: libc::c_long = 34;
 const BPF_LINK_GET_FD_BY_ID: libc::c_long = 30;
 const BPF_LINK_UPDATE: libc::c_long = 29;
@@ -49,6 +50,20 @@ struct MapElemAttr {
     _pad: u32,
     key: u64,
     value_or_next_key: u64,
+    flags: u64,
+}
+
+/// The `batch` member of `union bpf_attr` (`BPF_MAP_*_BATCH`).
+#[repr(C)]
+#[derive(Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
     flags: u64,
 }
 
@@ -401,6 +416,32 @@ impl RawMap<'_> {
         bpf(BPF_MAP_UPDATE_ELEM, &mut attr)
     }
 
+    /// Writes `values[i]` under `keys[i]` for every `i` in one call (`BPF_MAP_UPDATE_BATCH`;
+    /// `keys` and `values` hold the elements back to back). `Err((written, e))`: the kernel
+    /// wrote the first `written` and refused the next (EINVAL or EOPNOTSUPP: this map type
+    /// has no batch update).
+    pub fn update_batch(&self, keys: &[u8], values: &[u8]) -> Result<(), (usize, io::Error)> {
+        let n = keys.len() / self.key_size.max(1);
+        if keys.len() != n * self.key_size || values.len() != n * self.value_size {
+            let e = io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "batch buffers of unequal counts",
+            );
+            return Err((0, e));
+        }
+        let mut attr = BatchAttr {
+            keys: keys.as_ptr() as u64,
+            values: values.as_ptr() as u64,
+            count: n as u32,
+            map_fd: self.fd.as_raw_fd() as u32,
+            ..BatchAttr::default()
+        };
+        match bpf(BPF_MAP_UPDATE_BATCH, &mut attr) {
+            Ok(()) => Ok(()),
+            Err(e) => Err((attr.count as usize, e)),
+        }
+    }
+
     /// Deletes `key`. `Ok(false)` when it was absent.
     pub fn delete(&self, key: &[u8]) -> io::Result<bool> {
         sized("key", key, self.key_size)?;
@@ -408,6 +449,17 @@ impl RawMap<'_> {
         match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
             Ok(()) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the map (a hash map or trie) holds no key.
+    pub fn is_empty(&self) -> io::Result<bool> {
+        let mut first = vec![0u8; self.key_size];
+        let mut attr = self.attr(None, first.as_mut_ptr() as u64, 0);
+        match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
+            Ok(()) => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(true),
             Err(e) => Err(e),
         }
     }
