@@ -83,14 +83,19 @@ fn masks_of(
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), Error> {
     let header = read(masks, ts, 0)?;
     let seq = word(t, &header, 0);
-    if let Some((at, slots)) = w.masks.get(&t.name) {
-        if *at == seq {
-            return Ok((header, slots.clone()));
+    // Taken out, not copied: [`advance`] or [`keep`] puts them back; a write that fails
+    // half way leaves nothing remembered, and the next reads the map.
+    if let Some((at, slots)) = w.masks.remove(&t.name) {
+        if at == seq {
+            return Ok((header, slots));
         }
     }
-    let slots = read_masks(masks, ts)?;
-    w.masks.insert(t.name.clone(), (seq, slots.clone()));
-    Ok((header, slots))
+    Ok((header, read_masks(masks, ts)?))
+}
+
+/// Puts back the slots [`masks_of`] gave, unchanged, at the header's sequence number.
+fn keep(w: &mut Writes, t: &Table, header: &[u8], slots: Vec<Vec<u8>>) {
+    w.masks.insert(t.name.clone(), (word(t, header, 0), slots));
 }
 
 /// Writes `slot` as mask slot `index` (1 or more) and remembers it.
@@ -262,7 +267,13 @@ impl Module {
         let (mask, key) = encode_parts(t, keys)?;
         let masks = self.map(&ts.masks_map)?;
         let (header, slots) = masks_of(w, t, ts, &masks)?;
-        let index = live_slot(t, &slots, &mask)?;
+        let index = match live_slot(t, &slots, &mask) {
+            Ok(index) => index,
+            Err(e) => {
+                keep(w, t, &header, slots);
+                return Err(e);
+            }
+        };
         let key = at_slot(key, index);
         let value = self
             .map(&t.map)?
@@ -350,7 +361,9 @@ impl Module {
     /// The value of the entry of `t` with `keys`.
     pub(crate) fn ts_value(&self, t: &Table, keys: &[Match]) -> Result<Vec<u8>, Error> {
         let mut w = self.write_lock();
-        Ok(self.ts_find(&mut w, t, keys)?.value)
+        let f = self.ts_find(&mut w, t, keys)?;
+        keep(&mut w, t, &f.header, f.slots);
+        Ok(f.value)
     }
 
     /// The entry of `t` with `keys`.
@@ -358,10 +371,14 @@ impl Module {
         let ts = space(t)?;
         let mut w = self.write_lock();
         let Found {
-            key, value, index, ..
+            key,
+            value,
+            index,
+            header,
+            slots,
         } = self.ts_find(&mut w, t, keys)?;
-        let masks = self.map(&ts.masks_map)?;
-        let mask = read(&masks, ts, index)?;
+        let mask = slots[index as usize - 1].clone();
+        keep(&mut w, t, &header, slots);
         Ok(Entry {
             keys: decode(t, &key, &mask)?,
             action: decode_action(t, &t.map, &value)?,
