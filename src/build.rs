@@ -77,6 +77,8 @@ pub struct Checks {
     pub verbose: bool,
     /// Build a stage of a chain (`--chain-stage`), which `iov load --chain` can take.
     pub chain_stage: bool,
+    /// Print how long each phase took (`--timings`).
+    pub timings: bool,
 }
 
 pub fn build(
@@ -87,6 +89,7 @@ pub fn build(
     include: Vec<PathBuf>,
     checks: Checks,
 ) -> ExitCode {
+    let start = std::time::Instant::now();
     let text = match read_source(file) {
         Ok(t) => t,
         Err(code) => return code,
@@ -101,10 +104,14 @@ pub fn build(
         emit.to_vec()
     };
     let want_asm = emit.contains(&Emit::Asm);
+    let want_ir = emit.contains(&Emit::LlvmIr);
+    let mut phases = vec![("read the source", start.elapsed())];
     let result = std::thread::Builder::new()
         .stack_size(CHECK_STACK)
         .spawn(move || {
+            let lap = std::time::Instant::now();
             let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(include));
+            let check = ("parse and check", lap.elapsed());
             if checked.has_errors() {
                 return Err(render_all(&checked.diagnostics, &checked.files, color));
             }
@@ -117,6 +124,7 @@ pub fn build(
                 .unwrap_or_default();
             let opts = iov_codegen::Options {
                 asm: want_asm,
+                llvm_ir: want_ir,
                 chain_stage: checks.chain_stage,
                 ..Default::default()
             };
@@ -129,6 +137,7 @@ pub fn build(
                     warnings,
                     checked.files.clone(),
                     fallback,
+                    [vec![check], o.timings].concat(),
                 )),
                 Err(diags) => Err(render_all(&diags, &checked.files, color)),
             }
@@ -136,7 +145,7 @@ pub fn build(
         .expect("a compiler thread starts")
         .join()
         .expect("the compiler does not panic");
-    let (object, manifest, ir, asm, warnings, files, fallback) = match result {
+    let (object, manifest, ir, asm, warnings, files, fallback, compiled) = match result {
         Ok(r) => r,
         Err(rendered) => {
             eprint!("{rendered}");
@@ -144,6 +153,8 @@ pub fn build(
         }
     };
     eprint!("{warnings}");
+    phases.extend(compiled);
+    let lap = std::time::Instant::now();
     if checks.verify {
         match iov_runtime::Module::load(&object) {
             Ok(m) => eprintln!(
@@ -191,7 +202,28 @@ pub fn build(
         written.push(path.display().to_string());
     }
     eprintln!("wrote {}", written.join(", "));
+    if checks.timings {
+        if checks.verify {
+            phases.push(("verify in the kernel, write", lap.elapsed()));
+        } else {
+            phases.push(("write", lap.elapsed()));
+        }
+        print_timings(&phases, start.elapsed());
+    }
     ExitCode::SUCCESS
+}
+
+/// The `--timings` table: each phase in ms, then the total since `main`'s build began (what
+/// the process spent before, in start-up, is not seen from inside it).
+fn print_timings(phases: &[(&str, std::time::Duration)], total: std::time::Duration) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    for (name, d) in phases {
+        eprintln!("{:>8.2} ms  {name}", ms(*d));
+    }
+    eprintln!(
+        "{:>8.2} ms  in all (process start-up and exit not included)",
+        ms(total)
+    );
 }
 
 /// The object to load from `file`: compiled here with `opts` (for another hook, or as a

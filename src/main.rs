@@ -102,6 +102,10 @@ enum Command {
         /// the ones it passes to the next stage, so `iov load OBJECT --chain` can take it.
         #[arg(long)]
         chain_stage: bool,
+        /// Print how long each phase took (reading, checking, lowering, LLVM, writing) on
+        /// stderr.
+        #[arg(long)]
+        timings: bool,
     },
     /// Run packet tests (.stf) through a program in the kernel (needs root or CAP_BPF).
     Test {
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
             verify,
             verbose,
             chain_stage,
+            timings,
         } => build::build(
             &file,
             output,
@@ -195,6 +200,7 @@ fn main() -> ExitCode {
                 verify,
                 verbose,
                 chain_stage,
+                timings,
             },
         ),
         Command::Test {

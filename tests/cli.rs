@@ -285,3 +285,50 @@ fn an_expect_after_a_packet_the_kernel_refused_fails_instead_of_judging_the_one_
     );
     assert!(stdout.contains("1 passed, 2 failed"), "{stdout}");
 }
+
+#[test]
+fn build_timings_name_every_phase_and_llvm_ir_is_written_only_when_asked() {
+    let dir = std::env::temp_dir().join(format!("iov-timings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("router.o");
+    let out = iov(&[
+        "build",
+        "examples/router.iov",
+        "--timings",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let phases: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split_once(" ms  ").map(|(_, name)| name))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "read the source",
+            "parse and check",
+            "lower to LLVM IR",
+            "check the IR",
+            "LLVM passes (O2)",
+            "BPF code and object",
+            "write",
+            "in all (process start-up and exit not included)"
+        ],
+        "{err}"
+    );
+    assert!(!dir.join("router.ll").exists());
+    let out = iov(&[
+        "build",
+        "examples/router.iov",
+        "--emit",
+        "llvm-ir",
+        "-o",
+        obj.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ir = std::fs::read_to_string(dir.join("router.ll")).unwrap();
+    assert!(ir.contains("define") && ir.contains("iov_main"), "{ir}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

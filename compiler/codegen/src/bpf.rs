@@ -542,12 +542,24 @@ impl<'ctx> Bpf<'ctx> {
             .sum()
     }
 
-    /// Finishes debug info, verifies the module and writes it out.
-    pub fn finish(&self, want_asm: bool) -> Result<(Vec<u8>, String, Option<String>), String> {
+    /// Finishes debug info, verifies the module and writes it out (the IR as text only when
+    /// `want_ir`), adding how long each step took to `timings`.
+    pub fn finish(
+        &self,
+        want_asm: bool,
+        want_ir: bool,
+        timings: &mut Vec<(&'static str, std::time::Duration)>,
+    ) -> Result<(Vec<u8>, String, Option<String>), String> {
+        let mut lap = std::time::Instant::now();
+        let mut step = |name: &'static str, timings: &mut Vec<_>| {
+            timings.push((name, lap.elapsed()));
+            lap = std::time::Instant::now();
+        };
         self.di.finalize();
         self.module
             .verify()
             .map_err(|e| format!("internal error: invalid LLVM module: {e}"))?;
+        step("check the IR", timings);
         Target::initialize_bpf(&InitializationConfig::default());
         // inkwell does not initialise the BPF assembly parser, which the inline assembly of
         // `mask_offset` needs.
@@ -574,7 +586,12 @@ impl<'ctx> Bpf<'ctx> {
                 inkwell::passes::PassBuilderOptions::create(),
             )
             .map_err(|e| format!("internal error: LLVM passes failed: {e}"))?;
-        let ir = self.module.print_to_string().to_string();
+        step("LLVM passes (O2)", timings);
+        let ir = if want_ir {
+            self.module.print_to_string().to_string()
+        } else {
+            String::new()
+        };
         // A conditional jump reaches 32767 instructions at most; past that LLVM aborts the
         // process ("Branch target out of insn range") unless it may use BPF v4's long jump
         // (`gotol`, Linux 6.6 and later). Small programs keep v3, which every kernel loads.
@@ -586,6 +603,7 @@ impl<'ctx> Bpf<'ctx> {
         let obj = tm
             .write_to_memory_buffer(&self.module, FileType::Object)
             .map_err(|e| format!("internal error: writing the object failed: {e}"))?;
+        step("BPF code and object", timings);
         let errors = self.llvm_errors.borrow();
         if !errors.is_empty() {
             return Err(format!(

@@ -19,6 +19,8 @@ pub struct Options {
     pub test_build: bool,
     /// Also produce BPF assembly.
     pub asm: bool,
+    /// Also produce the optimised LLVM IR as text ([`Output::llvm_ir`]).
+    pub llvm_ir: bool,
     /// Leaves out the packet bounds check of every `extract`, so the kernel verifier rejects
     /// the program. Exists only so a test can prove that verifier rejections are reported on
     /// the right `.iov` line; never set it otherwise.
@@ -37,8 +39,12 @@ pub struct Options {
 pub struct Output {
     pub object: Vec<u8>,
     pub manifest: Manifest,
+    /// The optimised IR, when [`Options::llvm_ir`] asked for it (else empty).
     pub llvm_ir: String,
     pub asm: Option<String>,
+    /// How long each phase took, in order: lowering to LLVM IR, checking the IR, LLVM's
+    /// optimisation passes, BPF code and object writing (`iov build --timings`).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Compiles a checked program. `name` is the program's name in the manifest.
@@ -57,6 +63,7 @@ pub fn build(
         return Err(vec![d]);
     };
     let root = checked.files.get(program.modules[entry.parser.module].file);
+    let start = std::time::Instant::now();
     let ctx = inkwell::context::Context::create();
     let bpf = bpf::Bpf::new(&ctx, name, &root.name, &root.text);
     let (bpf, manifest) = lower::lower(bpf, program, name, opts)?;
@@ -66,13 +73,17 @@ pub fn build(
         iov_manifest::SECTION,
         manifest.to_json().as_bytes(),
     );
-    let (object, llvm_ir, asm) = bpf.finish(opts.asm).map_err(|e| {
-        vec![Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")]
-    })?;
+    let mut timings = vec![("lower to LLVM IR", start.elapsed())];
+    let (object, llvm_ir, asm) = bpf
+        .finish(opts.asm, opts.llvm_ir, &mut timings)
+        .map_err(|e| {
+            vec![Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")]
+        })?;
     Ok(Output {
         object,
         manifest,
         llvm_ir,
         asm,
+        timings,
     })
 }
