@@ -451,7 +451,7 @@ pub(crate) fn check_maps<'m>(
                 name: &ts.masks_map,
                 ty: MapType::Array,
                 key_size: 4,
-                value_size: Some(2 * t.key_size + 8),
+                value_size: Some(2 * t.key_size + 16),
                 max_entries: ts.masks + 1,
             });
         }

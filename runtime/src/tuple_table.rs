@@ -19,7 +19,7 @@ use crate::tuples::{
     at_slot, decode, encode_parts, mask_slot, place_mask, priority_of, rank, rank_in, set_rank,
     set_state, set_word, slot_of, space, state, word, Place, END, HOLE, LIVE,
 };
-use crate::tuples::{set_gp_seq, set_single, single};
+use crate::tuples::{raise_most, set_gp_seq, set_single, single};
 use crate::{Error, Module};
 use iov_manifest::{Table, TupleSpace};
 use std::collections::HashMap;
@@ -241,12 +241,14 @@ impl Module {
                 let n = word(t, &slot, 0);
                 set_word(t, &mut slot, 0, n + 1);
                 add_young(t, &mut slot, gp);
+                raise_most(t, &mut slot, rank_in(ts, &value));
                 write_mask(&masks, ts, &mut slots, index, &slot)?;
             }
             Place::New { index, hole, .. } => {
                 let mut slot = mask_slot(t, &mask, if hole { HOLE } else { END }, 1);
                 set_single(t, &mut slot, Some(&key));
                 add_young(t, &mut slot, gp);
+                raise_most(t, &mut slot, rank_in(ts, &value));
                 write(&masks, ts, index, &slot)?;
                 set_state(&mut slot, LIVE);
                 write_mask(&masks, ts, &mut slots, index, &slot)?;

@@ -11,10 +11,12 @@
 //! order) and the key's fields ANDed with the entry's mask; the masks map is an array whose
 //! slot `i` (1 to `masks`) holds `u32 state` and the mask of each field at the key's offsets,
 //! then (at `key_size`) a flag and the key of its one entry when it holds one ([`single`]),
-//! then `u32 entries` (how many entries use it) and a writers' word at `2 * key_size`. Slot 0
+//! then `u32 entries` (how many entries use it) and a writers' word at `2 * key_size`, then
+//! the highest rank of its entries ([`most`]). Slot 0
 //! is the writers' header: `u32 gp_seq` at byte 4, `u32 next_seq` and `u32 lowest` at
 //! `2 * key_size`. The program probes slots 1, 2, ... up to the first in state [`END`],
-//! skipping [`HOLE`]s and slots whose one entry cannot match, and of the entries it finds
+//! skipping [`HOLE`]s, slots whose one entry cannot match and slots whose entries cannot beat
+//! the match found, and of the entries it finds
 //! keeps the one of the highest rank: `priority << 32 | (u32::MAX - seq)`, so a higher
 //! priority wins and, on a tie, the entry added first.
 //!
@@ -144,9 +146,28 @@ pub(crate) fn set_state(slot: &mut [u8], state: u32) {
 }
 
 /// The bytes of a mask slot: state and mask (`key_size`), the single entry's key
-/// (`key_size`), two words.
+/// (`key_size`), two words, the highest rank of its entries (`u64`).
 pub(crate) fn slot_size(t: &Table) -> usize {
-    2 * t.key_size as usize + 8
+    2 * t.key_size as usize + 16
+}
+
+/// The highest rank an entry of the slot has had since the mask went live: a lookup that
+/// holds a match of at least that rank skips the mask (it only grows while the mask lives, so
+/// it may be too high after a delete, which costs a probe, never a wrong answer).
+pub(crate) fn most(t: &Table, slot: &[u8]) -> u64 {
+    let at = 2 * t.key_size as usize + 8;
+    slot.get(at..at + 8).map_or(u64::MAX, |b| {
+        u64::from_ne_bytes(b.try_into().expect("8 bytes"))
+    })
+}
+
+/// Raises the slot's highest rank to `rank` if it is lower.
+pub(crate) fn raise_most(t: &Table, slot: &mut [u8], rank: u64) {
+    let at = 2 * t.key_size as usize + 8;
+    let m = most(t, slot).max(rank);
+    if let Some(b) = slot.get_mut(at..at + 8) {
+        b.copy_from_slice(&m.to_ne_bytes());
+    }
 }
 
 /// The `u32` at `2 * key_size + 4 * word` of a mask slot: its entry count (word 0) and the
@@ -507,6 +528,20 @@ mod tests {
         assert!(!single(&t, &slot));
         assert_eq!(slot[12..], before[12..], "the key bytes stay");
         assert_eq!(word(&t, &slot, 0), 1, "the count follows at 2 * key_size");
+        assert_eq!(most(&t, &slot), 0);
+        raise_most(&t, &mut slot, rank(5, 2));
+        raise_most(&t, &mut slot, rank(3, 1));
+        assert_eq!(most(&t, &slot), rank(5, 2), "only raised");
+        assert_eq!(
+            slot[24..32],
+            rank(5, 2).to_ne_bytes(),
+            "at 2 * key_size + 8"
+        );
+        assert_eq!(
+            most(&t, &slot[..20]),
+            u64::MAX,
+            "a short slot is never skipped"
+        );
     }
 
     #[test]

@@ -34,10 +34,11 @@
 //!   counting adds, so the higher priority and then the earlier add wins. A mask slot is
 //!   `u32 state` (0 = end of the masks, 1 = live, 2 = a hole to skip) and each field's mask
 //!   at the same offsets, then at `key_size` a `u32` flag (1: the mask holds one entry) and
-//!   that entry's masked fields, then `u32 entries` and a writers' word at `2 * key_size`;
-//!   slot 0 is the writers' header (docs/manifest.md). A lookup probes every live mask up to
-//!   the first slot in state 0 (skipping the hash lookup where the one entry's fields differ)
-//!   and keeps the entry of the highest rank;
+//!   that entry's masked fields, then `u32 entries` and a writers' word at `2 * key_size`,
+//!   then the `u64` highest rank of its entries; slot 0 is the writers' header
+//!   (docs/manifest.md). A lookup probes every live mask up to the first slot in state 0
+//!   (skipping the hash lookup where the one entry's fields differ, or where the mask's
+//!   highest rank cannot beat the match found) and keeps the entry of the highest rank;
 //! - a table with a `direct_counter` keeps `{u64 packets; u64 bytes}` (host order, updated
 //!   atomically) at `direct_counter.offset` in every entry's value, counted on hits;
 //! - a table with a `direct_meter` keeps a `u32` cell index (host order) at
@@ -131,7 +132,7 @@ pub enum MapKind {
 /// The masks of a `tuple_space` table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TupleSpace {
-    /// A BPF_MAP_TYPE_ARRAY of `masks + 1` slots of `2 * key_size + 8` bytes: slot 0 is the
+    /// A BPF_MAP_TYPE_ARRAY of `masks + 1` slots of `2 * key_size + 16` bytes: slot 0 is the
     /// writers' header, slots 1 to `masks` hold one distinct mask each.
     pub masks_map: String,
     /// The most distinct masks the table holds; a lookup probes each live one.

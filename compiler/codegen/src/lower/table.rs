@@ -29,7 +29,7 @@ pub const DEFAULT_SCANNED: u32 = 256;
 pub const DEFAULT_MASKS: u32 = 128;
 
 /// The most masks the tuple-space tables of a program may have in all: the verifier walks
-/// each mask's probe, 200 to 500 steps (four tables of 256 masks: 318,147 steps).
+/// each mask's probe, 200 to 500 steps (four tables of 256 masks: 376,901 steps).
 pub const MAX_MASKS_IN_ALL: u32 = 1024;
 
 pub struct TableGen<'ctx> {
@@ -385,7 +385,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 &format!("{name}_masks"),
                 map_type::ARRAY,
                 4,
-                2 * key_size + 8,
+                2 * key_size + 16,
                 n + 1,
                 0,
             );

@@ -299,6 +299,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_int_compare(IntPredicate::NE, diff, i64t.const_zero(), "differs")
             .expect("cmp");
         let cannot = b.build_and(one, differs, "cannot").expect("and");
+        // Nor can a mask whose best entry ranks no higher than the match found.
+        let mp = self
+            .bpf
+            .byte_ptr(mask, self.bpf.c(64, u128::from(2 * key_size + 8)));
+        let b = &self.bpf.b;
+        let most = b
+            .build_load(i64t, mp, "most")
+            .expect("load")
+            .into_int_value();
+        let found_rank = b
+            .build_load(i64t, best_rank, "found_rank")
+            .expect("load")
+            .into_int_value();
+        let beaten = b
+            .build_int_compare(IntPredicate::ULE, most, found_rank, "beaten")
+            .expect("cmp");
+        let cannot = b.build_or(cannot, beaten, "cannot").expect("or");
         b.build_conditional_branch(cannot, next, lookup)
             .expect("br");
         b.position_at_end(lookup);
