@@ -8,8 +8,8 @@
 
 mod net;
 
-use iov_runtime::{Error, Match, Module, Request};
-use net::privileged;
+use iov_runtime::{Error, Match, Request};
+use net::{load_text, privileged};
 
 const PROGRAM: &str = r#"
 import std.net.*;
@@ -36,15 +36,6 @@ control C(inout h_t hdr, inout std_meta_t meta) {
 deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); pkt.emit(hdr.ipv4); } }
 xdp(P(), C(), D()) main;
 "#;
-
-fn load() -> Module {
-    let checked = iov_sema::check("bulk.iov", PROGRAM, &mut iov::loader::FsLoader::new(vec![]));
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let object = iov_codegen::build(&checked, "bulk", &iov_codegen::Options::default())
-        .unwrap_or_else(|_| panic!("the program builds"))
-        .object;
-    Module::load(&object).expect("loads")
-}
 
 fn flow(dst: u32) -> Request {
     Request::Add {
@@ -88,7 +79,7 @@ fn a_bulk_batch_writes_what_adds_one_by_one_would_and_refuses_what_they_would() 
     if !privileged() {
         return;
     }
-    let m = load();
+    let m = load_text(PROGRAM, false);
     let entries = |t| m.occupancy(t).unwrap().entries;
     // Into empty tables: every entry there, each answering its packets.
     let batch: Vec<Request> = (0..100)

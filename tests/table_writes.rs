@@ -9,8 +9,8 @@
 
 mod net;
 
-use iov_runtime::{Match, Module};
-use net::privileged;
+use iov_runtime::Match;
+use net::{load_text, privileged};
 use std::path::Path;
 
 /// A table that learns IPv4 sources: `learn` adds `known(7)`; counter 0 counts adds, 1 hits.
@@ -39,19 +39,6 @@ deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); pkt.emit(
 xdp(P(), C(), D()) main;
 "#;
 
-fn load(text: &str, test_build: bool) -> Module {
-    let checked = iov_sema::check("writes.iov", text, &mut iov::loader::FsLoader::new(vec![]));
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let opts = iov_codegen::Options {
-        test_build,
-        ..Default::default()
-    };
-    let object = iov_codegen::build(&checked, "writes", &opts)
-        .unwrap_or_else(|_| panic!("the program builds"))
-        .object;
-    Module::load(&object).expect("loads")
-}
-
 fn ipv4_from(src: [u8; 4]) -> Vec<u8> {
     let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
     f.extend([0x45, 0, 0, 20, 0, 1, 0x40, 0, 64, 17, 0, 0]);
@@ -76,7 +63,7 @@ fn two_cpus_adding_one_connection_add_it_once() {
         return;
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/conntrack.iov");
-    let m = load(&std::fs::read_to_string(path).unwrap(), true);
+    let m = load_text(&std::fs::read_to_string(path).unwrap(), true);
     // Test runs without a port arrive on interface 1: make it inside.
     m.add_entry("zones", &[Match::Exact(1)], "inside", &[])
         .unwrap();
@@ -115,7 +102,7 @@ fn a_full_table_evicts_to_make_room_and_control_plane_entries_age_from_their_add
     if !privileged() {
         return;
     }
-    let m = load(LEARNER, true);
+    let m = load_text(LEARNER, true);
     for i in 1..=6u8 {
         m.run(&ipv4_from([192, 0, 2, i])).unwrap();
     }

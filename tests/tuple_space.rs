@@ -10,7 +10,7 @@
 mod net;
 
 use iov_runtime::{Match, Module};
-use net::privileged;
+use net::{load_text, privileged};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Two tables over the same fields in other orders; each writes the id of the entry it hit
@@ -72,15 +72,6 @@ control C(inout h_t hdr, inout std_meta_t meta) {
 deparser D(packet_out pkt, inout h_t hdr) { apply { pkt.emit(hdr.eth); pkt.emit(hdr.ipv4); } }
 xdp(P(), C(), D()) main;
 "#;
-
-fn load(text: &str) -> Module {
-    let checked = iov_sema::check("tuples.iov", text, &mut iov::loader::FsLoader::new(vec![]));
-    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
-    let object = iov_codegen::build(&checked, "tuples", &iov_codegen::Options::default())
-        .unwrap_or_else(|_| panic!("the program builds"))
-        .object;
-    Module::load(&object).expect("the verifier accepts it")
-}
 
 fn frame(src: u32, dst: u32, proto: u8) -> Vec<u8> {
     let mut f = vec![0u8; 12];
@@ -182,7 +173,7 @@ fn two_tables_of_65536_entries_and_128_masks_find_what_a_brute_force_search_find
     if !privileged() {
         return;
     }
-    let m = load(PROGRAM);
+    let m = load_text(PROGRAM, false);
     for t in ["a", "b"] {
         let ts = m.table(t).unwrap().tuple_space.clone().unwrap();
         assert_eq!(ts.masks, 128);
@@ -291,7 +282,7 @@ fn packets_on_every_cpu_see_each_add_and_delete_whole() {
     if !privileged() {
         return;
     }
-    let m = load(SWAP);
+    let m = load_text(SWAP, false);
     // Entry k is written with id k + 1; every tenth is changed to id k + 5 before it goes,
     // both arguments in one write.
     let args = |id: u32| [u128::from(id), u128::from(id)];
@@ -459,7 +450,7 @@ fn a_mask_that_holds_one_entry_skips_the_hash_lookup_only_while_it_holds_one() {
     if !privileged() {
         return;
     }
-    let m = load(SWAP);
+    let m = load_text(SWAP, false);
     let hits = |id: u32| m.counter("hit", id).unwrap().0;
     let src = |last: u32| {
         let value = 0x0a01_0200 | last;
@@ -490,4 +481,40 @@ fn a_mask_that_holds_one_entry_skips_the_hash_lookup_only_while_it_holds_one() {
     m.run(&packet(2)).unwrap();
     m.run(&packet(1)).unwrap();
     assert_eq!((hits(0), hits(1), hits(2)), (2, 2, 2));
+}
+
+#[test]
+fn a_reload_carries_a_table_into_more_masks_and_refuses_fewer() {
+    let manifest = |masks: u32| {
+        let text = SWAP.replace("masks = 64;", &format!("masks = {masks};"));
+        let checked = iov_sema::check("swap.iov", &text, &mut iov::loader::FsLoader::new(vec![]));
+        iov_codegen::build(&checked, "swap", &iov_codegen::Options::default())
+            .unwrap_or_else(|_| panic!("the program builds"))
+            .manifest
+    };
+    let (now, more, fewer) = (manifest(16), manifest(32), manifest(8));
+    let fate = |new| {
+        let plan = iov_runtime::carry::plan(&now, new, &[]);
+        let t = plan.carry.iter().find(|c| c.name == "C.t").unwrap();
+        (t.fate.clone(), t.maps.clone(), plan.refusals)
+    };
+    let (grown, maps, refusals) = fate(&more);
+    assert_eq!(
+        grown,
+        iov_runtime::carry::Fate::Migrated(vec!["its masks changed from 16 to 32".into()])
+    );
+    assert_eq!(
+        maps,
+        ["t", "t_default", "t_masks"],
+        "the masks map goes with the table"
+    );
+    assert!(refusals.is_empty(), "{refusals:?}");
+    let (_, _, refusals) = fate(&fewer);
+    assert_eq!(
+        refusals,
+        [
+            "table `C.t`: its masks changed from 16 to 8",
+            "start the changed objects empty with `--reset NAME...`, or keep their layout"
+        ]
+    );
 }

@@ -314,8 +314,11 @@ fn table_widened(o: &Table, t: &Table) -> bool {
                     .zip(&b.params)
                     .all(|(p, q)| p.name == q.name && p.bits <= q.bits)
         });
+    // Migrated entries keep their masks: the new table must hold as many.
+    let masks = |t: &Table| t.tuple_space.as_ref().map(|ts| ts.masks);
     o.kind == t.kind
         && o.size <= t.size
+        && masks(o) <= masks(t)
         && keys
         && actions
         && o.direct_counter.is_none()

@@ -255,7 +255,8 @@ pub(crate) fn must_wait_to_hide(t: &Table, slots: &[Vec<u8>], gp_seq: u32, index
         .any(|s| state(s) == LIVE && young(t, s, gp_seq) > 0)
 }
 
-/// A mask slot holding `mask` (from [`encode_parts`]) in `state`, used by `entries`.
+/// A fresh mask slot holding `mask` (from [`encode_parts`]) in `state`, with `entries`
+/// entries counted.
 pub(crate) fn mask_slot(t: &Table, mask: &[u8], state: u32, entries: u32) -> Vec<u8> {
     let mut slot = vec![0u8; slot_size(t)];
     slot[..mask.len()].copy_from_slice(mask);

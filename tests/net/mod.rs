@@ -17,6 +17,21 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Checks and builds program `text` in process (a test build, with the verdict map, when
+/// `test_build`) and loads it into the kernel.
+pub fn load_text(text: &str, test_build: bool) -> iov_runtime::Module {
+    let checked = iov_sema::check("test.iov", text, &mut iov::loader::FsLoader::new(vec![]));
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let opts = iov_codegen::Options {
+        test_build,
+        ..Default::default()
+    };
+    let object = iov_codegen::build(&checked, "test", &opts)
+        .unwrap_or_else(|_| panic!("the program builds"))
+        .object;
+    iov_runtime::Module::load(&object).expect("the verifier accepts it")
+}
+
 pub fn privileged() -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } == 0 {
