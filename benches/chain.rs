@@ -9,11 +9,19 @@
 //! (chain - single) / N measured side by side. Every figure proves its path: the verdict is
 //! XDP_PASS and every stage received exactly the packets sent. Chains of empty stages (no
 //! parse, no counter) give what a hop costs by itself.
+//!
+//! A second table gives what a chain's head (`src/chain_head.iov`) costs for choosing a
+//! traffic class: with no classes, with 8 destination classes (8 masks) the packet is in
+//! none of, and with the packet in one of them (handed to an empty class chain), each
+//! against the trivial program alone.
 
 mod common;
 
 use common::{build, build_with, may_run, median, rounds};
-use iov_runtime::Module;
+use iov_runtime::{ClassMatch, Match, Module, CLASS_ACTION, CLASS_TABLE};
+
+/// The chain head `iov chain create` attaches.
+const HEAD: &str = include_str!("../src/chain_head.iov");
 
 const STAGE: &str = r#"
 import std.net.*;
@@ -134,6 +142,92 @@ fn main() {
             median(hop_ns[i].clone()),
             median(empty_ns[i].clone()),
             empty_hop
+        );
+    }
+    heads(rounds, &as_stage, &empty, &alone, &run);
+}
+
+/// The head's cost: no classes, a miss among 8, a hit among 8, against `alone`.
+fn heads(
+    rounds: usize,
+    as_stage: &iov_codegen::Options,
+    empty: &[u8],
+    alone: &Module,
+    run: &dyn Fn(&Module) -> f64,
+) {
+    let head = build_with(HEAD, as_stage);
+    let bare = Module::load(&head).unwrap();
+    let classified = Module::load(&head).unwrap();
+    let class = Module::load(empty).unwrap();
+    let prefixes = [
+        "10.1.2.0/24",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "198.51.100.0/24",
+        "203.0.113.0/25",
+        "100.64.0.0/10",
+        "192.0.2.0/26",
+        "10.2.0.0/15",
+    ];
+    for (slot, p) in prefixes.iter().enumerate() {
+        let (a, l) = p.split_once('/').unwrap();
+        let m = ClassMatch {
+            vlan: None,
+            dst: Some((a.parse().unwrap(), l.parse().unwrap())),
+        };
+        let keys: Vec<Match> = m.keys();
+        classified
+            .add_entry_with_priority(
+                CLASS_TABLE,
+                m.default_priority(),
+                &keys,
+                CLASS_ACTION,
+                &[slot as u128],
+            )
+            .unwrap();
+    }
+    classified.hand_class_to(0, Some(&class)).unwrap();
+    let mut hit_frame = FRAME;
+    hit_frame[30..34].copy_from_slice(&[10, 1, 2, 3]);
+    let run_on = |m: &Module, f: &[u8]| {
+        let r = m.run_repeat(f, REPEAT).unwrap();
+        assert_eq!(r.retval, 2, "XDP_PASS");
+        f64::from(r.avg_ns)
+    };
+    let names = [
+        "head, no classes",
+        "head, miss among 8 classes",
+        "head, hit among 8 classes",
+    ];
+    let mut ns = vec![Vec::new(); 3];
+    let mut over = vec![Vec::new(); 3];
+    for _ in 0..rounds {
+        let floor = run(alone);
+        let got = [
+            run_on(&bare, &FRAME),
+            run_on(&classified, &FRAME),
+            run_on(&classified, &hit_frame),
+        ];
+        for i in 0..3 {
+            ns[i].push(got[i]);
+            over[i].push(got[i] - floor);
+        }
+    }
+    // The path: only the hit runs reached the class's chain.
+    assert_eq!(
+        class.packets_received().unwrap(),
+        REPEAT as u64 * rounds as u64,
+        "every hit reached the class"
+    );
+    println!();
+    println!("a chain's head choosing a traffic class (ns per packet, median of {rounds} interleaved rounds of {REPEAT})");
+    println!("{:>28} {:>10} {:>16}", "", "ns", "over the floor");
+    for i in 0..3 {
+        println!(
+            "{:>28} {:>10.1} {:>16.1}",
+            names[i],
+            median(ns[i].clone()),
+            median(over[i].clone())
         );
     }
 }

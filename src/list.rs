@@ -34,6 +34,7 @@ pub fn run(args: &Args) -> ExitCode {
                     "chain": match &r.chain {
                         Some(Role::Head) => serde_json::json!({ "role": "chain" }),
                         Some(Role::Stage(c)) => serde_json::json!({ "role": "stage", "chain": c }),
+                        Some(Role::Class { parent, .. }) => serde_json::json!({ "role": "class", "parent": parent }),
                         None => serde_json::Value::Null,
                     },
                     "attachments": s.attachments.iter().map(|a| serde_json::json!({
@@ -79,6 +80,10 @@ pub fn run(args: &Args) -> ExitCode {
         match &r.chain {
             Some(Role::Head) => println!("  a chain: `iov chain show {}` lists its stages", s.name),
             Some(Role::Stage(c)) => println!("  a stage of chain `{c}`"),
+            Some(Role::Class { parent, .. }) => println!(
+                "  a class of chain `{parent}`: `iov chain show {}` lists its stages",
+                s.name
+            ),
             None => {}
         }
         for a in &s.attachments {

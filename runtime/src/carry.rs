@@ -211,7 +211,11 @@ pub fn plan(old: &Manifest, new: &Manifest, reset: &[String]) -> Plan {
         p.carry.push(Carry {
             kind: CHAIN,
             name: "chain".into(),
-            maps: vec![c.next.clone(), c.packets.clone()],
+            maps: [&c.next, &c.packets]
+                .into_iter()
+                .chain(c.classes.as_ref().map(|k| &k.map))
+                .cloned()
+                .collect(),
             fate: if kept {
                 Fate::Kept
             } else {

@@ -86,6 +86,17 @@ pub struct ChainView {
     /// Stages of this chain that no packet reaches (left behind by a crash mid-edit);
     /// `iov unload` removes them.
     pub unlinked: Vec<String>,
+    /// Its traffic classes, highest priority first (none for a class).
+    pub classes: Vec<crate::ClassView>,
+}
+
+/// What [`Chain::delete`] removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    /// The chain's stages, in chain order.
+    pub stages: Vec<String>,
+    /// Its classes, each with its stages.
+    pub classes: Vec<(String, Vec<String>)>,
 }
 
 /// The chain operations (a namespace: a chain is a module, see the module documentation).
@@ -96,11 +107,14 @@ impl Chain {
     /// every packet passes.
     pub fn create(head: &[u8], spec: &ChainSpec<'_>) -> Result<Deployed, Error> {
         let manifest = read_manifest(head)?;
-        if manifest.chain.is_none() || !manifest.tables.is_empty() {
+        let is_head = manifest.chain.as_ref().is_some_and(|c| c.classes.is_some())
+            && manifest.tables.len() == 1
+            && manifest.tables[0].name == crate::classes::CLASS_TABLE;
+        if !is_head {
             return Err(Error::ChainRefused {
                 name: spec.name.into(),
-                why: "cannot be created from this object: a chain's head is a program with \
-                      no tables that passes every packet, built by this iov"
+                why: "cannot be created from this object: a chain's head is a program that \
+                      passes every packet, to the chain of its class, built by this iov"
                     .into(),
             });
         }
@@ -209,28 +223,57 @@ impl Chain {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        let classes = match record.chain {
+            Some(Role::Head) => crate::classes::classes_of(root, name)?,
+            _ => Vec::new(),
+        };
         Ok(ChainView {
             program_id: program_id(&dir)?,
             packets: packets(&dir)?,
             record,
             stages: hops,
             unlinked,
+            classes,
         })
     }
 
-    /// Detaches chain `name` from its interface, then unloads every stage it held (linked or
-    /// not). Returns the stages' names in chain order.
-    pub fn delete(root: &Path, name: &str) -> Result<Vec<String>, Error> {
+    /// Deletes chain `name`: a chain is detached from its interface, a class taken out of
+    /// its parent's classifier; then every stage it held (linked or not) is unloaded, and
+    /// a chain's classes with theirs.
+    pub fn delete(root: &Path, name: &str) -> Result<Deleted, Error> {
+        let rec = head_record(root, name)?;
+        if let Some(Role::Class { parent, slot }) = &rec.chain {
+            let _parent = lock(root, parent)?;
+            let _lock = lock(root, name)?;
+            crate::classes::unlink_class(root, parent, *slot)?;
+            let stages = remove_with_stages(root, name)?;
+            return Ok(Deleted {
+                stages,
+                classes: Vec::new(),
+            });
+        }
         let _lock = lock(root, name)?;
         head_record(root, name)?;
-        let (mut stages, unlinked) = order(root, name)?;
-        stages.extend(unlinked);
-        crate::registry::remove(root, name)?;
-        for s in &stages {
-            crate::registry::remove(root, s)?;
+        let stages = remove_with_stages(root, name)?;
+        let mut classes = Vec::new();
+        for (class, _) in crate::classes::members(root, name) {
+            let _class = lock(root, &class)?;
+            classes.push((class.clone(), remove_with_stages(root, &class)?));
         }
-        Ok(stages)
+        Ok(Deleted { stages, classes })
     }
+}
+
+/// Removes the head `name`'s pins (detaching it), then its stages' (linked, in order, then
+/// not); returns the stages.
+fn remove_with_stages(root: &Path, name: &str) -> Result<Vec<String>, Error> {
+    let (mut stages, unlinked) = order(root, name)?;
+    stages.extend(unlinked);
+    crate::registry::remove(root, name)?;
+    for s in &stages {
+        crate::registry::remove(root, s)?;
+    }
+    Ok(stages)
 }
 
 /// Takes stage `name` out of chain `chain` (its predecessor's slot then points past it);
@@ -285,13 +328,14 @@ fn chains(root: &Path) -> Vec<String> {
     known_modules(root)
         .into_iter()
         .filter(|m| {
-            record::read(&root.join(m).join("meta")).is_ok_and(|r| r.chain == Some(Role::Head))
+            record::read(&root.join(m).join("meta"))
+                .is_ok_and(|r| matches!(r.chain, Some(Role::Head | Role::Class { .. })))
         })
         .collect()
 }
 
-/// The record of chain `name`, or why `name` is not one.
-fn head_record(root: &Path, name: &str) -> Result<Record, Error> {
+/// The record of chain `name` (a chain or a class), or why `name` is not one.
+pub(crate) fn head_record(root: &Path, name: &str) -> Result<Record, Error> {
     check_name(name)?;
     let not = |what: &str| Error::NotAChain {
         name: name.into(),
@@ -303,16 +347,16 @@ fn head_record(root: &Path, name: &str) -> Result<Record, Error> {
     }
     let rec = record::read(&root.join(name).join("meta"))?;
     match &rec.chain {
-        Some(Role::Head) => Ok(rec),
+        Some(Role::Head | Role::Class { .. }) => Ok(rec),
         Some(Role::Stage(c)) => Err(not(&format!("it is a stage of chain `{c}`"))),
         None => Err(not("it is a module loaded on its own")),
     }
 }
 
 /// Holds an exclusive lock on a chain's directory while alive.
-struct Lock(#[allow(dead_code)] std::fs::File);
+pub(crate) struct Lock(#[allow(dead_code)] std::fs::File);
 
-fn lock(root: &Path, chain: &str) -> Result<Lock, Error> {
+pub(crate) fn lock(root: &Path, chain: &str) -> Result<Lock, Error> {
     let dir = root.join(chain);
     let file = std::fs::File::open(&dir).map_err(|_| Error::NotAChain {
         name: chain.into(),

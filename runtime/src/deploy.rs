@@ -185,7 +185,7 @@ pub(crate) fn deploy_as(
     if hook != Hook::Xdp {
         tcx_available()?;
     }
-    let stage = matches!(role, Some(Role::Stage(_)));
+    let stage = matches!(role, Some(Role::Stage(_) | Role::Class { .. }));
     if d.devices.is_empty() && !stage {
         return Err(Error::Attach {
             iface: String::new(),

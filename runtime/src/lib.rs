@@ -72,6 +72,7 @@ mod attach;
 mod batch;
 pub mod carry;
 mod chain;
+mod classes;
 mod control;
 mod deploy;
 mod digest;
@@ -96,7 +97,8 @@ mod tuples;
 
 pub use attach::{Attachment, XdpMode};
 pub use batch::Request;
-pub use chain::{Chain, ChainSpec, ChainView, Hop, Join, Position, MAX_STAGES};
+pub use chain::{Chain, ChainSpec, ChainView, Deleted, Hop, Join, Position, MAX_STAGES};
+pub use classes::{ClassMatch, ClassSpec, ClassView, CLASS_ACTION, CLASS_TABLE};
 pub use deploy::{Deploy, Deployed, Device, ModeChoice};
 pub use digest::{DigestRecord, Events};
 pub use direct_meter::MeterCellId;

@@ -564,6 +564,15 @@ pub(crate) fn check_maps<'m>(
             value_size: Some(8),
             max_entries: 1,
         });
+        if let Some(k) = &c.classes {
+            expected.push(Expect {
+                name: &k.map,
+                ty: MapType::ProgramArray,
+                key_size: 4,
+                value_size: Some(4),
+                max_entries: k.slots,
+            });
+        }
     }
     let mut shapes = HashMap::new();
     for e in expected {

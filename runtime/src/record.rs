@@ -15,7 +15,8 @@
 //! ```
 //!
 //! A chain (`chain.rs`) is a module of this shape too, whose record says `Head`; its stages
-//! say `Stage(CHAIN)` and have no links.
+//! say `Stage(CHAIN)` and have no links; the chain of a traffic class (`classes.rs`) says
+//! `Class {parent, slot}` and has no links either.
 
 use crate::error::chain;
 use crate::sys::{self, RawMap, Update};
@@ -60,6 +61,9 @@ pub enum Role {
     Head,
     /// A stage of the chain of that name; it is attached to no interface.
     Stage(String),
+    /// The chain of one traffic class of chain `parent`: a head attached to no interface,
+    /// which the parent's head hands the packets of the class (`pass_to_class(slot)`).
+    Class { parent: String, slot: u32 },
 }
 
 /// One interface the module's program is attached to.

@@ -171,7 +171,7 @@ impl Module {
             return Err(unknown(root, name));
         }
         match record::read(&dir.join("meta")).ok().and_then(|r| r.chain) {
-            Some(Role::Head) => {
+            Some(Role::Head | Role::Class { .. }) => {
                 return Err(Error::ChainRefused {
                     name: name.into(),
                     why: format!(

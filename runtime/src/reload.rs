@@ -77,7 +77,7 @@ impl Module {
             path: r.root.join(r.name),
             why: "it has no record".into(),
         })?;
-        if running.chain == Some(Role::Head) {
+        if matches!(running.chain, Some(Role::Head | Role::Class { .. })) {
             return Err(Error::ChainRefused {
                 name: r.name.into(),
                 why: "is a chain, whose program iov provides; reload its stages".into(),

@@ -212,7 +212,7 @@ impl Module {
         let word = |at: usize| u32::from_ne_bytes(value[at..at + 4].try_into().expect("4 bytes"));
         let action = match word(0) {
             0 => return Ok(None),
-            verdict::PASS => VerdictAction::Pass,
+            verdict::PASS | verdict::CLASS => VerdictAction::Pass,
             verdict::DROP => VerdictAction::Drop,
             verdict::REDIRECT => VerdictAction::Redirect,
             verdict::REFLECT => VerdictAction::Reflect,

@@ -103,6 +103,20 @@ pub struct ChainMaps {
     pub next: String,
     /// A per-CPU array of one `u64` (host order): the packets the program received.
     pub packets: String,
+    /// Present when the program calls `pass_to_class`: the program array whose slot `k`
+    /// holds the chain that `pass_to_class(k)` hands packets to (an empty slot passes the
+    /// packet on through `next`, as `pass()` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<ClassMaps>,
+}
+
+/// The class chains a program hands packets to (`pass_to_class`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassMaps {
+    /// A program array (key and value `u32`, host order).
+    pub map: String,
+    /// Its slots: `pass_to_class(k)` with `k` at or past this passes as `pass()` does.
+    pub slots: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -437,6 +451,9 @@ pub mod verdict {
     pub const MULTICAST: u32 = 5;
     /// `flood(group)`: as `MULTICAST`, but not out of the port the packet came in on.
     pub const FLOOD: u32 = 6;
+    /// `pass_to_class(k)` in a chain stage: `port` is `k`; the packet passes, to the class
+    /// chain in slot `k` where there is one.
+    pub const CLASS: u32 = 7;
 }
 
 impl Manifest {

@@ -245,7 +245,8 @@ impl Cx {
         let problem = match (&sig.kind, sig.name.as_str()) {
             (
                 CallKind::ExternFn,
-                "drop" | "pass" | "send_to_port" | "reflect" | "multicast" | "flood" | "clone",
+                "drop" | "pass" | "pass_to_class" | "send_to_port" | "reflect" | "multicast"
+                | "flood" | "clone",
             ) if in_parser || in_deparser => {
                 Some("forwarding decisions are taken in a control block or its actions")
             }

@@ -9,16 +9,25 @@
 //! it. An empty slot makes the tail call fail and return, and the packet passes to the
 //! kernel as it would without a chain: a program loaded alone (by iov, libbpf or bpftool)
 //! behaves as if chains did not exist, and a missing stage never drops a packet.
+//!
+//! A stage that calls `pass_to_class(k)` also carries `iov_classes`, a program array of
+//! [`CLASS_SLOTS`] slots (manifest `chain.classes`): where it passes such a packet, it
+//! tail-calls slot `k` first (a chain heading one traffic class), and when that slot is
+//! empty or `k` is out of range, hands the packet on through `iov_next` as any pass does.
 
-use super::Gen;
+use super::{decision, Gen};
 use crate::bpf::{helper, map_type, Bpf};
-use inkwell::values::{FunctionValue, GlobalValue, PointerValue};
+use inkwell::values::{FunctionValue, GlobalValue, IntValue, PointerValue};
 use iov_manifest as manifest;
 
 /// The program array holding the next stage.
 pub const NEXT_MAP: &str = "iov_next";
 /// The per-CPU count of packets received.
 pub const PACKETS_MAP: &str = "iov_packets";
+/// The program array of class chains (`pass_to_class`).
+pub const CLASSES_MAP: &str = "iov_classes";
+/// Its slots: the classes one chain can select between.
+pub const CLASS_SLOTS: u32 = 64;
 
 /// Declares the chain maps and counts the packet; call first in the entry block, before
 /// the context is read (so nothing needs to survive the lookup's call). Returns the program
@@ -48,11 +57,43 @@ pub fn enter<'ctx>(
     let maps = manifest::ChainMaps {
         next: NEXT_MAP.into(),
         packets: PACKETS_MAP.into(),
+        classes: None,
     };
     (next, maps, key)
 }
 
 impl<'a, 'ctx> Gen<'a, 'ctx> {
+    /// `pass_to_class(class)`: the decision to pass, to the chain in slot `class` of
+    /// `iov_classes` (declared by the first call). Outside a chain stage it is `pass()`.
+    pub fn pass_to_class(&mut self, class: IntValue<'ctx>) -> u32 {
+        let Some(chain) = self.manifest.chain.as_mut() else {
+            return decision::PASS;
+        };
+        if chain.classes.is_none() {
+            chain.classes = Some(manifest::ClassMaps {
+                map: CLASSES_MAP.into(),
+                slots: CLASS_SLOTS,
+            });
+            let map = self.bpf.prog_array(CLASSES_MAP, CLASS_SLOTS);
+            self.maps.insert(CLASSES_MAP.into(), map);
+        }
+        let class = self.fit(class, 32);
+        self.bpf.b.build_store(self.port, class).expect("store");
+        decision::CLASS
+    }
+
+    /// Tail-calls the class chain in the slot `class` names; returns when there is none.
+    pub fn hand_to_class(&self, class: IntValue<'ctx>) {
+        let Some(classes) = self.maps.get(CLASSES_MAP).map(|m| m.as_pointer_value()) else {
+            return;
+        };
+        self.bpf.call_helper(
+            helper::TAIL_CALL,
+            Some(self.bpf.ctx.i64_type()),
+            &[self.ctx_ptr.into(), classes.into(), class.into()],
+        );
+    }
+
     /// Hands the packet to the next stage; returns (and the caller passes the packet) when
     /// there is none, or when the program is not built as a stage.
     pub fn hand_on(&self) {

@@ -472,6 +472,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 bb_reflect,
             ),
         ];
+        if self.maps.contains_key(super::chain::CLASSES_MAP) {
+            let bb = self.block("ret_class");
+            arms.push((i32t.const_int(u64::from(decision::CLASS), false), bb));
+            let here = self.bpf.b.get_insert_block().expect("a block");
+            self.bpf.b.position_at_end(bb);
+            self.hand_to_class(port);
+            self.goto(bb_pass);
+            self.bpf.b.position_at_end(here);
+        }
         if !self.manifest.groups.is_empty() {
             let bb = self.block("ret_replicate");
             arms.push((i32t.const_int(u64::from(decision::MULTICAST), false), bb));

@@ -148,6 +148,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             "drop" => self.decide(decision::DROP, None),
             "pass" => self.decide(decision::PASS, None),
             "reflect" => self.decide(decision::REFLECT, None),
+            "pass_to_class" => {
+                let k = self.expr(&args[0]);
+                let d = self.pass_to_class(k);
+                self.decide(d, None);
+            }
             "send_to_port" => {
                 let p = self.expr(&args[0]);
                 self.decide(decision::REDIRECT, Some(p));

@@ -114,7 +114,7 @@ pub struct Scalar<'ctx> {
 /// Forwarding decisions, as stored in the decision slot (manifest::verdict values).
 pub mod decision {
     pub const NONE: u64 = 0;
-    pub use iov_manifest::verdict::{DROP, FLOOD, MULTICAST, PASS, REDIRECT, REFLECT};
+    pub use iov_manifest::verdict::{CLASS, DROP, FLOOD, MULTICAST, PASS, REDIRECT, REFLECT};
 }
 
 pub struct Gen<'a, 'ctx> {
