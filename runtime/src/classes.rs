@@ -159,12 +159,10 @@ fn address_bits(addr: IpAddr, len: u8) -> (u128, u128) {
         IpAddr::V6(a) => (u128::from(a), 128),
     };
     let len = u32::from(len).min(bits);
-    let ones = if len == 0 {
-        0
-    } else {
-        u128::MAX >> (128 - len)
-    };
-    (value, ones << (bits - len))
+    if len == 0 {
+        return (value, 0);
+    }
+    (value, (u128::MAX >> (128 - len)) << (bits - len))
 }
 
 /// A class to create.
