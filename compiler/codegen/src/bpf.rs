@@ -447,6 +447,26 @@ impl<'ctx> Bpf<'ctx> {
             .into_pointer_value()
     }
 
+    /// `v`, through an empty inline asm LLVM cannot see into: a combined value (an OR of
+    /// differences) keeps its one comparison with zero. Without it, LLVM splits
+    /// `(a ^ b) | (c ^ d) == 0` back into `a == b && c == d`; BPF has no set-on-condition,
+    /// so each comparison becomes a branch that leaves 0 or 1 in a register, and the
+    /// verifier walks every combination of them: 2^N paths for N words or fields.
+    pub fn opaque_int(&self, v: IntValue<'ctx>) -> IntValue<'ctx> {
+        let t = v.get_type();
+        let ty = t.fn_type(&[t.into()], false);
+        let asm =
+            self.ctx
+                .create_inline_asm(ty, String::new(), "=r,0".into(), true, false, None, false);
+        self.b
+            .build_indirect_call(ty, asm, &[v.into()], "opaque")
+            .expect("asm call")
+            .try_as_basic_value()
+            .basic()
+            .expect("a value")
+            .into_int_value()
+    }
+
     /// `v` with its bytes in the other order (`llvm.bswap`, BPF's `be16`/`be32`/`be64`).
     pub fn bswap(&self, v: IntValue<'ctx>) -> IntValue<'ctx> {
         let f = inkwell::intrinsics::Intrinsic::find("llvm.bswap")

@@ -114,39 +114,66 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .b
             .build_int_compare(IntPredicate::NE, prio, i32t.const_zero(), "used")
             .expect("cmp");
-        let mut all = used;
+        // Every field's mismatch in one word, compared with zero once (see
+        // `Bpf::opaque_int`): per-field booleans would give the verifier 2^fields paths.
+        let i64t = self.bpf.ctx.i64_type();
+        let mut bad = i64t.const_zero();
+        let mut wide = Vec::new();
         for ((_, k), v) in keys.iter().zip(&values) {
             let pad = k.bytes * 8 - k.bits;
             let a = self.load_bits(slot, (4 + k.offset) * 8 + pad, k.bits, Place::Any);
             let b = self.load_bits(slot, (4 + k.offset + k.bytes) * 8 + pad, k.bits, Place::Any);
             let v = self.fit(*v, k.bits);
             let bd = &self.bpf.b;
-            let ok = if k.match_kind == manifest::MatchKind::Range {
+            let miss = if k.match_kind == manifest::MatchKind::Range && k.bits <= 63 {
+                // Out of `a..=b` exactly when `v - a` or `b - v` is negative as a 64-bit
+                // value: the sign bit of their OR.
+                let wide = |x: IntValue<'ctx>| {
+                    bd.build_int_z_extend_or_bit_cast(x, i64t, "w")
+                        .expect("zext")
+                };
+                let (v, a, b) = (wide(v), wide(a), wide(b));
+                let below = bd.build_int_sub(v, a, "below").expect("sub");
+                let above = bd.build_int_sub(b, v, "above").expect("sub");
+                let either = bd.build_or(below, above, "out").expect("or");
+                bd.build_right_shift(either, i64t.const_int(63, false), false, "sign")
+                    .expect("shr")
+            } else if k.match_kind == manifest::MatchKind::Range {
+                // 64 bits and more: two comparisons, which LLVM branches on directly.
                 let lo = bd
                     .build_int_compare(IntPredicate::UGE, v, a, "lo")
                     .expect("cmp");
                 let hi = bd
                     .build_int_compare(IntPredicate::ULE, v, b, "hi")
                     .expect("cmp");
-                bd.build_and(lo, hi, "in").expect("and")
+                wide.push(bd.build_and(lo, hi, "in").expect("and"));
+                continue;
             } else {
                 let masked = bd.build_and(v, b, "m").expect("and");
-                bd.build_int_compare(IntPredicate::EQ, masked, a, "eq")
-                    .expect("cmp")
+                let d = bd.build_xor(masked, a, "d").expect("xor");
+                self.fold_to_word(d)
             };
+            bad = self.bpf.b.build_or(bad, miss, "bad").expect("or");
+        }
+        let bad = self.bpf.opaque_int(bad);
+        let mut all = self
+            .bpf
+            .b
+            .build_int_compare(IntPredicate::EQ, bad, i64t.const_zero(), "all")
+            .expect("cmp");
+        for ok in wide {
             all = self.bpf.b.build_and(all, ok, "all").expect("and");
         }
         // An empty slot ends the scan; a used one that does not match moves on.
-        let stop = self.bpf.b.build_not(used, "empty").expect("not");
-        let go_on = self.block("scan_go_on");
+        let used_bb = self.block("scan_used");
         self.bpf
             .b
-            .build_conditional_branch(all, matched, go_on)
+            .build_conditional_branch(used, used_bb, end)
             .expect("br");
-        self.bpf.b.position_at_end(go_on);
+        self.bpf.b.position_at_end(used_bb);
         self.bpf
             .b
-            .build_conditional_branch(stop, end, next)
+            .build_conditional_branch(all, matched, next)
             .expect("br");
         self.bpf.b.position_at_end(matched);
         let value = self
@@ -174,6 +201,25 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(self.bpf.ptr(), result, "found")
             .expect("load")
             .into_pointer_value()
+    }
+
+    /// A field's difference as one 64-bit word, nonzero exactly when it is: wider fields
+    /// are folded by OR-ing their 64-bit halves.
+    fn fold_to_word(&self, d: IntValue<'ctx>) -> IntValue<'ctx> {
+        let i64t = self.bpf.ctx.i64_type();
+        let bits = d.get_type().get_bit_width();
+        let b = &self.bpf.b;
+        if bits <= 64 {
+            return b
+                .build_int_z_extend_or_bit_cast(d, i64t, "w")
+                .expect("zext");
+        }
+        let low = b.build_int_truncate(d, i64t, "low").expect("trunc");
+        let high = b
+            .build_right_shift(d, d.get_type().const_int(64, false), false, "high")
+            .expect("shr");
+        let high = b.build_int_truncate(high, i64t, "high").expect("trunc");
+        b.build_or(low, high, "fold").expect("or")
     }
 
     /// Tuple-space search: the key is built once; each live mask of the masks map (slots 1
@@ -295,6 +341,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let one = b
             .build_int_compare(IntPredicate::EQ, flag, i32t.const_int(1, false), "one")
             .expect("cmp");
+        let diff = self.bpf.opaque_int(diff);
+        let b = &self.bpf.b;
         let differs = b
             .build_int_compare(IntPredicate::NE, diff, i64t.const_zero(), "differs")
             .expect("cmp");
