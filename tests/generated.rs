@@ -10,7 +10,8 @@
 //! the verifier and run on random frames. The counts are printed.
 //!
 //! `IOV_GENERATED=N` runs N programs instead of the default, for a longer hunt;
-//! `IOV_GENERATED_SEED=S` starts elsewhere. Loading needs root; without it only the front
+//! `IOV_GENERATED_SEED=S` starts elsewhere; `IOV_GENERATED_WIDE=1` hunts with wide keys and
+//! large tables searched by masks (see [`wide`]). Loading needs root; without it only the front
 //! end and code generation run (and CI=true fails, as everywhere).
 
 use std::fmt::Write as _;
@@ -226,6 +227,13 @@ impl Gen {
 }
 
 /// One random program, and whether it is for TC.
+/// `IOV_GENERATED_WIDE=1`: the wide hunt (tables of up to 12 keys, tables searched by masks
+/// of up to 4,096 entries and a chosen `masks`), which finds what the default run, kept
+/// stable for the suite, does not.
+fn wide() -> bool {
+    std::env::var("IOV_GENERATED_WIDE").as_deref() == Ok("1")
+}
+
 fn program(seed: u64) -> String {
     let mut g = Gen {
         rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1),
@@ -378,10 +386,18 @@ fn program(seed: u64) -> String {
     let mut tables = Vec::new();
     let mut scanned = 0;
     for t in 0..g.rng.below(3) {
-        let n_keys = 1 + g.rng.below(3);
+        // Mostly a few keys; in the wide hunt one table in eight has up to 12 (many words
+        // to mask and compare).
+        let n_keys = if wide() && g.rng.chance(12) {
+            1 + g.rng.below(12)
+        } else {
+            1 + g.rng.below(3)
+        };
         let mut keys = Vec::new();
         let mut has_lpm = false;
         let mut is_scanned = false;
+        let mut has_range = false;
+        let mut scanned_kind = false;
         for _ in 0..n_keys {
             let f = g.rng.pick(&g.fields.clone()).clone();
             let mut kind = *g
@@ -391,22 +407,32 @@ fn program(seed: u64) -> String {
                 kind = "exact";
             }
             has_lpm |= kind == "lpm";
-            is_scanned |= matches!(kind, "ternary" | "range" | "optional");
+            // (The default run counts a key it then drops as a duplicate, as it always has:
+            // its programs stay the ones earlier sessions ran.)
+            scanned_kind |= matches!(kind, "ternary" | "range" | "optional");
             if !keys.iter().any(|(p, _): &(String, &str)| *p == f.path) {
+                is_scanned |= matches!(kind, "ternary" | "range" | "optional");
+                has_range |= kind == "range";
                 keys.push((f.path, kind));
             }
         }
-        let size = if is_scanned {
+        // Range tables are scanned slot by slot (1,024 slots in all); ternary and optional
+        // ones are searched by masks: in the default run small, as range tables are; in the
+        // wide hunt as large as exact ones, some given a `masks` of their own.
+        let small = if wide() { has_range } else { scanned_kind };
+        let size = if small {
             1 + g.rng.below(64)
         } else {
             1 + g.rng.below(4096)
         };
-        if is_scanned {
+        if small {
             scanned += size;
             if scanned > 1024 {
                 continue;
             }
         }
+        let masks = (wide() && is_scanned && !has_range && g.rng.chance(30))
+            .then(|| 1 + g.rng.below(64.min(size)));
         let _ = writeln!(s, "    table t{t} {{\n        key = {{");
         for (p, k) in &keys {
             let _ = writeln!(s, "            {p}: {k};");
@@ -421,6 +447,9 @@ fn program(seed: u64) -> String {
             let (a, params) = g.rng.pick(&actions).clone();
             let args: Vec<String> = params.iter().map(|w| literal(&mut g.rng, *w)).collect();
             let _ = writeln!(s, "        default_action = {a}({});", args.join(", "));
+        }
+        if let Some(m) = masks {
+            let _ = writeln!(s, "        masks = {m};");
         }
         let _ = writeln!(s, "        size = {size};\n    }}");
         tables.push(format!("t{t}"));
