@@ -94,32 +94,37 @@ fn libbpf_loads_the_object_too() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = std::env::temp_dir().join(format!("iov-libbpf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let obj = dir.join("router.o");
-    let built = Command::new(env!("CARGO_BIN_EXE_iov"))
-        .args(["build", "examples/router.iov", "-o"])
-        .arg(&obj)
-        .current_dir(root)
-        .status()
-        .unwrap();
-    assert!(built.success());
-    let pin = format!("/sys/fs/bpf/iov-test-{}", std::process::id());
-    let out = Command::new("bpftool")
-        .args(["prog", "loadall"])
-        .arg(&obj)
-        .arg(&pin)
-        .output()
-        .expect("bpftool is installed");
-    let _ = Command::new("rm").args(["-rf", &pin]).status();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "bpftool could not load the object: {stderr}"
-    );
-    assert!(
-        !stderr.contains("Retrying without BTF"),
-        "libbpf dropped the BTF: {stderr}"
-    );
-    assert!(!stderr.contains("Error"), "{stderr}");
+    // The router, and vlan_filter, whose tuple-space search is a `bpf_loop` with a
+    // callback in `.text` (a subprogram and a function reference for libbpf to relocate).
+    for example in ["router", "vlan_filter"] {
+        let obj = dir.join(format!("{example}.o"));
+        let built = Command::new(env!("CARGO_BIN_EXE_iov"))
+            .args(["build", &format!("examples/{example}.iov"), "-o"])
+            .arg(&obj)
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert!(built.success());
+        let pin = format!("/sys/fs/bpf/iov-test-{}", std::process::id());
+        let out = Command::new("bpftool")
+            .args(["prog", "loadall"])
+            .arg(&obj)
+            .arg(&pin)
+            .output()
+            .expect("bpftool is installed");
+        let _ = Command::new("rm").args(["-rf", &pin]).status();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "bpftool could not load {example}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("Retrying without BTF"),
+            "libbpf dropped the BTF of {example}: {stderr}"
+        );
+        assert!(!stderr.contains("Error"), "{example}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// 900 `if`s, each rewriting the Ethernet header: about 43,000 BPF instructions, more than a

@@ -49,6 +49,7 @@ pub mod helper {
     pub const KTIME_GET_NS: u64 = 5;
     pub const GET_PRANDOM_U32: u64 = 7;
     pub const TAIL_CALL: u64 = 12;
+    pub const LOOP: u64 = 181;
     pub const SPIN_LOCK: u64 = 93;
     pub const SPIN_UNLOCK: u64 = 94;
     pub const RINGBUF_OUTPUT: u64 = 130;
@@ -256,6 +257,74 @@ impl<'ctx> Bpf<'ctx> {
         let _ = param;
         self.subprogram = Some(sp);
         f
+    }
+
+    /// A static subprogram `long name(u64 index, void *ctx)` in `.text`, the callback of a
+    /// `bpf_loop` call, with named parameters in its debug info (BTF). The caller builds
+    /// its body and restores [`Bpf::subprogram`] after.
+    pub fn loop_callback(
+        &self,
+        name: &str,
+        line: u32,
+    ) -> (FunctionValue<'ctx>, DISubprogram<'ctx>) {
+        let i64t = self.ctx.i64_type();
+        let fn_ty = i64t.fn_type(&[i64t.into(), self.ptr().into()], false);
+        let f = self
+            .module
+            .add_function(name, fn_ty, Some(Linkage::Internal));
+        f.set_section(Some(".text"));
+        for attr in ["nounwind", "noinline"] {
+            let a = self
+                .ctx
+                .create_enum_attribute(Attribute::get_named_enum_kind_id(attr), 0);
+            f.add_attribute(AttributeLoc::Function, a);
+        }
+        let file = self.cu.get_file();
+        let long = self.basic("long", 64, 5);
+        let u64t = self.basic("unsigned long", 64, 7);
+        let void_ptr = self.di.create_pointer_type(
+            "",
+            self.basic("char", 8, 6).as_type(),
+            64,
+            64,
+            AddressSpace::default(),
+        );
+        let sub_ty = self.di.create_subroutine_type(
+            file,
+            Some(long.as_type()),
+            &[u64t.as_type(), void_ptr.as_type()],
+            DIFlags::ZERO,
+        );
+        let sp = self.di.create_function(
+            self.cu.as_debug_info_scope(),
+            name,
+            None,
+            file,
+            line,
+            sub_ty,
+            true,
+            true,
+            line,
+            DIFlags::PROTOTYPED,
+            true,
+        );
+        f.set_subprogram(sp);
+        for (i, (n, ty)) in [("index", u64t.as_type()), ("ctx", void_ptr.as_type())]
+            .into_iter()
+            .enumerate()
+        {
+            self.di.create_parameter_variable(
+                sp.as_debug_info_scope(),
+                n,
+                i as u32 + 1,
+                file,
+                line,
+                ty,
+                true,
+                DIFlags::ZERO,
+            );
+        }
+        (f, sp)
     }
 
     /// A constant `u32` array in `.rodata` (or the existing one named `symbol`): loaders turn

@@ -32,6 +32,7 @@ mod structs;
 mod table;
 mod table_lookup;
 mod table_write;
+mod tuple_loop;
 
 use crate::bpf::Bpf;
 use crate::layout::{self, Leaf};
@@ -158,8 +159,6 @@ pub struct Gen<'a, 'ctx> {
     pub omit_bounds_checks: bool,
     /// Entries of the scanned tables so far (see `table::MAX_SCANNED`).
     pub scanned: u32,
-    /// Masks of the tuple-space tables so far (see `table::MAX_MASKS_IN_ALL`).
-    pub masks: u32,
     /// The `direct_meter` instances of the control, by name: what each counts. Their maps
     /// are made with the table that names them (`meters = m`), sized by it.
     pub direct_meters: HashMap<String, manifest::MeterKind>,
@@ -649,7 +648,6 @@ pub fn lower<'a, 'ctx>(
         actions: HashMap::new(),
         omit_bounds_checks: opts.omit_bounds_checks,
         scanned: 0,
-        masks: 0,
         direct_meters: HashMap::new(),
         dynamic_cursor: false,
         parser_reject: None,

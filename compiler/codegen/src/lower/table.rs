@@ -28,10 +28,6 @@ pub const DEFAULT_SCANNED: u32 = 256;
 /// size if smaller.
 pub const DEFAULT_MASKS: u32 = 128;
 
-/// The most masks the tuple-space tables of a program may have in all: the verifier walks
-/// each mask's probe, 200 to 500 steps (four tables of 256 masks: 376,901 steps).
-pub const MAX_MASKS_IN_ALL: u32 = 1024;
-
 pub struct TableGen<'ctx> {
     pub map: GlobalValue<'ctx>,
     pub default_map: GlobalValue<'ctx>,
@@ -368,19 +364,10 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 F_NO_PREALLOC,
             ),
         };
-        let masks_span = t.props.iter().find_map(|p| match p {
-            TableProp::Other(n, e, _) if n.name == "masks" => Some(e.span),
-            _ => None,
-        });
         let masks = rank_offset.map(|rank| {
+            // The verifier checks the search's callback once whatever the masks
+            // (`tuple_loop.rs`), so they have no limit in all.
             let n = masks.unwrap_or(DEFAULT_MASKS.min(size.max(1)));
-            self.masks += n;
-            if self.masks > MAX_MASKS_IN_ALL {
-                self.unsupported(
-                    masks_span.unwrap_or(t.name.span),
-                    &format!("more than {MAX_MASKS_IN_ALL} masks in all in tables with ternary or optional keys"),
-                );
-            }
             let m = self.bpf.map(
                 &format!("{name}_masks"),
                 map_type::ARRAY,
@@ -579,10 +566,15 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let bound = t.bound.clone();
         let data_plane = t.data_plane.clone();
         let masks = t.masks;
+        // An entry the data plane never writes (no direct counter or meter) is copied out
+        // by the search, so its value needs no second lookup.
+        let copy = (t.counter_offset.is_none() && t.direct_meter.is_none())
+            .then(|| t.value_size.div_ceil(8) * 8);
+        let copied = copy.is_some() && kind == manifest::MapKind::TupleSpace;
         let (found, key) = match (kind, masks) {
             (manifest::MapKind::Array, _) => (self.scan(map, size, key_size, &keys), None),
             (manifest::MapKind::TupleSpace, Some(m)) => {
-                (self.tuple_search(map, m, key_size, &keys), None)
+                (self.tuple_loop(map, m, key_size, &keys, copy), None)
             }
             _ => {
                 let (found, key) = self.lookup_key(map, kind, key_size, &keys);
@@ -648,6 +640,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.build_store(action, id).expect("store");
         let mut arms = Vec::new();
         let here = self.bpf.b.get_insert_block().expect("block");
+        // A value the search copied is on the stack, where the verifier wants every access
+        // aligned to its size.
+        let place = if copied { Place::Stack(8) } else { Place::Any };
         for a in &actions {
             let bb = self.block(&format!("run_{}", a.name));
             arms.push((self.bpf.c(32, u128::from(a.id)), bb));
@@ -656,12 +651,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .params
                 .iter()
                 .map(|p| {
-                    self.load_bits(
-                        value,
-                        p.offset * 8 + (p.bytes * 8 - p.bits),
-                        p.bits,
-                        Place::Any,
-                    )
+                    self.load_bits(value, p.offset * 8 + (p.bytes * 8 - p.bits), p.bits, place)
                 })
                 .collect();
             self.inline_table_action(
