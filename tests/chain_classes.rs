@@ -9,51 +9,10 @@
 
 mod net;
 
-use net::{hex, json, privileged, send_and_capture, Net, Stream};
+use net::{
+    frame, hex, json, privileged, send_and_capture, Net, Stream, IN_MACS, OUT_MACS, SSH_SYN, UDP,
+};
 use std::time::Duration;
-
-/// A frame from vb's side: Ethernet to 00:11:22:33:44:55 (with an 802.1Q tag of `vlan`, if
-/// any), IPv4 (TTL `ttl`, checksum computed) `src` -> `dst` with protocol `proto`, then `l4`.
-fn frame(
-    vlan: Option<u16>,
-    ttl: u8,
-    macs: [[u8; 6]; 2],
-    ip: ([u8; 4], [u8; 4]),
-    proto: u8,
-    l4: &[u8],
-) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&macs[0]);
-    f.extend_from_slice(&macs[1]);
-    if let Some(v) = vlan {
-        f.extend_from_slice(&[0x81, 0x00]);
-        f.extend_from_slice(&v.to_be_bytes());
-    }
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = (20 + l4.len()) as u16;
-    let mut h = vec![0x45, 0];
-    h.extend_from_slice(&total.to_be_bytes());
-    h.extend_from_slice(&[0, 0, 0x40, 0, ttl, proto, 0, 0]);
-    h.extend_from_slice(&ip.0);
-    h.extend_from_slice(&ip.1);
-    let sum = net::ipv4_checksum(&h);
-    h[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&h);
-    f.extend_from_slice(l4);
-    f
-}
-
-const IN_MACS: [[u8; 6]; 2] = [
-    [0x00, 0x11, 0x22, 0x33, 0x44, 0x55],
-    [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff],
-];
-/// The MACs the router writes (see `Net::route_via_vc`).
-const OUT_MACS: [[u8; 6]; 2] = [[2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]];
-const UDP: [u8; 8] = [0x0f, 0xa0, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00];
-/// A TCP SYN to port 22, which the firewall drops from 10/8.
-const SSH_SYN: [u8; 20] = [
-    0x04, 0xd2, 0x00, 0x16, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-];
 
 /// Chain `edge` on `va` at `hook`: firewall -> router; and its class `web` (destination
 /// 10.1.0.0/16): a router alone, so the firewall does not see web's packets.

@@ -8,46 +8,15 @@
 
 mod net;
 
-use net::{hex, json, privileged, send_and_capture, Net, Stream};
+use net::{
+    frame, hex, json, privileged, send_and_capture, Net, Stream, IN_MACS, OUT_MACS, SSH_SYN, UDP,
+};
 use std::time::Duration;
 
-/// A frame from vb's side of the wire: Ethernet to 00:11:22:33:44:55, IPv4 (TTL 64, no
-/// options, checksum computed) with protocol `proto`, `src` -> `dst`, then `l4`.
+/// A frame from vb's side of the wire, untagged (see `net::frame`).
 fn ipv4(ttl: u8, macs: [[u8; 6]; 2], src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
-    let mut f = Vec::new();
-    f.extend_from_slice(&macs[0]);
-    f.extend_from_slice(&macs[1]);
-    f.extend_from_slice(&[0x08, 0x00]);
-    let total = (20 + l4.len()) as u16;
-    let mut ip = vec![0x45, 0];
-    ip.extend_from_slice(&total.to_be_bytes());
-    ip.extend_from_slice(&[0, 0, 0x40, 0, ttl, proto, 0, 0]);
-    ip.extend_from_slice(&src);
-    ip.extend_from_slice(&dst);
-    let sum: u32 = ip
-        .chunks(2)
-        .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    let folded = (sum & 0xffff) + (sum >> 16);
-    let check = !(((folded & 0xffff) + (folded >> 16)) as u16);
-    ip[10..12].copy_from_slice(&check.to_be_bytes());
-    f.extend_from_slice(&ip);
-    f.extend_from_slice(l4);
-    f
+    frame(None, ttl, macs, (src, dst), proto, l4)
 }
-
-const IN_MACS: [[u8; 6]; 2] = [
-    [0x00, 0x11, 0x22, 0x33, 0x44, 0x55],
-    [0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff],
-];
-/// The MACs the router writes (see `Net::route_via_vc`).
-const OUT_MACS: [[u8; 6]; 2] = [[2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]];
-/// A UDP header (ports 4000 -> 53, length 8, no checksum).
-const UDP: [u8; 8] = [0x0f, 0xa0, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00];
-/// A TCP SYN to port 22.
-const SSH_SYN: [u8; 20] = [
-    0x04, 0xd2, 0x00, 0x16, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-];
 
 /// Chain `edge` on `va` (A) at `hook`: firewall -> nat -> router, built from examples/ by
 /// the command line; nat translates 203.0.113.10 to 10.0.0.10, the router sends 10/8 out of
