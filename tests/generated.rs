@@ -505,7 +505,20 @@ fn random_well_typed_programs_check_build_and_pass_the_verifier() {
     let load = privileged();
     let (mut built, mut refused, mut loaded, mut runs) = (0, 0, 0, 0);
     let mut failures = Vec::new();
-    for seed in first..first + count {
+    // Seeds past the default run that once failed, run every time: 808 kept a header's
+    // validity in a 32-bit spill sharing a stack word with a counter's key, which the
+    // verifier then forgot (fixed by `alloca_key32`).
+    let regressions: &[u64] = if wide() { &[] } else { &[808] };
+    let seeds: Vec<u64> = (first..first + count)
+        .chain(
+            regressions
+                .iter()
+                .copied()
+                .filter(|s| !(first..first + count).contains(s)),
+        )
+        .collect();
+    let count = seeds.len() as u64;
+    for seed in seeds {
         let text = program(seed);
         let name = format!("generated_{seed}.iov");
         let checked = iov_sema::check(&name, &text, &mut iov::loader::FsLoader::new(vec![]));

@@ -260,6 +260,21 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         tmp
     }
 
+    /// A `u32` map key's slot: an 8-byte stack word of its own, the key in its low half.
+    /// A key sharing a word with a 32-bit spill turns the word into unknown bytes for the
+    /// verifier when it is written, and the spilled value (a header's validity, seen) is lost.
+    pub fn alloca_key32(&self, name: &str) -> PointerValue<'ctx> {
+        let tmp = self.entry_builder();
+        let i64t = self.bpf.ctx.i64_type();
+        let slot = tmp.build_alloca(i64t, name).expect("alloca");
+        slot.as_instruction()
+            .expect("an alloca is an instruction")
+            .set_alignment(8)
+            .expect("8 is a valid alignment");
+        tmp.build_store(slot, i64t.const_zero()).expect("init");
+        slot
+    }
+
     pub fn alloca(&self, bits: u32, name: &str) -> PointerValue<'ctx> {
         let tmp = self.entry_builder();
         let slot = tmp.build_alloca(self.bpf.i(bits), name).expect("alloca");
