@@ -16,6 +16,7 @@
 //! hand-over to a chain's next stage).
 
 mod bits;
+mod budget;
 mod chain;
 mod control;
 mod deparser;
@@ -787,6 +788,7 @@ pub fn lower<'a, 'ctx>(
         g.finish_deparse();
     }
     g.finish_decision(opts.test_build);
+    g.check_size(entry.span);
     if g.diags.is_empty() {
         let Gen { bpf, manifest, .. } = g;
         Ok((bpf, manifest))
