@@ -148,7 +148,7 @@ fn create(
     };
     let deployed = match Chain::create(&head, &spec) {
         Ok(d) => d,
-        Err(e) => return fail(&e),
+        Err(e) => return refused(&e),
     };
     for n in &deployed.notices {
         eprintln!("note: {n}");
@@ -211,7 +211,7 @@ fn create_class(
     };
     let deployed = match Chain::create_class(&head, &spec) {
         Ok(d) => d,
-        Err(e) => return fail(&e),
+        Err(e) => return refused(&e),
     };
     for n in &deployed.notices {
         eprintln!("note: {n}");
@@ -233,6 +233,24 @@ fn create_class(
         );
     }
     ExitCode::SUCCESS
+}
+
+/// A refusal of `iov chain create`, said for a chain: its name is the command's first word,
+/// not a `--name`.
+fn refused(e: &iov_runtime::Error) -> ExitCode {
+    match e {
+        iov_runtime::Error::NameInUse { name, .. } => {
+            eprintln!(
+                "{:?}",
+                miette::miette!(
+                    "a module named `{name}` is loaded already (`iov list` shows it); give the \
+                     chain another name"
+                )
+            );
+            ExitCode::from(1)
+        }
+        other => fail(other),
+    }
 }
 
 /// `10.0.0.0/8`, `2001:db8::/32`; an address alone is the whole-length prefix.

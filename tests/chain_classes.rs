@@ -366,7 +366,8 @@ fn bad_class_requests_are_refused_and_change_nothing() {
         ),
         (
             vec!["chain", "create", "fw", "--parent", "edge", "--vlan", "3"],
-            "a module named `fw` is loaded already",
+            "a module named `fw` is loaded already (`iov list` shows it); give the chain \
+             another name",
         ),
         (
             vec!["unload", "web"],
