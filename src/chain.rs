@@ -194,8 +194,8 @@ fn create_class(
         Err(e) => return usage(e),
     };
     let root = root();
-    let hook = match Chain::show(&root, parent) {
-        Ok(v) => v.record.hook,
+    let hook = match Chain::hook(&root, parent) {
+        Ok(h) => h,
         Err(e) => return fail(&e),
     };
     let head = match head(hook) {

@@ -207,6 +207,12 @@ impl Chain {
         Ok(deployed)
     }
 
+    /// The hook chain (or class) `name` runs at, from its record alone: what a head built
+    /// for a class of it must be built for.
+    pub fn hook(root: &Path, name: &str) -> Result<Hook, Error> {
+        Ok(head_record(root, name)?.hook)
+    }
+
     /// Chain `name` as it runs: its stages in order with their packet counts.
     pub fn show(root: &Path, name: &str) -> Result<ChainView, Error> {
         let record = head_record(root, name)?;

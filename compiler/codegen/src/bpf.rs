@@ -10,7 +10,7 @@ use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::debug_info::{
-    AsDIScope, DICompileUnit, DIFlags, DIFlagsConstants, DISubprogram, DWARFEmissionKind,
+    AsDIScope, DICompileUnit, DIFlags, DIFlagsConstants, DISubprogram, DIType, DWARFEmissionKind,
     DWARFSourceLanguage, DebugInfoBuilder,
 };
 use inkwell::module::{FlagBehavior, Linkage, Module};
@@ -214,47 +214,12 @@ impl<'ctx> Bpf<'ctx> {
         let f = self
             .module
             .add_function(name, fn_ty, Some(Linkage::External));
-        f.set_section(Some(section));
-        let nounwind = self
-            .ctx
-            .create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
-        f.add_attribute(AttributeLoc::Function, nounwind);
-        let file = self.cu.get_file();
-        let int = self.basic("int", 32, 5);
-        let ptr_ty =
-            self.di
-                .create_pointer_type("", int.as_type(), 64, 64, AddressSpace::default());
-        let sub_ty = self.di.create_subroutine_type(
-            file,
-            Some(int.as_type()),
-            &[ptr_ty.as_type()],
-            DIFlags::ZERO,
-        );
-        let sp = self.di.create_function(
-            self.cu.as_debug_info_scope(),
-            name,
-            None,
-            file,
-            line,
-            sub_ty,
-            false,
-            true,
-            line,
-            DIFlags::PROTOTYPED,
-            true,
-        );
-        f.set_subprogram(sp);
-        let param = self.di.create_parameter_variable(
-            sp.as_debug_info_scope(),
-            "ctx",
-            1,
-            file,
-            line,
-            ptr_ty.as_type(),
-            true,
-            DIFlags::ZERO,
-        );
-        let _ = param;
+        let int = self.basic("int", 32, 5).as_type();
+        let ptr_ty = self
+            .di
+            .create_pointer_type("", int, 64, 64, AddressSpace::default())
+            .as_type();
+        let sp = self.prototype(f, (name, section, line), int, &[("ctx", ptr_ty)], false);
         self.subprogram = Some(sp);
         f
     }
@@ -272,29 +237,42 @@ impl<'ctx> Bpf<'ctx> {
         let f = self
             .module
             .add_function(name, fn_ty, Some(Linkage::Internal));
-        f.set_section(Some(".text"));
-        for attr in ["nounwind", "noinline"] {
-            let a = self
-                .ctx
-                .create_enum_attribute(Attribute::get_named_enum_kind_id(attr), 0);
-            f.add_attribute(AttributeLoc::Function, a);
-        }
+        let noinline = self
+            .ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id("noinline"), 0);
+        f.add_attribute(AttributeLoc::Function, noinline);
+        let long = self.basic("long", 64, 5).as_type();
+        let u64t = self.basic("unsigned long", 64, 7).as_type();
+        let char_ty = self.basic("char", 8, 6).as_type();
+        let void_ptr = self
+            .di
+            .create_pointer_type("", char_ty, 64, 64, AddressSpace::default())
+            .as_type();
+        let params = [("index", u64t), ("ctx", void_ptr)];
+        let sp = self.prototype(f, (name, ".text", line), long, &params, true);
+        (f, sp)
+    }
+
+    /// What `program` and `loop_callback` share: `f` in its section, `nounwind` (no
+    /// `.eh_frame`), and a debug-info subprogram whose parameters are named.
+    fn prototype(
+        &self,
+        f: FunctionValue<'ctx>,
+        (name, section, line): (&str, &str, u32),
+        ret: DIType<'ctx>,
+        params: &[(&str, DIType<'ctx>)],
+        local: bool,
+    ) -> DISubprogram<'ctx> {
+        f.set_section(Some(section));
+        let nounwind = self
+            .ctx
+            .create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
+        f.add_attribute(AttributeLoc::Function, nounwind);
         let file = self.cu.get_file();
-        let long = self.basic("long", 64, 5);
-        let u64t = self.basic("unsigned long", 64, 7);
-        let void_ptr = self.di.create_pointer_type(
-            "",
-            self.basic("char", 8, 6).as_type(),
-            64,
-            64,
-            AddressSpace::default(),
-        );
-        let sub_ty = self.di.create_subroutine_type(
-            file,
-            Some(long.as_type()),
-            &[u64t.as_type(), void_ptr.as_type()],
-            DIFlags::ZERO,
-        );
+        let types: Vec<DIType<'ctx>> = params.iter().map(|(_, t)| *t).collect();
+        let sub_ty = self
+            .di
+            .create_subroutine_type(file, Some(ret), &types, DIFlags::ZERO);
         let sp = self.di.create_function(
             self.cu.as_debug_info_scope(),
             name,
@@ -302,29 +280,26 @@ impl<'ctx> Bpf<'ctx> {
             file,
             line,
             sub_ty,
-            true,
+            local,
             true,
             line,
             DIFlags::PROTOTYPED,
             true,
         );
         f.set_subprogram(sp);
-        for (i, (n, ty)) in [("index", u64t.as_type()), ("ctx", void_ptr.as_type())]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, (n, ty)) in params.iter().enumerate() {
             self.di.create_parameter_variable(
                 sp.as_debug_info_scope(),
                 n,
                 i as u32 + 1,
                 file,
                 line,
-                ty,
+                *ty,
                 true,
                 DIFlags::ZERO,
             );
         }
-        (f, sp)
+        sp
     }
 
     /// A constant `u32` array in `.rodata` (or the existing one named `symbol`): loaders turn

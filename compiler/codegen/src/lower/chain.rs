@@ -40,9 +40,19 @@ pub fn enter<'ctx>(
 ) -> (GlobalValue<'ctx>, manifest::ChainMaps, PointerValue<'ctx>) {
     let next = bpf.prog_array(NEXT_MAP, 1);
     let packets = bpf.map(PACKETS_MAP, map_type::PERCPU_ARRAY, 4, 8, 1, 0);
-    let i32t = bpf.ctx.i32_type();
-    let key = bpf.b.build_alloca(i32t, "hop_key").expect("alloca");
-    bpf.b.build_store(key, i32t.const_zero()).expect("store");
+    // An 8-byte word of its own (see `Gen::alloca_key32`); the key and the port are its low
+    // half.
+    let key = bpf
+        .b
+        .build_alloca(bpf.ctx.i64_type(), "hop_key")
+        .expect("alloca");
+    key.as_instruction()
+        .expect("an alloca is an instruction")
+        .set_alignment(8)
+        .expect("8 is a valid alignment");
+    bpf.b
+        .build_store(key, bpf.ctx.i64_type().const_zero())
+        .expect("store");
     let v = bpf.lookup(packets, key);
     let has = bpf.b.build_is_not_null(v, "has").expect("cmp");
     let count = bpf.ctx.append_basic_block(func, "count_packet");

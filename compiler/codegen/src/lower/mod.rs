@@ -499,7 +499,8 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// A zeroed byte buffer on the stack (in the entry block, as BPF needs static frames).
     pub fn alloca_bytes(&self, n: u32, name: &str) -> PointerValue<'ctx> {
         let tmp = self.entry_builder();
-        let ty = self.bpf.ctx.i8_type().array_type(n);
+        // Whole 8-byte words, so no spill shares a word with a key (see `alloca_key32`).
+        let ty = self.bpf.ctx.i8_type().array_type(n.next_multiple_of(8));
         let slot = tmp.build_alloca(ty, name).expect("alloca");
         // Byte buffers hold map keys whose first word (an lpm prefix length, an array
         // slot's priority) is stored as a u32 and whose fields LLVM may store in wider

@@ -58,7 +58,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     ) -> PointerValue<'ctx> {
         let values: Vec<IntValue<'ctx>> = keys.iter().map(|(e, _)| self.expr(e)).collect();
         let i32t = self.bpf.ctx.i32_type();
-        let index = self.alloca(32, "slot_index");
+        let index = self.alloca_key32("slot_index");
         let result = self.alloca_ptr("found");
         self.bpf
             .b

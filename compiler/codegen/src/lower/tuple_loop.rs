@@ -265,7 +265,13 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let index = f.get_nth_param(0).expect("index").into_int_value();
         let ctx_mem = f.get_nth_param(1).expect("ctx").into_pointer_value();
         let b = &self.bpf.b;
-        let slot_key = b.build_alloca(i32t, "slot").expect("alloca");
+        // A word of its own, as `Gen::alloca_key32` gives the program's keys.
+        let slot_key = b.build_alloca(c.i64_type(), "slot").expect("alloca");
+        slot_key
+            .as_instruction()
+            .expect("an alloca is an instruction")
+            .set_alignment(8)
+            .expect("8 is a valid alignment");
         let probe = b
             .build_alloca(c.i8_type().array_type(key_size), "probe")
             .expect("alloca");
