@@ -491,6 +491,35 @@ impl<'ctx> Bpf<'ctx> {
             .into_pointer_value()
     }
 
+    /// The end of a packet range about to be compared with the packet's end, as a register
+    /// of its own. The verifier marks the register a failed comparison used as lying beyond
+    /// the packet, on that path, for every later access through it; LLVM would otherwise
+    /// reuse it (one header's end is the next one's start) as the base of a read that a
+    /// check it proved earlier guards, on a path the verifier walks although it cannot
+    /// happen. A pure asm: LLVM still merges two checks of the same range.
+    pub fn check_end(&self, p: PointerValue<'ctx>) -> PointerValue<'ctx> {
+        let ptr = p.get_type();
+        let ty = ptr.fn_type(&[ptr.into()], false);
+        let asm =
+            self.ctx
+                .create_inline_asm(ty, String::new(), "=r,0".into(), false, false, None, false);
+        let call = self
+            .b
+            .build_indirect_call(ty, asm, &[p.into()], "end")
+            .expect("asm call");
+        for (name, value) in [("memory", 0), ("nounwind", 0), ("willreturn", 0)] {
+            let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
+            call.add_attribute(
+                inkwell::attributes::AttributeLoc::Function,
+                self.ctx.create_enum_attribute(kind, value),
+            );
+        }
+        call.try_as_basic_value()
+            .basic()
+            .expect("a value")
+            .into_pointer_value()
+    }
+
     /// `v`, through an empty inline asm LLVM cannot see into: a combined value (an OR of
     /// differences) keeps its one comparison with zero. Without it, LLVM splits
     /// `(a ^ b) | (c ^ d) == 0` back into `a == b && c == d`; BPF has no set-on-condition,

@@ -197,6 +197,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let short = if self.omit_bounds_checks {
             self.bpf.c(1, 0)
         } else {
+            let end = self.bpf.check_end(end);
             let data_end = self.bpf.data_end();
             self.bpf
                 .b
