@@ -286,3 +286,93 @@ fn range_tables_of_many_fields_cost_the_verifier_in_proportion_to_their_fields()
     assert!(sixteen < 16 * one, "1 field {one}, 16 fields {sixteen}");
     assert!(wide < 8 * one, "1 field {one}, 4 x bit<64> {wide}");
 }
+
+/// The fixture's program with `n` values kept across the apply of a table searched by masks.
+fn kept_across_a_search(n: usize) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fixture = "tests/fixtures/e0702_stack_with_a_search_by_masks.iov";
+    let text = std::fs::read_to_string(root.join(fixture)).unwrap();
+    let kept: String = (0..n)
+        .map(|i| format!("        bit<64> s{i} = hdr.ipv6.src[63:0] ^ {i};\n"))
+        .collect();
+    let written: String = (0..n)
+        .map(|i| format!("        seen.write({i}, s{i});\n"))
+        .collect();
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("bit<64> s") || line.trim_start().starts_with("seen.write")
+        {
+            continue;
+        }
+        if line.contains("acl.apply();") {
+            out.push_str(&kept);
+            out.push_str("        acl.apply();\n");
+            out.push_str(&written);
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn e0702_refuses_what_the_kernel_refuses_for_stack_and_builds_what_it_loads() {
+    if !privileged() {
+        return;
+    }
+    let (mut loaded, mut refused_by_both) = (0, 0);
+    for n in 14..=26 {
+        let text = kept_across_a_search(n);
+        let checked = iov_sema::check("kept.iov", &text, &mut iov::loader::FsLoader::new(vec![]));
+        assert!(
+            !checked.has_errors(),
+            "{n} values: {:?}",
+            checked.diagnostics
+        );
+        match iov_codegen::build(&checked, "kept", &Default::default()) {
+            Ok(out) => {
+                let m = iov_runtime::Module::load(&out.object);
+                assert!(
+                    m.is_ok(),
+                    "{n} values: iov built it and the kernel refused it: {:?}",
+                    m.err()
+                );
+                loaded += 1;
+            }
+            Err(d) => {
+                assert_eq!(d[0].code, Code::E0702, "{n} values: {}", d[0].message);
+                let opts = iov_codegen::Options {
+                    skip_stack_budget: true,
+                    ..Default::default()
+                };
+                // LLVM itself cannot fit a program over 512 bytes: nothing to load.
+                let Ok(out) = iov_codegen::build(&checked, "kept", &opts) else {
+                    continue;
+                };
+                match iov_runtime::Module::load(&out.object) {
+                    Err(iov_runtime::Error::Verifier { log, .. }) => {
+                        assert!(log.contains("combined stack size"), "{n} values: {log}");
+                        refused_by_both += 1;
+                    }
+                    Err(e) => panic!("{n} values: {e}"),
+                    // A JIT-compiled program's frames count in steps of 16 (Linux 6.18), E0702's
+                    // in 32: only a program within that margin may load anyway.
+                    Ok(_) => {
+                        let frames = iov_codegen::frames::frames(&out.object).unwrap();
+                        let sixteen: u32 =
+                            frames.iter().map(|f| f.depth.next_multiple_of(16)).sum();
+                        assert!(
+                            sixteen <= 512,
+                            "{n} values: refused, and loaded at {sixteen} bytes"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        loaded > 0 && refused_by_both > 0,
+        "{loaded} loaded, {refused_by_both} refused by both"
+    );
+}

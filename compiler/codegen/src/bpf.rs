@@ -104,6 +104,9 @@ pub struct Bpf<'ctx> {
     /// from before the call, which would reach the verifier as a spilled boolean it does not
     /// connect to the packet pointer. Checks between two calls still merge as usual.
     pub data_end_slot: std::cell::Cell<Option<PointerValue<'ctx>>>,
+    /// The functions the program calls (`bpf_loop` callbacks), each with the construct that
+    /// first calls it, for the stack budget (`frames.rs`).
+    pub called: std::cell::RefCell<Vec<(String, iov_diagnostics::Span)>>,
 }
 
 impl<'ctx> Bpf<'ctx> {
@@ -164,6 +167,7 @@ impl<'ctx> Bpf<'ctx> {
             line_starts,
             llvm_errors,
             data_end_slot: std::cell::Cell::new(None),
+            called: std::cell::RefCell::default(),
         }
     }
 
@@ -627,6 +631,11 @@ impl<'ctx> Bpf<'ctx> {
     }
 
     /// How many LLVM instructions the module's functions hold.
+    /// What LLVM reported while generating code, one message each.
+    pub fn llvm_errors(&self) -> Vec<String> {
+        self.llvm_errors.borrow().clone()
+    }
+
     pub fn instruction_count(&self) -> usize {
         self.module
             .get_functions()

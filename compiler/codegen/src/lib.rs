@@ -4,9 +4,11 @@
 //! Gives: [`Output`]: the ELF object (BTF-defined maps, BTF with line info pointing at `.iov`
 //! lines, a GPL license section, the manifest in section `.iov.manifest`), the manifest
 //! itself, and on request the LLVM IR and BPF assembly. Constructs the back end cannot lower
-//! yet are reported as E0700 on their span. This is the only crate that links LLVM.
+//! yet are reported as E0700 on their span; a program over the kernel's stack, as E0702
+//! (`frames.rs`). This is the only crate that links LLVM.
 
 mod bpf;
+pub mod frames;
 mod layout;
 mod lower;
 
@@ -25,6 +27,10 @@ pub struct Options {
     /// the program. Exists only so a test can prove that verifier rejections are reported on
     /// the right `.iov` line; never set it otherwise.
     pub omit_bounds_checks: bool,
+    /// Writes the object even when a program and a function it calls need more stack
+    /// together than the kernel allows (E0702). Exists only so a test can prove that the
+    /// kernel refuses what E0702 refuses; never set it otherwise.
+    pub skip_stack_budget: bool,
     /// Build for this hook instead of the one the program's entry names (`iov load --hook`):
     /// the language is the same at every hook, only the context and the verdicts differ.
     pub hook: Option<iov_manifest::Hook>,
@@ -74,11 +80,32 @@ pub fn build(
         manifest.to_json().as_bytes(),
     );
     let mut timings = vec![("lower to LLVM IR", start.elapsed())];
-    let (object, llvm_ir, asm) = bpf
-        .finish(opts.asm, opts.llvm_ir, &mut timings)
-        .map_err(|e| {
-            vec![Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")]
-        })?;
+    let finished = bpf.finish(opts.asm, opts.llvm_ir, &mut timings);
+    let (object, llvm_ir, asm) = finished.map_err(|e| {
+        let file = program.modules[entry.parser.module].file;
+        let line = |l: u32, c: u32| {
+            let start: usize = root
+                .text
+                .split_inclusive('\n')
+                .take((l as usize).checked_sub(1)?)
+                .map(str::len)
+                .sum();
+            let rest = root.text.get(start..).filter(|r| !r.is_empty())?;
+            let len = rest.find('\n').unwrap_or(rest.len());
+            let col = (c as usize).saturating_sub(1).min(len);
+            Some(Span::new(file, start + col, start + len))
+        };
+        let d = frames::over_in_llvm(&bpf.llvm_errors(), entry.span, line).unwrap_or_else(|| {
+            Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")
+        });
+        vec![d]
+    })?;
+    // LLVM fits each function in 512 bytes; the verifier counts a program and the functions
+    // it calls together.
+    let over = frames::over_in_chain(&object, &bpf.called.borrow(), entry.span);
+    if let Some(d) = over.filter(|_| !opts.skip_stack_budget) {
+        return Err(vec![d]);
+    }
     Ok(Output {
         object,
         manifest,

@@ -94,6 +94,7 @@ codes! {
     // Code generation and loading.
     E0700: "not supported by code generation yet",
     E0701: "the kernel verifier rejected the program",
+    E0702: "the program needs more stack than the kernel allows",
     // Warnings.
     W0001: "unreachable parser state",
     W0002: "header extracted but never emitted",

@@ -147,6 +147,8 @@ pub struct Gen<'a, 'ctx> {
     pub maps: HashMap<String, GlobalValue<'ctx>>,
     pub control: String,
     pub tables: HashMap<String, table::TableGen<'ctx>>,
+    /// The probe every search by masks shares, made at the first (`tuple_loop.rs`).
+    pub search_probe: Option<PointerValue<'ctx>>,
     /// Where `exit` goes, and where `return` goes (the action's end inside an action).
     pub exit_bb: Option<BasicBlock<'ctx>>,
     pub return_bb: Option<BasicBlock<'ctx>>,
@@ -454,6 +456,7 @@ pub fn lower<'a, 'ctx>(
             .collect(),
         control: String::new(),
         tables: HashMap::new(),
+        search_probe: None,
         exit_bb: None,
         return_bb: None,
         manifest,

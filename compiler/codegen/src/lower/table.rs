@@ -59,6 +59,13 @@ impl TableGen<'_> {
     pub fn action_id(&self, name: &str) -> Option<u32> {
         self.actions.iter().find(|a| a.name == name).map(|a| a.id)
     }
+
+    /// The bytes of an entry's value the search by masks copies out: the whole value, in
+    /// words, when the data plane never writes the entry (no direct counter or meter).
+    pub fn copied(&self) -> Option<u32> {
+        (self.counter_offset.is_none() && self.direct_meter.is_none())
+            .then(|| self.value_size.div_ceil(8) * 8)
+    }
 }
 
 fn match_kind(name: &str) -> manifest::MatchKind {
@@ -568,13 +575,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         let masks = t.masks;
         // An entry the data plane never writes (no direct counter or meter) is copied out
         // by the search, so its value needs no second lookup.
-        let copy = (t.counter_offset.is_none() && t.direct_meter.is_none())
-            .then(|| t.value_size.div_ceil(8) * 8);
+        let copy = t.copied();
         let copied = copy.is_some() && kind == manifest::MapKind::TupleSpace;
         let (found, key) = match (kind, masks) {
             (manifest::MapKind::Array, _) => (self.scan(map, size, key_size, &keys), None),
             (manifest::MapKind::TupleSpace, Some(m)) => {
-                (self.tuple_loop(map, m, key_size, &keys, copy), None)
+                (self.tuple_loop(map, m, key_size, &keys, copy, span), None)
             }
             _ => {
                 let (found, key) = self.lookup_key(map, kind, key_size, &keys);
