@@ -119,7 +119,6 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         // `Bpf::opaque_int`): per-field booleans would give the verifier 2^fields paths.
         let i64t = self.bpf.ctx.i64_type();
         let mut bad = i64t.const_zero();
-        let mut wide = Vec::new();
         for ((_, k), v) in keys.iter().zip(&values) {
             let pad = k.bytes * 8 - k.bits;
             let a = self.load_bits(slot, (4 + k.offset) * 8 + pad, k.bits, Place::Any);
@@ -140,15 +139,12 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 bd.build_right_shift(either, i64t.const_int(63, false), false, "sign")
                     .expect("shr")
             } else if k.match_kind == manifest::MatchKind::Range {
-                // 64 bits and more: two comparisons, which LLVM branches on directly.
-                let lo = bd
-                    .build_int_compare(IntPredicate::UGE, v, a, "lo")
-                    .expect("cmp");
-                let hi = bd
-                    .build_int_compare(IntPredicate::ULE, v, b, "hi")
-                    .expect("cmp");
-                wide.push(bd.build_and(lo, hi, "in").expect("and"));
-                continue;
+                // 64 bits and more: branch-free word comparisons too (a branch per bound and
+                // field would put 24 jumps a slot in the verifier's history for 12 fields,
+                // past its 8,192 within a 512-slot scan).
+                let below = self.less_than(v, a);
+                let above = self.less_than(b, v);
+                self.bpf.b.build_or(below, above, "out").expect("or")
             } else {
                 let masked = bd.build_and(v, b, "m").expect("and");
                 let d = bd.build_xor(masked, a, "d").expect("xor");
@@ -157,14 +153,11 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             bad = self.bpf.b.build_or(bad, miss, "bad").expect("or");
         }
         let bad = self.bpf.opaque_int(bad);
-        let mut all = self
+        let all = self
             .bpf
             .b
             .build_int_compare(IntPredicate::EQ, bad, i64t.const_zero(), "all")
             .expect("cmp");
-        for ok in wide {
-            all = self.bpf.b.build_and(all, ok, "all").expect("and");
-        }
         // An empty slot ends the scan; a used one that does not match moves on.
         let used_bb = self.block("scan_used");
         self.bpf
@@ -202,6 +195,73 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_load(self.bpf.ptr(), result, "found")
             .expect("load")
             .into_pointer_value()
+    }
+
+    /// 1 when `x < y` (unsigned, any width), else 0, as a 64-bit word computed without a
+    /// branch: word by word from the most significant, `x < y` on the first word that
+    /// differs. The sign bit of `(!x & y) | (!(x ^ y) & (x - y))` is a word's borrow; the
+    /// words and the bits go through an opaque asm so LLVM cannot fold the idiom back into
+    /// a comparison, which BPF would branch on.
+    fn less_than(&self, x: IntValue<'ctx>, y: IntValue<'ctx>) -> IntValue<'ctx> {
+        let b = &self.bpf.b;
+        let i64t = self.bpf.ctx.i64_type();
+        let bits = x.get_type().get_bit_width();
+        let word = |v: IntValue<'ctx>, w: u32| {
+            let shifted = b
+                .build_right_shift(
+                    v,
+                    v.get_type().const_int(u64::from(w * 64), false),
+                    false,
+                    "hi",
+                )
+                .expect("shr");
+            let t = if bits > 64 {
+                b.build_int_truncate(shifted, i64t, "w").expect("trunc")
+            } else {
+                b.build_int_z_extend_or_bit_cast(shifted, i64t, "w")
+                    .expect("zext")
+            };
+            self.bpf.opaque_int(t)
+        };
+        // 0 or 1, through the asm too: LLVM would branch on a known boolean.
+        let sign = |v: IntValue<'ctx>| {
+            self.bpf.opaque_int(
+                b.build_right_shift(v, i64t.const_int(63, false), false, "sign")
+                    .expect("shr"),
+            )
+        };
+        // `less` so far, and 1 while every more significant word was equal.
+        let (mut less, mut equal) = (i64t.const_zero(), i64t.const_int(1, false));
+        for w in (0..bits.div_ceil(64)).rev() {
+            let (xw, yw) = (word(x, w), word(y, w));
+            let diff = b.build_xor(xw, yw, "diff").expect("xor");
+            let borrow = b
+                .build_or(
+                    b.build_and(b.build_not(xw, "nx").expect("not"), yw, "a")
+                        .expect("and"),
+                    b.build_and(
+                        b.build_not(diff, "same").expect("not"),
+                        b.build_int_sub(xw, yw, "sub").expect("sub"),
+                        "b",
+                    )
+                    .expect("and"),
+                    "borrow",
+                )
+                .expect("or");
+            let here = b.build_and(equal, sign(borrow), "here").expect("and");
+            less = b.build_or(less, here, "less").expect("or");
+            // A nonzero `diff` has its sign bit set in `diff | -diff` (the negation opaque
+            // too: LLVM knows the idiom as `diff != 0`).
+            let neg = self
+                .bpf
+                .opaque_int(b.build_int_neg(diff, "neg").expect("neg"));
+            let differs = sign(b.build_or(diff, neg, "nz").expect("or"));
+            let same = b
+                .build_xor(differs, i64t.const_int(1, false), "same")
+                .expect("xor");
+            equal = b.build_and(equal, same, "equal").expect("and");
+        }
+        less
     }
 
     /// A field's difference as one 64-bit word, nonzero exactly when it is: wider fields
