@@ -285,6 +285,12 @@ fn range_tables_of_many_fields_cost_the_verifier_in_proportion_to_their_fields()
     let wide = steps(&tables_program(1, "range", 4, 64, 64, 0)).unwrap();
     assert!(sixteen < 16 * one, "1 field {one}, 16 fields {sixteen}");
     assert!(wide < 8 * one, "1 field {one}, 4 x bit<64> {wide}");
+    // Fields of 64 bits and more used to branch twice each: 12 of bit<64> over 512 slots and
+    // 2 of bit<128> over 1,024 ran past the verifier's 8,192-jump history.
+    for (fields, width) in [(12, 64), (2, 128)] {
+        let r = steps(&tables_program(1, "range", fields, width, 1024, 0));
+        assert!(r.is_ok(), "{fields} x bit<{width}>: {}", r.unwrap_err());
+    }
 }
 
 /// The fixture's program with `n` values kept across the apply of a table searched by masks.
