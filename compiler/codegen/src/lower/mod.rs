@@ -162,6 +162,8 @@ pub struct Gen<'a, 'ctx> {
     pub omit_bounds_checks: bool,
     /// Entries of the scanned tables so far (see `table::MAX_SCANNED`).
     pub scanned: u32,
+    /// The verifier steps the scans so far cost (see `table::scan_steps`).
+    pub scan_steps: u64,
     /// The `direct_meter` instances of the control, by name: what each counts. Their maps
     /// are made with the table that names them (`meters = m`), sized by it.
     pub direct_meters: HashMap<String, manifest::MeterKind>,
@@ -465,6 +467,7 @@ pub fn lower<'a, 'ctx>(
         actions: HashMap::new(),
         omit_bounds_checks: opts.omit_bounds_checks,
         scanned: 0,
+        scan_steps: 0,
         direct_meters: HashMap::new(),
         dynamic_cursor: false,
         parser_reject: None,
