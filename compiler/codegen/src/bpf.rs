@@ -427,22 +427,23 @@ impl<'ctx> Bpf<'ctx> {
     /// offset is read from a stack slot chosen at run time. Plain LLVM `and` would be
     /// folded away wherever LLVM proves it a no-op, which is exactly where it is needed.
     pub fn mask_offset(&self, offset: IntValue<'ctx>, mask: u64) -> IntValue<'ctx> {
-        let i64t = self.ctx.i64_type();
-        let ty = i64t.fn_type(&[i64t.into()], false);
-        let asm = self.ctx.create_inline_asm(
-            ty,
-            format!("$0 &= {mask}"),
-            "=r,0".into(),
-            false,
-            false,
-            None,
-            false,
-        );
+        self.pure_asm(format!("$0 &= {mask}"), offset.into(), "bounded")
+            .into_int_value()
+    }
+
+    /// `text` applied to `v` in its own register ("=r,0"), as an inline asm LLVM cannot see
+    /// into but knows to be pure: it may merge, move or drop it like any arithmetic.
+    fn pure_asm(&self, text: String, v: BasicValueEnum<'ctx>, name: &str) -> BasicValueEnum<'ctx> {
+        use inkwell::types::BasicType;
+        let t = v.get_type();
+        let ty = t.fn_type(&[t.into()], false);
+        let asm = self
+            .ctx
+            .create_inline_asm(ty, text, "=r,0".into(), false, false, None, false);
         let call = self
             .b
-            .build_indirect_call(ty, asm, &[offset.into()], "bounded")
+            .build_indirect_call(ty, asm, &[v.into()], name)
             .expect("asm call");
-        // A pure computation: LLVM may merge, move or drop it like any arithmetic.
         for (name, value) in [("memory", 0), ("nounwind", 0), ("willreturn", 0)] {
             let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
             call.add_attribute(
@@ -450,10 +451,7 @@ impl<'ctx> Bpf<'ctx> {
                 self.ctx.create_enum_attribute(kind, value),
             );
         }
-        call.try_as_basic_value()
-            .basic()
-            .expect("a value")
-            .into_int_value()
+        call.try_as_basic_value().basic().expect("a value")
     }
 
     /// The packet's end, as bounds checks compare against it (see [`Bpf::data_end_slot`]).
@@ -502,25 +500,7 @@ impl<'ctx> Bpf<'ctx> {
     /// check it proved earlier guards, on a path the verifier walks although it cannot
     /// happen. A pure asm: LLVM still merges two checks of the same range.
     pub fn check_end(&self, p: PointerValue<'ctx>) -> PointerValue<'ctx> {
-        let ptr = p.get_type();
-        let ty = ptr.fn_type(&[ptr.into()], false);
-        let asm =
-            self.ctx
-                .create_inline_asm(ty, String::new(), "=r,0".into(), false, false, None, false);
-        let call = self
-            .b
-            .build_indirect_call(ty, asm, &[p.into()], "end")
-            .expect("asm call");
-        for (name, value) in [("memory", 0), ("nounwind", 0), ("willreturn", 0)] {
-            let kind = inkwell::attributes::Attribute::get_named_enum_kind_id(name);
-            call.add_attribute(
-                inkwell::attributes::AttributeLoc::Function,
-                self.ctx.create_enum_attribute(kind, value),
-            );
-        }
-        call.try_as_basic_value()
-            .basic()
-            .expect("a value")
+        self.pure_asm(String::new(), p.into(), "end")
             .into_pointer_value()
     }
 
