@@ -432,7 +432,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 1,
                 0,
             );
-            let key = self.alloca_key32("vkey");
+            let key = self.zero_key();
             let v = self.bpf.lookup(map, key);
             let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
             let rec = self.block("record");

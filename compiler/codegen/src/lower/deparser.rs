@@ -125,7 +125,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             let map = self
                 .bpf
                 .map("iov_scratch", map_type::PERCPU_ARRAY, 4, size, 1, 0);
-            let key = self.alloca_key32("scratch_key");
+            let key = self.zero_key();
             let v = self.bpf.lookup(map, key);
             let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
             let missing = self.block("scratch_missing");

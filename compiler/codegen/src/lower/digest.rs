@@ -142,7 +142,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .build_conditional_branch(failed, count, done)
             .expect("br");
         self.bpf.b.position_at_end(count);
-        let key = self.alloca_key32("drops_key");
+        let key = self.zero_key();
         let v = self.bpf.lookup(drops, key);
         let has = self.bpf.b.build_is_not_null(v, "has").expect("cmp");
         let add = self.block("digest_count");

@@ -264,7 +264,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
                 .expect("bpf_ktime_get_ns returns a value");
         }
         let map = self.bpf.map("iov_clock", map_type::ARRAY, 4, 8, 1, 0);
-        let key = self.alloca_key32("clock_key");
+        let key = self.zero_key();
         let result = self.alloca(64, "clock");
         let v = self.bpf.lookup(map, key);
         let ok = self.bpf.b.build_is_not_null(v, "ok").expect("cmp");
@@ -310,7 +310,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         inkwell::values::PointerValue<'ctx>,
         inkwell::basic_block::BasicBlock<'ctx>,
     ) {
-        let key = self.alloca_key32("idx");
+        let key = self.index_key();
         self.bpf.b.build_store(key, idx).expect("store");
         let v = self.bpf.lookup(map, key);
         let ok = self.bpf.b.build_is_not_null(v, "ok").expect("cmp");

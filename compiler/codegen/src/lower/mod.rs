@@ -147,6 +147,9 @@ pub struct Gen<'a, 'ctx> {
     pub maps: HashMap<String, GlobalValue<'ctx>>,
     pub control: String,
     pub tables: HashMap<String, table::TableGen<'ctx>>,
+    /// The keys every lookup of a constant 0 and every indexed lookup share (see
+    /// [`Gen::zero_key`], [`Gen::index_key`]).
+    pub shared_keys: std::cell::Cell<(Option<PointerValue<'ctx>>, Option<PointerValue<'ctx>>)>,
     /// The probe every search by masks shares, made at the first (`tuple_loop.rs`).
     pub search_probe: Option<PointerValue<'ctx>>,
     /// Where `exit` goes, and where `return` goes (the action's end inside an action).
@@ -268,6 +271,29 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// A `u32` map key's slot: an 8-byte stack word of its own, the key in its low half.
     /// A key sharing a word with a 32-bit spill turns the word into unknown bytes for the
     /// verifier when it is written, and the spilled value (a header's validity, seen) is lost.
+    /// A `u32` map key that is always 0 (a one-slot map's key), one for the whole program:
+    /// a slot of its own for every lookup would take 8 bytes of stack each, and 32 tables
+    /// in a row ran out of the kernel's 512 (E0702).
+    pub fn zero_key(&self) -> PointerValue<'ctx> {
+        if let Some(p) = self.shared_keys.get().0 {
+            return p;
+        }
+        let p = self.alloca_key32("zero_key");
+        self.shared_keys.set((Some(p), self.shared_keys.get().1));
+        p
+    }
+
+    /// A `u32` map key written right before each lookup (a counter's or register's index),
+    /// one for the whole program, as [`Gen::zero_key`].
+    pub fn index_key(&self) -> PointerValue<'ctx> {
+        if let Some(p) = self.shared_keys.get().1 {
+            return p;
+        }
+        let p = self.alloca_key32("index_key");
+        self.shared_keys.set((self.shared_keys.get().0, Some(p)));
+        p
+    }
+
     pub fn alloca_key32(&self, name: &str) -> PointerValue<'ctx> {
         let tmp = self.entry_builder();
         let i64t = self.bpf.ctx.i64_type();
@@ -459,6 +485,7 @@ pub fn lower<'a, 'ctx>(
         control: String::new(),
         tables: HashMap::new(),
         search_probe: None,
+        shared_keys: std::cell::Cell::new((None, None)),
         exit_bb: None,
         return_bb: None,
         manifest,
@@ -593,6 +620,7 @@ pub fn lower<'a, 'ctx>(
     }
     g.finish_decision(opts.test_build);
     g.check_size(entry.span);
+    g.check_maps(entry.span);
     if g.diags.is_empty() {
         let Gen { bpf, manifest, .. } = g;
         Ok((bpf, manifest))

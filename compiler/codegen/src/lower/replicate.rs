@@ -224,7 +224,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// ingress port), then the packet itself redirected to the last one; none: dropped.
     fn clone_to_each(&mut self, g: &manifest::Group, flood: IntValue<'ctx>) {
         let i32t = self.bpf.ctx.i32_type();
-        let key = self.alloca_key32("group_key");
+        let key = self.zero_key();
         let list = self.bpf.lookup(self.maps[&g.map], key);
         let found = self.bpf.b.build_is_not_null(list, "found").expect("cmp");
         let walk = self.block("group_walk");

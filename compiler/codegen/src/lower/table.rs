@@ -664,7 +664,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.goto(dispatch);
         self.bpf.b.position_at_end(miss);
         self.set(hit, 1, 0);
-        let zero = self.alloca_key32("zero");
+        let zero = self.zero_key();
         let dflt = self.bpf.lookup(default_map, zero);
         let has_default = self
             .bpf
