@@ -411,6 +411,26 @@ fn thirty_one_tables_in_a_row_load_and_the_maps_past_64_are_refused() {
     // its own: 32 tables in a row ran out of the 512 bytes (E0702) before the 64 maps.
     let r = steps(&tables_in_a_row(31));
     assert!(r.is_ok(), "31 tables: {}", r.unwrap_err());
+    // A key buffer per apply: 16 tables keyed on an IPv6 flow ran out of the stack.
+    let flow = tables_in_a_row(20)
+        .replace(
+            "import std.net.ethernet_t;",
+            "import std.net.{ethernet_t, ipv6_t};",
+        )
+        .replace(
+            "struct headers_t { ethernet_t eth; }",
+            "struct headers_t { ethernet_t eth; ipv6_t ip; }",
+        )
+        .replace(
+            "pkt.extract(hdr.eth);",
+            "pkt.extract(hdr.eth); pkt.extract(hdr.ip);",
+        )
+        .replace(
+            "key = { hdr.eth.dst: exact; }",
+            "key = { hdr.ip.src: exact; hdr.ip.dst: exact; hdr.ip.next_hdr: exact; }",
+        );
+    let r = steps(&flow);
+    assert!(r.is_ok(), "20 flow tables: {}", r.unwrap_err());
     let err = steps(&tables_in_a_row(32)).unwrap_err();
     assert!(
         err.contains("error[E0700]: a program of 65 maps is not supported (the kernel allows 64 to one program)"),

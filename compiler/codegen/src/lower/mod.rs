@@ -150,6 +150,8 @@ pub struct Gen<'a, 'ctx> {
     /// The keys every lookup of a constant 0 and every indexed lookup share (see
     /// [`Gen::zero_key`], [`Gen::index_key`]).
     pub shared_keys: std::cell::Cell<(Option<PointerValue<'ctx>>, Option<PointerValue<'ctx>>)>,
+    /// Key buffers of exact and lpm lookups, one per key shape (`table_lookup.rs`).
+    pub key_buffers: HashMap<String, PointerValue<'ctx>>,
     /// The probe every search by masks shares, made at the first (`tuple_loop.rs`).
     pub search_probe: Option<PointerValue<'ctx>>,
     /// Where `exit` goes, and where `return` goes (the action's end inside an action).
@@ -485,6 +487,7 @@ pub fn lower<'a, 'ctx>(
         control: String::new(),
         tables: HashMap::new(),
         search_probe: None,
+        key_buffers: HashMap::new(),
         shared_keys: std::cell::Cell::new((None, None)),
         exit_bb: None,
         return_bb: None,

@@ -22,7 +22,23 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         key_size: u32,
         keys: &[(ast::Expr, manifest::KeyField)],
     ) -> (PointerValue<'ctx>, PointerValue<'ctx>) {
-        let key = self.alloca_bytes(key_size, "key");
+        // One buffer for every apply of keys of one shape: the same bits are written each
+        // time and the padding is never written, so it stays zero as the hash needs; a
+        // buffer per apply took the stack 16 IPv6 flow tables in a row ran out of (E0702).
+        let shape = format!(
+            "{kind:?} {key_size} {:?}",
+            keys.iter()
+                .map(|(_, k)| (k.offset, k.bits, k.bytes))
+                .collect::<Vec<_>>()
+        );
+        let key = match self.key_buffers.get(&shape) {
+            Some(&p) => p,
+            None => {
+                let p = self.alloca_bytes(key_size, "key");
+                self.key_buffers.insert(shape, p);
+                p
+            }
+        };
         let (base, place) = if kind == manifest::MapKind::LpmTrie {
             // The trie compares stored bits: every byte of every field, high padding included.
             let total: u32 = keys.iter().map(|(_, k)| k.bytes * 8).sum();
