@@ -41,15 +41,8 @@ fn line_span(files: &SourceMap, file: &str, line: u32) -> Option<Span> {
             let name = &files.get(*id).name;
             name == file || name.ends_with(&format!("/{file}"))
         })?;
-    let f = files.get(id);
-    let start = *f.line_starts().get(line.checked_sub(1)? as usize)?;
-    let end = f
-        .line_starts()
-        .get(line as usize)
-        .map_or(f.text.len(), |e| e - 1);
-    let text = &f.text[start..end];
-    let indent = text.len() - text.trim_start().len();
-    Some(Span::new(id, start + indent, start + text.trim_end().len()))
+    let r = files.get(id).line_range(line)?;
+    Some(Span::new(id, r.start, r.end))
 }
 
 /// Turns a verifier log into a diagnostic; `fallback` is used when the log names no line.

@@ -1,7 +1,7 @@
 //! Stack frames: how many bytes of stack each BPF function of an object uses, read back from
 //! the object, and the budget the kernel verifier applies along a call chain.
 //!
-//! Takes: the ELF object LLVM wrote (little-endian, 64-bit).
+//! Takes: the ELF object LLVM wrote (read with the `object` crate, as the runtime reads it).
 //! Gives: [`frames`], every function symbol with its section and stack depth, and
 //! [`chain_depth`], the depth the verifier charges a call chain (each frame rounded up to 32
 //! bytes, as the kernel's `check_max_stack_depth` does). LLVM checks one function against
@@ -16,7 +16,7 @@
 //! load or store through `r10`, or through a register set to `r10` plus a constant (the
 //! address of a key or buffer handed to a helper).
 
-use iov_diagnostics::{Code, Diagnostic, Span};
+use iov_diagnostics::{Code, Diagnostic, FileId, SourceFile, Span};
 
 /// The stack a program and the functions it calls may use together (`MAX_BPF_STACK`).
 pub const STACK_LIMIT: u32 = 512;
@@ -24,31 +24,32 @@ pub const STACK_LIMIT: u32 = 512;
 const WHAT: &str = "the program needs more stack than the kernel's 512 bytes";
 
 /// E0702 when LLVM reported a function over 512 bytes (its "stack limit is exceeded"
-/// messages, each starting `file:line:col:`); `lines` turns a line and column of the root
-/// file into a span there.
+/// messages, each starting `file:line:col:` in `root`, the program's file `file`).
 pub fn over_in_llvm(
     errors: &[String],
     entry: Span,
-    lines: impl Fn(u32, u32) -> Option<Span>,
+    (root, file): (&SourceFile, FileId),
 ) -> Option<Diagnostic> {
-    let mut at: Vec<(u32, u32)> = errors
+    let over: Vec<&String> = errors
         .iter()
         .filter(|e| e.contains("stack limit is exceeded"))
-        .filter_map(|e| {
-            let mut parts = e.split(':').skip(1);
-            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-        })
         .collect();
-    if !errors.iter().any(|e| e.contains("stack limit is exceeded")) {
+    if over.is_empty() {
         return None;
     }
-    at.dedup();
-    let mut d = Diagnostic::new(Code::E0702, WHAT, entry).label("this program");
     // LLVM names the places where it ran out, in no useful order: the first few, by line.
-    at.sort();
-    at.dedup_by_key(|(line, _)| *line);
-    for span in at.into_iter().filter_map(|(l, c)| lines(l, c)).take(3) {
-        d = d.secondary(span, "values alive here are kept on the stack");
+    let mut lines: Vec<u32> = over
+        .iter()
+        .filter_map(|e| e.split(':').nth(1)?.parse().ok())
+        .collect();
+    lines.sort();
+    lines.dedup();
+    let mut d = Diagnostic::new(Code::E0702, WHAT, entry).label("this program");
+    for r in lines.into_iter().filter_map(|l| root.line_range(l)).take(3) {
+        d = d.secondary(
+            Span::new(file, r.start, r.end),
+            "values alive here are kept on the stack",
+        );
     }
     Some(d.note("locals, action parameters, keys and values alive at the same time share the kernel's 512 bytes of stack").help(
         "keep fewer values alive at once: use or store each value near where it is computed, and narrow the locals that must live long",
@@ -102,76 +103,21 @@ pub fn chain_depth(frames: &[&Frame]) -> u32 {
     frames.iter().map(|f| charged(f.depth)).sum()
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
-struct Section {
-    name: u32,
-    kind: u32,
-    offset: usize,
-    size: usize,
-    link: u32,
-}
-
-fn c_str(b: &[u8], at: usize) -> String {
-    let tail = b.get(at..).unwrap_or_default();
-    let end = tail.iter().position(|&c| c == 0).unwrap_or(tail.len());
-    String::from_utf8_lossy(&tail[..end]).into_owned()
-}
-
 /// Every function symbol of `object` with its stack depth; `None` if the bytes are not an
-/// ELF object as LLVM writes one.
+/// ELF object.
 pub fn frames(object: &[u8]) -> Option<Vec<Frame>> {
-    if object.get(..4)? != b"\x7fELF" || object.get(4) != Some(&2) {
-        return None;
-    }
-    let shoff = usize::try_from(u64_at(object, 0x28)?).ok()?;
-    let shentsize = usize::from(u16_at(object, 0x3a)?);
-    let shnum = usize::from(u16_at(object, 0x3c)?);
-    let shstrndx = usize::from(u16_at(object, 0x3e)?);
-    let sections: Vec<Section> = (0..shnum)
-        .map(|i| {
-            let at = shoff + i * shentsize;
-            Some(Section {
-                name: u32_at(object, at)?,
-                kind: u32_at(object, at + 4)?,
-                offset: usize::try_from(u64_at(object, at + 0x18)?).ok()?,
-                size: usize::try_from(u64_at(object, at + 0x20)?).ok()?,
-                link: u32_at(object, at + 0x28)?,
-            })
-        })
-        .collect::<Option<_>>()?;
-    let names = sections.get(shstrndx)?;
-    let section_name = |s: &Section| c_str(object, names.offset + s.name as usize);
-    const SYMTAB: u32 = 2;
-    const FUNC: u8 = 2;
-    let symtab = sections.iter().find(|s| s.kind == SYMTAB)?;
-    let strings = sections.get(symtab.link as usize)?;
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+    let file = object::File::parse(object).ok()?;
     let mut out = Vec::new();
-    for at in (symtab.offset..symtab.offset + symtab.size).step_by(24) {
-        let info = *object.get(at + 4)?;
-        if info & 0xf != FUNC {
-            continue;
-        }
-        let shndx = usize::from(u16_at(object, at + 6)?);
-        let value = usize::try_from(u64_at(object, at + 8)?).ok()?;
-        let size = usize::try_from(u64_at(object, at + 16)?).ok()?;
-        let section = sections.get(shndx)?;
-        let start = section.offset + value;
-        let code = object.get(start..start + size)?;
+    for sym in file.symbols().filter(|s| s.kind() == SymbolKind::Text) {
+        let section = file.section_by_index(sym.section_index()?).ok()?;
+        let data = section.data().ok()?;
+        let start = usize::try_from(sym.address()).ok()?;
+        let size = usize::try_from(sym.size()).ok()?;
         out.push(Frame {
-            name: c_str(object, strings.offset + u32_at(object, at)? as usize),
-            section: section_name(section),
-            depth: depth(code),
+            name: sym.name().ok()?.to_string(),
+            section: section.name().ok()?.to_string(),
+            depth: depth(data.get(start..start + size)?),
         });
     }
     Some(out)

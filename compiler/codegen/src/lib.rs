@@ -83,21 +83,9 @@ pub fn build(
     let finished = bpf.finish(opts.asm, opts.llvm_ir, &mut timings);
     let (object, llvm_ir, asm) = finished.map_err(|e| {
         let file = program.modules[entry.parser.module].file;
-        let line = |l: u32, c: u32| {
-            let start: usize = root
-                .text
-                .split_inclusive('\n')
-                .take((l as usize).checked_sub(1)?)
-                .map(str::len)
-                .sum();
-            let rest = root.text.get(start..).filter(|r| !r.is_empty())?;
-            let len = rest.find('\n').unwrap_or(rest.len());
-            let col = (c as usize).saturating_sub(1).min(len);
-            Some(Span::new(file, start + col, start + len))
-        };
-        let d = frames::over_in_llvm(&bpf.llvm_errors(), entry.span, line).unwrap_or_else(|| {
-            Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program")
-        });
+        let d = frames::over_in_llvm(&bpf.llvm_errors(), entry.span, (root, file)).unwrap_or_else(
+            || Diagnostic::new(Code::E0700, e, entry.span).label("while compiling this program"),
+        );
         vec![d]
     })?;
     // LLVM fits each function in 512 bytes; the verifier counts a program and the functions

@@ -36,6 +36,19 @@ impl SourceFile {
         &self.line_starts
     }
 
+    /// The byte range of line `line` (1-based) without its indentation and trailing
+    /// whitespace; `None` past the last line.
+    pub fn line_range(&self, line: u32) -> Option<std::ops::Range<usize>> {
+        let start = *self.line_starts.get(line.checked_sub(1)? as usize)?;
+        let end = self
+            .line_starts
+            .get(line as usize)
+            .map_or(self.text.len(), |e| e - 1);
+        let text = &self.text[start..end];
+        let indent = text.len() - text.trim_start().len();
+        Some(start + indent..start + text.trim_end().len())
+    }
+
     pub fn line_col(&self, offset: usize) -> LineCol {
         let line = match self.line_starts.binary_search(&offset) {
             Ok(l) => l,
@@ -81,5 +94,22 @@ impl SourceMap {
 
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceFile;
+
+    #[test]
+    fn a_line_range_leaves_out_indentation_and_trailing_space() {
+        let f = SourceFile::new("f.iov", "a;\n    bit<8> x = 1;  \n\nlast");
+        let text = |l| f.line_range(l).map(|r| &f.text[r]);
+        assert_eq!(text(1), Some("a;"));
+        assert_eq!(text(2), Some("bit<8> x = 1;"));
+        assert_eq!(text(3), Some(""));
+        assert_eq!(text(4), Some("last"));
+        assert_eq!(text(0), None);
+        assert_eq!(text(5), None);
     }
 }

@@ -149,7 +149,8 @@ pub struct Gen<'a, 'ctx> {
     pub tables: HashMap<String, table::TableGen<'ctx>>,
     /// The keys every lookup of a constant 0 and every indexed lookup share (see
     /// [`Gen::zero_key`], [`Gen::index_key`]).
-    pub shared_keys: std::cell::Cell<(Option<PointerValue<'ctx>>, Option<PointerValue<'ctx>>)>,
+    pub zero_key: std::cell::Cell<Option<PointerValue<'ctx>>>,
+    pub index_key: std::cell::Cell<Option<PointerValue<'ctx>>>,
     /// Key buffers of exact and lpm lookups, one per key shape (`table_lookup.rs`).
     pub key_buffers: HashMap<String, PointerValue<'ctx>>,
     /// The probe every search by masks shares, made at the first (`tuple_loop.rs`).
@@ -277,23 +278,40 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
     /// a slot of its own for every lookup would take 8 bytes of stack each, and 32 tables
     /// in a row ran out of the kernel's 512 (E0702).
     pub fn zero_key(&self) -> PointerValue<'ctx> {
-        if let Some(p) = self.shared_keys.get().0 {
-            return p;
-        }
-        let p = self.alloca_key32("zero_key");
-        self.shared_keys.set((Some(p), self.shared_keys.get().1));
-        p
+        self.shared_key32(&self.zero_key, "zero_key")
     }
 
     /// A `u32` map key written right before each lookup (a counter's or register's index),
     /// one for the whole program, as [`Gen::zero_key`].
     pub fn index_key(&self) -> PointerValue<'ctx> {
-        if let Some(p) = self.shared_keys.get().1 {
-            return p;
-        }
-        let p = self.alloca_key32("index_key");
-        self.shared_keys.set((self.shared_keys.get().0, Some(p)));
+        self.shared_key32(&self.index_key, "index_key")
+    }
+
+    fn shared_key32(
+        &self,
+        slot: &std::cell::Cell<Option<PointerValue<'ctx>>>,
+        name: &str,
+    ) -> PointerValue<'ctx> {
+        let p = slot.get().unwrap_or_else(|| self.alloca_key32(name));
+        slot.set(Some(p));
         p
+    }
+
+    /// The end of a bounded search (a scan, the search by masks): `counter`, which held
+    /// where it stopped or how often it tried, is forgotten, so the verifier treats every
+    /// exit alike instead of checking the rest of the program once per value; then the
+    /// pointer the search left in `result`.
+    pub fn search_result(
+        &self,
+        counter: PointerValue<'ctx>,
+        result: PointerValue<'ctx>,
+    ) -> PointerValue<'ctx> {
+        let b = &self.bpf.b;
+        b.build_store(counter, self.bpf.ctx.i32_type().const_zero())
+            .expect("store");
+        b.build_load(self.bpf.ptr(), result, "found")
+            .expect("load")
+            .into_pointer_value()
     }
 
     pub fn alloca_key32(&self, name: &str) -> PointerValue<'ctx> {
@@ -488,7 +506,8 @@ pub fn lower<'a, 'ctx>(
         tables: HashMap::new(),
         search_probe: None,
         key_buffers: HashMap::new(),
-        shared_keys: std::cell::Cell::new((None, None)),
+        zero_key: std::cell::Cell::new(None),
+        index_key: std::cell::Cell::new(None),
         exit_bb: None,
         return_bb: None,
         manifest,

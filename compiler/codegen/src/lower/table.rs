@@ -17,9 +17,9 @@ use iov_sema::types::Ty;
 use iov_syntax::ast::{self, Keyset, TableProp};
 use std::collections::HashMap;
 
-/// The most entries the scanned (ternary, range, optional) tables of a program may have in
-/// all: the kernel verifier walks every slot of every scan, about 500 steps each, and stops
-/// at a million steps (and at 8192 pending branches).
+/// The most entries the scanned tables (those with a `range` key) of a program may have in
+/// all: the kernel verifier walks every slot of every scan, again for each state reaching
+/// it, and [`MAX_SCAN_STEPS`] bounds only one walk of each.
 pub const MAX_SCANNED: u32 = 1024;
 
 /// The verifier's steps the scans of a program may cost in all, by [`scan_steps`]: past this

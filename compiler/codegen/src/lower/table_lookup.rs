@@ -200,17 +200,7 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         self.bpf.b.build_store(index, i1).expect("store");
         self.goto(head);
         self.bpf.b.position_at_end(end);
-        // Forget where the scan stopped: the verifier can then treat every exit alike
-        // instead of checking the rest of the program once per slot.
-        self.bpf
-            .b
-            .build_store(index, i32t.const_zero())
-            .expect("store");
-        self.bpf
-            .b
-            .build_load(self.bpf.ptr(), result, "found")
-            .expect("load")
-            .into_pointer_value()
+        self.search_result(index, result)
     }
 
     /// 1 when `x < y` (unsigned, any width), else 0, as a 64-bit word computed without a

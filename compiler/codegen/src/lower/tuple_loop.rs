@@ -190,21 +190,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
             .expect("cmp");
         b.build_conditional_branch(more, search, end).expect("br");
         self.bpf.b.position_at_end(end);
-        // Every exit alike for the verifier: the tries forgotten.
-        self.bpf
-            .b
-            .build_store(tries, i32t.const_zero())
-            .expect("store");
-        self.bpf
-            .b
-            .build_load(self.bpf.ptr(), result, "found")
-            .expect("load")
-            .into_pointer_value()
+        self.search_result(tries, result)
     }
 
-    /// Stores `key & mask` into `probe` a word at a time; returns the OR of each masked
-    /// word's difference from the mask's one entry (the first word's low half, where the
-    /// state and the slot index live, left out).
     /// The probe the winner is looked up again with: one for every apply of every table
     /// searched by masks, as long as the longest key, since no two searches are ever in
     /// flight at once (an action applies no table) and the program shares 512 bytes of
@@ -228,6 +216,9 @@ impl<'a, 'ctx> Gen<'a, 'ctx> {
         p
     }
 
+    /// Stores `key & mask` into `probe` a word at a time; returns the OR of each masked
+    /// word's difference from the mask's one entry (the first word's low half, where the
+    /// state and the slot index live, left out).
     fn mask_key(
         &self,
         key: PointerValue<'ctx>,
